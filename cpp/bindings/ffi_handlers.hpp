@@ -1,0 +1,11 @@
+// XLA FFI handlers (CPU) of galaxyfit's kernels. Registered with JAX by python/galaxyfit/kernels/.
+#pragma once
+
+#include "xla/ffi/api/ffi.h"
+
+// image (..., ny, nx) f64, kernel (..., ky, kx) f64, runs (n_runs, 3) s32 -> out (..., n_out) f64.
+// Leading dimensions are batch: image and kernel each carry 1 or all of the output's batch elements.
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolve);
+
+// cotangent (..., n_out) f64, kernel (..., ky, kx) f64, runs (n_runs, 3) s32 -> image (..., ny, nx) f64.
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjoint);

@@ -1,0 +1,125 @@
+// The pybind11 module galaxyfit._core: numpy entry points to the C++ kernels and the XLA FFI capsules.
+// Functions release the GIL and run single-threaded; parallelism is the caller's (or XLA's, via the FFI).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ffi_handlers.hpp"
+#include "galaxyfit/convolution.hpp"
+
+namespace py = pybind11;
+using galaxyfit::PixelRun;
+
+namespace {
+
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using Mask = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+
+void require_2d(const py::array& a, const char* name) {
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(name) + " must be 2-dimensional, got " + std::to_string(a.ndim()) +
+                          " dimensions");
+}
+
+galaxyfit::ConvolutionMethod parse_method(const std::string& method) {
+  if (method == "auto") return galaxyfit::ConvolutionMethod::kAuto;
+  if (method == "direct") return galaxyfit::ConvolutionMethod::kDirect;
+  if (method == "fft") return galaxyfit::ConvolutionMethod::kFFT;
+  throw py::value_error("method must be 'auto', 'direct' or 'fft', got '" + method + "'");
+}
+
+std::vector<PixelRun> runs_for(const py::object& mask, int64_t ny, int64_t nx) {
+  if (mask.is_none()) return galaxyfit::runs_full(ny, nx);
+  Mask m = mask.cast<Mask>();
+  require_2d(m, "mask");
+  if (m.shape(0) != ny || m.shape(1) != nx)
+    throw py::value_error("mask shape (" + std::to_string(m.shape(0)) + ", " + std::to_string(m.shape(1)) +
+                          ") differs from image shape (" + std::to_string(ny) + ", " + std::to_string(nx) + ")");
+  return galaxyfit::runs_from_mask(m.data(), ny, nx);
+}
+
+// Convolution at the unmasked pixels (row-major "slim" order), or of the whole image when mask is None.
+py::array convolve(const Array& image, const Array& kernel, const py::object& mask, const std::string& method) {
+  require_2d(image, "image");
+  require_2d(kernel, "kernel");
+  const int64_t ny = image.shape(0), nx = image.shape(1), ky = kernel.shape(0), kx = kernel.shape(1);
+  const std::vector<PixelRun> runs = runs_for(mask, ny, nx);
+  const auto how = parse_method(method);
+  const int64_t n_out = galaxyfit::run_pixel_count(runs.data(), static_cast<int64_t>(runs.size()));
+  Array out(mask.is_none() ? std::vector<py::ssize_t>{ny, nx} : std::vector<py::ssize_t>{n_out});
+  double* dst = out.mutable_data();
+  const double* src = image.data();
+  const double* ker = kernel.data();
+  try {
+    py::gil_scoped_release release;
+    galaxyfit::convolve(src, ny, nx, ker, ky, kx, runs.data(), static_cast<int64_t>(runs.size()), dst, how);
+  } catch (const galaxyfit::ConvolutionError& e) {
+    throw py::value_error(e.what());
+  }
+  return out;
+}
+
+// Adjoint of convolve(image, kernel, mask, "direct"): values at the unmasked pixels -> full image.
+py::array convolve_adjoint(const Array& values, const Array& kernel, const Mask& mask) {
+  require_2d(kernel, "kernel");
+  require_2d(mask, "mask");
+  const int64_t ny = mask.shape(0), nx = mask.shape(1), ky = kernel.shape(0), kx = kernel.shape(1);
+  const std::vector<PixelRun> runs = galaxyfit::runs_from_mask(mask.data(), ny, nx);
+  const int64_t n_runs = static_cast<int64_t>(runs.size());
+  if (values.ndim() != 1 || values.shape(0) != galaxyfit::run_pixel_count(runs.data(), n_runs))
+    throw py::value_error("values must be 1-dimensional with one entry per unmasked pixel");
+  Array out(std::vector<py::ssize_t>{ny, nx});
+  double* dst = out.mutable_data();
+  const double* src = values.data();
+  const double* ker = kernel.data();
+  try {
+    galaxyfit::check_convolution_arguments(ny, nx, ky, kx, runs.data(), n_runs);
+    py::gil_scoped_release release;
+    galaxyfit::convolve_direct_adjoint(src, runs.data(), n_runs, ker, ky, kx, ny, nx, dst);
+  } catch (const galaxyfit::ConvolutionError& e) {
+    throw py::value_error(e.what());
+  }
+  return out;
+}
+
+py::array runs_from_mask(const Mask& mask) {
+  require_2d(mask, "mask");
+  const std::vector<PixelRun> runs = galaxyfit::runs_from_mask(mask.data(), mask.shape(0), mask.shape(1));
+  py::array_t<int32_t> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(runs.size()), 3});
+  if (!runs.empty()) std::memcpy(out.mutable_data(), runs.data(), runs.size() * sizeof(PixelRun));
+  return out;
+}
+
+template <typename T>
+py::capsule capsule(T* fn) {
+  static_assert(std::is_invocable_r_v<XLA_FFI_Error*, T, XLA_FFI_CallFrame*>, "not an XLA FFI handler");
+  return py::capsule(reinterpret_cast<void*>(fn));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  static_assert(sizeof(PixelRun) == 3 * sizeof(int32_t), "PixelRun must be three packed int32");
+  m.doc() = "galaxyfit C++ kernels (PSF convolution) and their XLA FFI handlers";
+  m.def("convolve", &convolve, py::arg("image"), py::arg("kernel"), py::arg("mask") = py::none(),
+        py::arg("method") = "auto",
+        "Convolve image (ny, nx) with an odd-sized kernel (ky, kx) as scipy.signal.convolve(mode='same'). "
+        "With a mask (ny, nx; non-zero = masked) return the values at the unmasked pixels in row-major order "
+        "(shape (n_unmasked,)); otherwise the whole (ny, nx) image. method: 'auto', 'direct' or 'fft'.");
+  m.def("convolve_adjoint", &convolve_adjoint, py::arg("values"), py::arg("kernel"), py::arg("mask"),
+        "Adjoint (transpose) of convolve(image, kernel, mask): values (n_unmasked,) -> image (ny, nx).");
+  m.def("runs_from_mask", &runs_from_mask, py::arg("mask"),
+        "Horizontal runs (row, col_begin, col_end) of the unmasked pixels, shape (n_runs, 3) int32.");
+  m.def("next_fast_length", &galaxyfit::next_fast_length, py::arg("n"));
+  m.def("direct_cost", &galaxyfit::direct_cost, py::arg("n_out"), py::arg("ky"), py::arg("kx"));
+  m.def("fft_cost", &galaxyfit::fft_cost, py::arg("fft_ny"), py::arg("fft_nx"));
+  m.def("registrations", []() {
+    py::dict d;
+    d["galaxyfit_psf_convolve_f64"] = capsule(GalaxyfitPsfConvolve);
+    d["galaxyfit_psf_convolve_adjoint_f64"] = capsule(GalaxyfitPsfConvolveAdjoint);
+    return d;
+  });
+}

@@ -1,0 +1,163 @@
+"""PSF convolution kernels against scipy.signal in float64, adjoint identities, JAX transformations."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.signal
+
+import galaxyfit  # noqa: F401  (float64 mode)
+from galaxyfit import _core
+from galaxyfit.kernels import psf_convolve, psf_convolve_adjoint, runs_from_mask
+
+CASES = [
+    # image shape, kernel shape, mask kind
+    ((40, 37), (7, 7), "circle"),
+    ((33, 50), (5, 9), "offcentre"),
+    ((64, 64), (21, 21), "circle"),
+    ((30, 45), (13, 3), "none"),
+    ((6, 5), (11, 9), "none"),  # image smaller than the kernel
+    ((25, 25), (1, 1), "offcentre"),
+]
+
+
+def make_case(image_shape, kernel_shape, mask_kind, seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.normal(size=image_shape)
+    kernel = rng.random(kernel_shape)
+    ny, nx = image_shape
+    yy, xx = np.mgrid[:ny, :nx]
+    if mask_kind == "circle":
+        mask = (yy - ny / 2) ** 2 + (xx - nx / 2) ** 2 > (0.4 * min(ny, nx)) ** 2
+    elif mask_kind == "offcentre":  # touches the image edge, where zero padding matters
+        mask = (yy - 0.8 * ny) ** 2 + (xx - 0.15 * nx) ** 2 > (0.5 * min(ny, nx)) ** 2
+    else:
+        mask = np.zeros(image_shape, bool)
+    return image, kernel, mask
+
+
+@pytest.mark.parametrize("image_shape,kernel_shape,mask_kind", CASES)
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+def test_pybind_matches_scipy(image_shape, kernel_shape, mask_kind, method):
+    image, kernel, mask = make_case(image_shape, kernel_shape, mask_kind)
+    reference = scipy.signal.convolve(image, kernel, mode="same", method="direct")
+    scale = np.abs(reference).max()
+    slim = _core.convolve(image, kernel, mask, method)
+    assert slim.shape == ((~mask).sum(),)
+    assert np.abs(slim - reference[~mask]).max() <= 1e-12 * scale
+    full = _core.convolve(image, kernel, None, method)
+    assert np.abs(full - reference).max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("image_shape,kernel_shape,mask_kind", CASES)
+def test_ffi_matches_scipy(image_shape, kernel_shape, mask_kind):
+    image, kernel, mask = make_case(image_shape, kernel_shape, mask_kind)
+    reference = scipy.signal.convolve(image, kernel, mode="same", method="direct")[~mask]
+    runs = runs_from_mask(mask)
+    out = jax.jit(lambda a: psf_convolve(a, kernel, runs))(image)
+    assert out.dtype == jnp.float64
+    assert np.abs(np.asarray(out) - reference).max() <= 1e-12 * np.abs(reference).max()
+
+
+@pytest.mark.parametrize("image_shape,kernel_shape,mask_kind", CASES)
+def test_adjoint_is_exact(image_shape, kernel_shape, mask_kind):
+    image, kernel, mask = make_case(image_shape, kernel_shape, mask_kind, seed=1)
+    y = np.random.default_rng(2).normal(size=(~mask).sum())
+    runs = runs_from_mask(mask)
+    cx = np.asarray(psf_convolve(image, kernel, runs))
+    cty = np.asarray(psf_convolve_adjoint(y, kernel, runs, image.shape))
+    lhs, rhs = cx @ y, (image * cty).sum()
+    assert abs(lhs - rhs) <= 1e-12 * (np.abs(cx) @ np.abs(y))
+    np.testing.assert_allclose(_core.convolve_adjoint(y, kernel, mask), cty, rtol=0, atol=1e-12 * np.abs(cty).max())
+    # Explicit matrix check on the transpose, column by column through scipy.
+    ny, nx = image.shape
+    basis = np.zeros(image.shape)
+    for p in np.random.default_rng(3).choice(ny * nx, 5, replace=False):
+        basis.flat[:] = 0.0
+        basis.flat[p] = 1.0
+        column = scipy.signal.convolve(basis, kernel, mode="same")[~mask]
+        assert abs(column @ y - cty.flat[p]) <= 1e-12 * max(1.0, np.abs(cty).max())
+
+
+def test_gradients_match_finite_differences():
+    image, kernel, mask = make_case((24, 21), (5, 7), "offcentre", seed=4)
+    runs = runs_from_mask(mask)
+    weights = np.random.default_rng(5).normal(size=(~mask).sum())
+
+    def loss(a):
+        out = psf_convolve(a, kernel, runs)
+        return jnp.sum(weights * out) + 0.5 * jnp.sum(out**2)
+
+    grad = np.asarray(jax.jit(jax.grad(loss))(image))
+    eps = 1e-6
+    for p in [0, 17, 200, 480, 503]:
+        e = np.zeros(image.shape)
+        e.flat[p] = eps
+        fd = (loss(image + e) - loss(image - e)) / (2 * eps)
+        assert abs(float(grad.flat[p]) - float(fd)) <= 1e-6 * max(1.0, abs(float(fd)))
+
+
+def test_forward_reverse_and_second_order_modes_agree_with_the_matrix():
+    image, kernel, mask = make_case((9, 8), (3, 5), "offcentre", seed=6)
+    runs = runs_from_mask(mask)
+    f = lambda a: psf_convolve(a, kernel, runs)  # noqa: E731
+    # Explicit convolution matrix from scipy, one unit image at a time.
+    matrix = np.stack(
+        [scipy.signal.convolve(np.eye(1, image.size, p).reshape(image.shape), kernel, mode="same")[~mask] for p in range(image.size)],
+        axis=-1,
+    ).reshape((~mask).sum(), *image.shape)
+    np.testing.assert_allclose(jax.jacfwd(f)(image), matrix, atol=1e-13)
+    np.testing.assert_allclose(jax.jacrev(f)(image), matrix, atol=1e-13)
+    # Hessian of 0.5 |C x|^2 is C^T C.
+    hess = jax.hessian(lambda a: 0.5 * jnp.sum(f(a) ** 2))(image).reshape(image.size, image.size)
+    flat = matrix.reshape(matrix.shape[0], -1)
+    np.testing.assert_allclose(hess, flat.T @ flat, atol=1e-12)
+    # jvp and vjp of the adjoint primitive (its own transpose is the forward convolution).
+    y = np.random.default_rng(7).normal(size=(~mask).sum())
+    g = lambda v: psf_convolve_adjoint(v, kernel, runs, image.shape)  # noqa: E731
+    np.testing.assert_allclose(jax.jacfwd(g)(y).reshape(image.size, -1), flat.T, atol=1e-13)
+    np.testing.assert_allclose(jax.jacrev(g)(y).reshape(image.size, -1), flat.T, atol=1e-13)
+
+
+def test_vmap_is_one_batched_call_and_matches_a_loop():
+    image, kernel, mask = make_case((30, 28), (7, 5), "circle", seed=8)
+    runs = runs_from_mask(mask)
+    rng = np.random.default_rng(9)
+    images = rng.normal(size=(4, *image.shape))
+    kernels = rng.random((4, *kernel.shape))
+    loop = np.stack([np.asarray(psf_convolve(images[i], kernels[i], runs)) for i in range(4)])
+    both = jax.jit(jax.vmap(lambda a, k: psf_convolve(a, k, runs)))(images, kernels)
+    np.testing.assert_allclose(both, loop, rtol=0, atol=1e-13)
+    only_images = jax.vmap(lambda a: psf_convolve(a, kernel, runs))(images)
+    np.testing.assert_allclose(only_images[2], psf_convolve(images[2], kernel, runs), atol=1e-13)
+    only_kernels = jax.vmap(lambda k: psf_convolve(image, k, runs))(kernels)
+    np.testing.assert_allclose(only_kernels[1], psf_convolve(image, kernels[1], runs), atol=1e-13)
+    # Nested vmap with the kernel batched only on the outer axis.
+    nested = jax.vmap(jax.vmap(lambda a, k: psf_convolve(a, k, runs), in_axes=(0, None)), in_axes=(0, 0))(
+        np.stack([images, images[::-1]]), kernels[:2]
+    )
+    np.testing.assert_allclose(nested[1, 0], psf_convolve(images[3], kernels[1], runs), atol=1e-13)
+    # One custom call in the batched program, not a loop.
+    hlo = jax.jit(jax.vmap(lambda a: psf_convolve(a, kernel, runs))).lower(images).as_text()
+    assert hlo.count("galaxyfit_psf_convolve_f64") == 1
+    assert "while" not in hlo
+    # vmap of grad.
+    grads = jax.vmap(jax.grad(lambda a: jnp.sum(psf_convolve(a, kernel, runs) ** 2)))(images)
+    for i in range(4):
+        single = jax.grad(lambda a: jnp.sum(psf_convolve(a, kernel, runs) ** 2))(images[i])
+        np.testing.assert_allclose(grads[i], single, atol=1e-12)
+
+
+def test_bad_arguments_raise_clear_errors():
+    image, kernel, mask = make_case((10, 10), (3, 3), "none")
+    runs = runs_from_mask(mask)
+    with pytest.raises(ValueError, match="odd"):
+        psf_convolve(image, np.ones((4, 3)), runs)
+    with pytest.raises(ValueError, match="odd"):
+        _core.convolve(image, np.ones((3, 4)), None, "direct")
+    with pytest.raises(ValueError, match="mask shape"):
+        _core.convolve(image, kernel, np.zeros((9, 10), bool), "auto")
+    with pytest.raises(ValueError, match="method"):
+        _core.convolve(image, kernel, None, "fourier")
+    with pytest.raises(NotImplementedError, match="kernel"):
+        jax.grad(lambda k: jnp.sum(psf_convolve(image, k, runs)))(kernel)
