@@ -1,0 +1,51 @@
+"""Reading and writing FITS images (astropy). Arrays come back as native-endian float64 in FITS row order (row 0 =
+the first stored row = the bottom of the image); nothing is flipped."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from galaxyfit.errors import DatasetError
+
+
+def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
+    """The 2-D array in ``hdu`` of the FITS file ``path`` as native float64. Raises DatasetError naming the file if it
+    is missing, unreadable, has no such HDU, or the HDU holds no 2-D image."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{what} file {path} does not exist")
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            try:
+                data = hdul[hdu].data
+            except (IndexError, KeyError):
+                raise DatasetError(f"{what} file {path} has no HDU {hdu!r} (it has {len(hdul)})") from None
+    except OSError as exc:
+        raise DatasetError(f"{what} file {path} is not a readable FITS file: {exc}") from exc
+    if data is None:
+        raise DatasetError(f"HDU {hdu!r} of {what} file {path} holds no data")
+    data = np.squeeze(np.asarray(data))
+    if data.ndim != 2:
+        raise DatasetError(f"{what} in {path} (HDU {hdu!r}) must be a 2-D image, got shape {data.shape}")
+    # FITS is big-endian; astype to native float64 copies and fixes the byte order.
+    return np.ascontiguousarray(data.astype(np.float64))
+
+
+def write_fits_atomic(path, hdus: list) -> None:
+    """Write an HDU list to ``path`` atomically (temporary file in the same folder, then rename), so an interrupted
+    write never leaves a truncated file in place of a good one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fits.HDUList(hdus).writeto(tmp, overwrite=True)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,14 @@
+"""galaxyfit's exception types. Each names the offending argument or file and what is wrong with it."""
+
+
+class GalaxyfitError(Exception):
+    """Base class of galaxyfit's own errors."""
+
+
+class DatasetError(GalaxyfitError, ValueError):
+    """Bad input data: shapes that disagree, NaN or non-positive noise, an even or empty PSF, a mask that leaves
+    nothing to fit, an unreadable FITS file."""
+
+
+class ModelError(GalaxyfitError, ValueError):
+    """A model or instance that cannot be built or evaluated as asked (e.g. an unknown profile)."""

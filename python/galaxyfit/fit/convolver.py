@@ -1,0 +1,67 @@
+"""PSF convolution of a model box, read out at the unmasked pixels: the C++ direct kernel (XLA FFI) for small PSFs,
+XLA's FFT for large ones, chosen by cost."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from galaxyfit import _core
+from galaxyfit.kernels import psf_convolve, runs_from_mask
+
+# Cost model (nanoseconds on this project's 2-core x86-64 machine; bench/README.md): the AVX2/AVX-512 direct kernel
+# does a multiply-add in ~0.07 ns; an XLA real FFT pair costs ~0.72 ns per N log2 N (N = transform size).
+_NS_PER_DIRECT_MAC = 0.07
+_NS_PER_FFT_NLOGN = 0.72
+
+
+def _fast_length(n: int) -> int:
+    return int(_core.next_fast_length(int(n)))
+
+
+class Convolver:
+    """Convolution with ``psf`` of an (H, W) box, evaluated at the box pixels where ``output_mask`` is True.
+
+    Every output pixel must lie at least the PSF half-width from the box edge (the box is the unmasked region padded
+    by that much), so a circular FFT of the box size itself has no wrap-around at the outputs.
+    """
+
+    def __init__(self, psf, output_mask, method: str = "auto"):
+        psf = np.asarray(psf, dtype=np.float64)
+        output_mask = np.asarray(output_mask, dtype=bool)
+        self.kernel = psf
+        self.box_shape = output_mask.shape
+        self.flat_index = np.flatnonzero(output_mask)
+        self.runs = runs_from_mask(~output_mask)
+        ky, kx = psf.shape
+        height, width = self.box_shape
+        self.fft_shape = (_fast_length(height), _fast_length(width))
+        if psf.shape == (1, 1):
+            self.method = "identity"
+        elif method == "auto":
+            direct = len(self.flat_index) * ky * kx * _NS_PER_DIRECT_MAC
+            n = self.fft_shape[0] * self.fft_shape[1]
+            fft = n * np.log2(n) * _NS_PER_FFT_NLOGN
+            self.method = "direct" if direct <= fft else "fft"
+        elif method in ("direct", "fft"):
+            self.method = method
+        else:
+            raise ValueError(f"convolution method must be 'auto', 'direct' or 'fft', got {method!r}")
+        if self.method == "fft":
+            ly, lx = self.fft_shape
+            wrapped = np.zeros(self.fft_shape)
+            rows = (np.arange(ky) - ky // 2) % ly
+            cols = (np.arange(kx) - kx // 2) % lx
+            wrapped[np.ix_(rows, cols)] = psf  # kernel centre at index (0, 0)
+            self.kernel_fft = np.fft.rfft2(wrapped)
+
+    def __call__(self, box):
+        """Values (..., n_out) of the convolved box (..., H, W) at the output pixels, in row-major order."""
+        if self.method == "identity":
+            return box.reshape(box.shape[:-2] + (-1,))[..., self.flat_index] * self.kernel[0, 0]
+        if self.method == "direct":
+            return psf_convolve(box, self.kernel, self.runs)
+        height, width = self.box_shape
+        spectrum = jnp.fft.rfft2(box, s=self.fft_shape) * self.kernel_fft
+        full = jnp.fft.irfft2(spectrum, s=self.fft_shape)[..., :height, :width]
+        return full.reshape(full.shape[:-2] + (-1,))[..., self.flat_index]

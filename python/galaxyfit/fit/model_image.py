@@ -1,0 +1,41 @@
+"""Model images of galaxies on an :class:`~galaxyfit.fit.plan.ImagePlan`: pixel-integrated profiles on the box, one
+PSF convolution of their sum, then the operated components (already PSF-like) added."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from galaxyfit.fit.plan import ImagePlan
+from galaxyfit.integration import point_source_image, profile_image
+from galaxyfit.profiles.light import LightProfile, PointSource
+
+
+def _light_profiles(galaxies) -> list[LightProfile]:
+    return [p for galaxy in galaxies for p in galaxy.light_profiles]
+
+
+def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False):
+    """(H, W) sum over the galaxies' profiles (non-operated by default) of their pixel means on the box."""
+    box = jnp.zeros(plan.box_shape)
+    for profile in _light_profiles(galaxies):
+        if profile.operated != operated:
+            continue
+        if isinstance(profile, PointSource):
+            image = point_source_image(profile, plan.grid, plan.dataset.psf)
+        else:
+            image = profile_image(profile, plan.grid, plan.settings.over_sampling)
+        box = box + image
+    if plan.zero_outside_image:
+        box = box * plan.inside_image
+    return box
+
+
+def blurred_slim(galaxies, plan: ImagePlan):
+    """The model at the unmasked pixels (N,): PSF-convolved profiles plus operated ones."""
+    profiles = _light_profiles(galaxies)
+    slim = jnp.zeros(plan.pixels_in_mask)
+    if any(not p.operated for p in profiles):
+        slim = slim + plan.convolver(unblurred_box(galaxies, plan))
+    if any(p.operated for p in profiles):
+        slim = slim + plan.slim_from_box(unblurred_box(galaxies, plan, operated=True))
+    return slim

@@ -1,0 +1,103 @@
+"""``ImagePlan``: everything static about computing model images of one masked dataset, prepared once.
+
+The model is evaluated on a *box*: the bounding box of the unmasked pixels padded on every side by the PSF
+half-width, so light from masked pixels and from beyond the image edge is blurred into the unmasked pixels (as
+Imfit does; PyAutoGalaxy stops at the image edge, reproduced by ``OverSampling(pad_outside_image=False)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.ndimage
+
+from galaxyfit.dataset.imaging import Imaging
+from galaxyfit.fit.convolver import Convolver
+from galaxyfit.integration import BoxGrid
+from galaxyfit.settings import Settings
+
+
+class ImagePlan:
+    """Box geometry, sampling, convolution and the data of the unmasked pixels, for one dataset and settings.
+
+    Attributes
+    ----------
+    box_origin : (int, int)
+        Image index (row, column) of box pixel [0, 0]; may be negative.
+    grid : BoxGrid
+        Pixel-centre coordinates of the box.
+    unmasked_box : (H, W) bool
+        Box pixels that are unmasked image pixels (the pixels of the fit).
+    inside_image : (H, W) bool
+        Box pixels inside the image.
+    data_slim, noise_slim : (N,) float64
+        Data and noise at the unmasked pixels, row-major ("slim") order.
+    convolver : Convolver
+    """
+
+    def __init__(self, dataset: Imaging, settings: Settings | None = None):
+        settings = settings or Settings()
+        self.dataset = dataset
+        self.settings = settings
+        mask = dataset.mask.array
+        ny, nx = dataset.shape
+        ky, kx = dataset.psf.shape
+        hy, hx = ky // 2, kx // 2
+        rows, cols = np.nonzero(~mask)
+        r0, r1 = rows.min() - hy, rows.max() + hy
+        c0, c1 = cols.min() - hx, cols.max() + hx
+        self.box_origin = (int(r0), int(c0))
+        height, width = int(r1 - r0 + 1), int(c1 - c0 + 1)
+        self.box_shape = (height, width)
+
+        box_rows = np.arange(r0, r1 + 1)
+        box_cols = np.arange(c0, c1 + 1)
+        self.inside_image = ((box_rows >= 0) & (box_rows < ny))[:, None] & ((box_cols >= 0) & (box_cols < nx))[None, :]
+        unmasked_box = np.zeros(self.box_shape, dtype=bool)
+        unmasked_box[rows - r0, cols - c0] = True
+        self.unmasked_box = unmasked_box
+        self.image_index = (rows, cols)  # image pixels of the slim vector, row-major
+
+        ps_y, ps_x = dataset.pixel_scales
+        over = settings.over_sampling
+        fine = coarse = None
+        if over.mode == "uniform":
+            # Pixels that blur into the unmasked ones: the unmasked region dilated by the PSF footprint.
+            needed = scipy.ndimage.binary_dilation(unmasked_box, structure=np.ones((ky, kx), dtype=bool))
+            if not over.pad_outside_image:
+                needed &= self.inside_image
+            fine = np.flatnonzero(unmasked_box)
+            coarse = np.flatnonzero(needed & ~unmasked_box)
+        self.grid = BoxGrid(
+            y0=(r0 - (ny - 1) / 2.0) * ps_y,
+            x0=(c0 - (nx - 1) / 2.0) * ps_x,
+            shape=self.box_shape,
+            pixel_scales=(ps_y, ps_x),
+            fine_pixels=fine,
+            coarse_pixels=coarse,
+        )
+        self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
+        self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
+        self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])
+        self.pixels_in_mask = int(len(rows))
+        self.zero_outside_image = not over.pad_outside_image and not self.inside_image.all()
+
+    def slim_from_box(self, box):
+        """Values (..., N) of a box (..., H, W) at the unmasked pixels."""
+        return box.reshape(box.shape[:-2] + (-1,))[..., self.convolver.flat_index]
+
+    def native_from_slim(self, slim, fill: float = 0.0) -> np.ndarray:
+        """(N_y, N_x) numpy image holding ``slim`` at the unmasked pixels and ``fill`` elsewhere."""
+        out = np.full(self.dataset.shape, fill, dtype=np.float64)
+        out[self.image_index] = np.asarray(slim)
+        return out
+
+    def native_from_box(self, box) -> np.ndarray:
+        """(N_y, N_x) numpy image of a box's values inside the image (zero where the box does not reach)."""
+        box = np.asarray(box)
+        out = np.zeros(self.dataset.shape)
+        ny, nx = self.dataset.shape
+        r0, c0 = self.box_origin
+        rs, re = max(r0, 0), min(r0 + self.box_shape[0], ny)
+        cs, ce = max(c0, 0), min(c0 + self.box_shape[1], nx)
+        out[rs:re, cs:ce] = box[rs - r0 : re - r0, cs - c0 : ce - c0]
+        return out

@@ -1,0 +1,96 @@
+"""``Galaxy`` (a redshift and named light profiles), ``Galaxies``, and ``DatasetModel`` (the sky background) -- all
+JAX pytrees, so a model instance made of them passes through ``jit``, ``vmap`` and ``grad``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import jax
+
+from galaxyfit.profiles.light import LightProfile
+
+
+@jax.tree_util.register_pytree_node_class
+class Galaxy:
+    """A galaxy at ``redshift`` made of named components, e.g. ``Galaxy(0.5, bulge=Sersic(...), disk=Exponential(...))``.
+
+    Components are reached as attributes (``galaxy.bulge``) and kept in the order given.
+    """
+
+    def __init__(self, redshift: float, **components):
+        object.__setattr__(self, "redshift", redshift)
+        object.__setattr__(self, "_components", dict(components))
+
+    def __getattr__(self, name):
+        components = self.__dict__.get("_components", {})
+        if name in components:
+            return components[name]
+        raise AttributeError(f"Galaxy has no component {name!r} (it has {', '.join(components) or 'none'})")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Galaxy is immutable; build a new one")
+
+    @property
+    def components(self) -> dict:
+        return dict(self._components)
+
+    @property
+    def light_profiles(self) -> list[LightProfile]:
+        return [c for c in self._components.values() if isinstance(c, LightProfile)]
+
+    def tree_flatten(self):
+        names = tuple(self._components)
+        return (self.redshift, *self._components.values()), names
+
+    @classmethod
+    def tree_unflatten(cls, names, children):
+        redshift, *components = children
+        return cls(redshift, **dict(zip(names, components)))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._components.items())
+        return f"Galaxy(redshift={self.redshift!r}{', ' if inner else ''}{inner})"
+
+
+@jax.tree_util.register_pytree_node_class
+class Galaxies:
+    """An ordered collection of galaxies."""
+
+    def __init__(self, galaxies):
+        self._galaxies = tuple(galaxies)
+
+    def __iter__(self) -> Iterator[Galaxy]:
+        return iter(self._galaxies)
+
+    def __len__(self) -> int:
+        return len(self._galaxies)
+
+    def __getitem__(self, i) -> Galaxy:
+        return self._galaxies[i]
+
+    @property
+    def light_profiles(self) -> list[LightProfile]:
+        return [p for g in self._galaxies for p in g.light_profiles]
+
+    def tree_flatten(self):
+        return self._galaxies, None
+
+    @classmethod
+    def tree_unflatten(cls, _aux, children):
+        return cls(children)
+
+    def __repr__(self) -> str:
+        return f"Galaxies({list(self._galaxies)!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetModel:
+    """Parameters of the dataset rather than of galaxies: ``background_sky_level`` (data units per pixel) is
+    subtracted from the data before fitting (PyAutoGalaxy's ``DatasetModel``; its grid offset/rotation for aligning
+    several datasets are not implemented)."""
+
+    background_sky_level: float = 0.0
+
+
+jax.tree_util.register_dataclass(DatasetModel, data_fields=["background_sky_level"], meta_fields=[])

@@ -1,0 +1,351 @@
+"""Pixel integration of light profiles: a model pixel is the mean surface brightness over the pixel.
+
+Default (``OverSampling(mode="adaptive")``), per profile, on the evaluation box (pixel rows/columns of the image,
+possibly extending beyond it):
+
+1. **Every pixel**: the midpoint value with its second-order Taylor correction,
+   ``mean = I + (h_y^2/24) d2I/dy2 + (h_x^2/24) d2I/dx2`` (error O(h^4)), exact derivatives of the law through JAX.
+2. **A patch that follows the centre**: the ``(2R+2) x (2R+2)`` pixels around the pixel corner nearest the profile
+   centre are replaced by tensor Gauss-Legendre quadrature in rings (``patch_rings``: pixels at Chebyshev distance
+   up to ``r`` from the central 2 x 2 pixels get ``order`` x ``order`` nodes; R is the last ring's distance).
+   Near the centre the Taylor rule's error grows (~1e-3 of a compact profile's peak), while a 2 x 2 Gauss-Legendre
+   rule is 4-10 times more accurate there; far out the Taylor rule is as good and four times cheaper.
+3. **The cusp**: for laws that are not smooth at their centre (Sersic family, core-Sersic, Chameleon) the 2 x 2
+   pixels around that corner -- which contain the centre at least half a pixel from any pixel outside them -- are
+   integrated exactly in geometry: each pixel is the signed sum over its four edges of triangles with apex at the
+   profile centre; each triangle is split at the point of its edge nearest the centre in the profile's own
+   (elliptical) metric, and integrated with Gauss-Legendre nodes graded towards the apex (``u = w^4`` radially) and
+   towards that point (``v = t^3`` along the edge). The graded rules make the integrand smooth for cusps
+   ``I ~ exp(-b R^(1/n))`` and power laws ``R^(-gamma)``, wherever the centre falls inside the pixels.
+
+Because the patch is placed by the integer part of the centre, the set of refined pixels moves with the centre;
+the likelihood changes only by the (small) difference between the two rules at the pixels that enter or leave it.
+
+``OverSampling.pyautogalaxy(sub_size)`` reproduces PyAutoGalaxy's sampling: a uniform ``sub_size^2`` grid of
+sub-pixel centres in unmasked pixels, pixel centres in the blurring ring, nothing beyond the image edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OverSampling:
+    """How pixel integrals are computed (see the module docstring).
+
+    mode : "adaptive" (default) or "uniform" (a fixed sub-grid per pixel).
+    patch_rings : adaptive patch as ((distance, order), ...) with increasing distances (module docstring).
+    cusp_radial_nodes, cusp_tangential_nodes : nodes of the cusp rule per triangle.
+    sub_size, sub_size_blurring : uniform sub-grid size in unmasked pixels and in the pixels outside the mask.
+    pad_outside_image : evaluate (and blur in) the model beyond the image edge, as Imfit does. PyAutoGalaxy does not.
+    """
+
+    mode: str = "adaptive"
+    patch_rings: tuple = ((1, 8), (3, 4), (6, 2))
+    cusp_radial_nodes: int = 8
+    cusp_tangential_nodes: int = 8
+    sub_size: int = 4
+    sub_size_blurring: int = 1
+    pad_outside_image: bool = True
+
+    def __post_init__(self):
+        if self.mode not in ("adaptive", "uniform"):
+            raise ValueError(f"OverSampling.mode must be 'adaptive' or 'uniform', got {self.mode!r}")
+        for name in ("cusp_radial_nodes", "cusp_tangential_nodes", "sub_size", "sub_size_blurring"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"OverSampling.{name} must be >= 1, got {getattr(self, name)!r}")
+        rings = tuple((int(d), int(o)) for d, o in self.patch_rings)
+        distances = [d for d, _ in rings]
+        if not rings or distances[0] < 1 or distances != sorted(set(distances)) or min(o for _, o in rings) < 1:
+            raise ValueError(f"OverSampling.patch_rings must be ((distance, order), ...) with increasing distances >= 1 "
+                             f"and orders >= 1, got {self.patch_rings!r}")
+        object.__setattr__(self, "patch_rings", rings)
+
+    @property
+    def patch_radius(self) -> int:
+        return self.patch_rings[-1][0]
+
+    @classmethod
+    def pyautogalaxy(cls, sub_size: int = 4) -> "OverSampling":
+        """PyAutoGalaxy 2026.10.26.1's default: ``sub_size`` x ``sub_size`` in the mask, centres in the blurring ring,
+        no model beyond the image edge."""
+        return cls(mode="uniform", sub_size=sub_size, sub_size_blurring=1, pad_outside_image=False)
+
+
+@dataclass(frozen=True, eq=False)
+class BoxGrid:
+    """The rectangle of pixels where profiles are evaluated.
+
+    ``y0, x0``: centre of box pixel [0, 0] (arcsec); ``shape``: (H, W); ``pixel_scales``: (h_y, h_x) arcsec.
+    For uniform over-sampling, ``fine_pixels`` / ``coarse_pixels`` are the flat box indices evaluated with
+    ``sub_size`` / ``sub_size_blurring`` (other box pixels are zero).
+    """
+
+    y0: float
+    x0: float
+    shape: tuple[int, int]
+    pixel_scales: tuple[float, float]
+    fine_pixels: np.ndarray | None = None
+    coarse_pixels: np.ndarray | None = None
+
+    def centres(self):
+        hy, hx = self.pixel_scales
+        return self.y0 + np.arange(self.shape[0]) * hy, self.x0 + np.arange(self.shape[1]) * hx
+
+
+# ---- quadrature rules ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def gauss_legendre(order: int):
+    """Nodes on [-1/2, 1/2] and weights summing to 1."""
+    nodes, weights = np.polynomial.legendre.leggauss(order)
+    return nodes / 2.0, weights / 2.0
+
+
+@lru_cache(maxsize=None)
+def _graded_rule(order: int, power: int):
+    """Nodes ``t^power`` on [0, 1] with weights for integrals in t^power (GL in t, Jacobian included)."""
+    t, w = np.polynomial.legendre.leggauss(order)
+    t, w = (t + 1.0) / 2.0, w / 2.0
+    return t**power, w * power * t ** (power - 1)
+
+
+def _quadratic(form, dy, dx):
+    a_yy, a_xx, a_xy = form
+    return a_yy * dy * dy + a_xx * dx * dx + 2.0 * a_xy * dy * dx
+
+
+def _brightness_and_derivatives(profile, s):
+    """I(s), dI/ds, d2I/ds2 elementwise (forward-mode JAX; XLA shares the common subexpressions)."""
+    ones = jnp.ones_like(s)
+
+    def first(x):
+        return jax.jvp(profile.brightness, (x,), (ones,))
+
+    (value, d1), (_, d2) = jax.jvp(first, (s,), (ones,))
+    return value, d1, d2
+
+
+# ---- the three rules ------------------------------------------------------------------------------------------------
+
+
+def taylor_pixel_means(profile, y, x, pixel_scales):
+    """Pixel means by the Taylor-corrected midpoint rule at pixel centres ``y`` (H, 1) and ``x`` (1, W) (broadcast)."""
+    hy, hx = pixel_scales
+    form = profile.quadratic_form()
+    a_yy, a_xx, a_xy = form
+    dy = y - profile.centre[0]
+    dx = x - profile.centre[1]
+    s = _quadratic(form, dy, dx)
+    value, d1, d2 = _brightness_and_derivatives(profile, s)
+    gy = a_yy * dy + a_xy * dx  # (1/2) ds/dy
+    gx = a_xx * dx + a_xy * dy
+    d2y = 4.0 * d2 * gy * gy + 2.0 * d1 * a_yy
+    d2x = 4.0 * d2 * gx * gx + 2.0 * d1 * a_xx
+    return value + (hy * hy / 24.0) * d2y + (hx * hx / 24.0) * d2x
+
+
+def gauss_legendre_pixel_means(profile, y, x, pixel_scales, order: int):
+    """Pixel means by ``order`` x ``order`` Gauss-Legendre quadrature; ``y``, ``x``: pixel centres (n,)."""
+    hy, hx = pixel_scales
+    t, w = gauss_legendre(order)
+    form = profile.quadratic_form()
+    dy = (y - profile.centre[0])[:, None, None] + (t * hy)[None, :, None]
+    dx = (x - profile.centre[1])[:, None, None] + (t * hx)[None, None, :]
+    values = profile.brightness(_quadratic(form, dy, dx))
+    return jnp.einsum("nij,i,j->n", values, w, w)
+
+
+def _triangle_sums(profile, form, a_y, a_x, b_y, b_x, radial: int, tangential: int):
+    """Signed integrals of the brightness over the triangles (centre, centre + a, centre + b) (arrays of edges).
+
+    Each triangle is split at F, the point of edge a->b nearest the centre in the metric ``form``; the two parts
+    (centre, F, a) and (centre, F, b) are integrated with nodes graded towards the centre and towards F.
+    """
+    e_y, e_x = b_y - a_y, b_x - a_x
+    a_yy, a_xx, a_xy = form
+    a_dot_e = a_yy * a_y * e_y + a_xx * a_x * e_x + a_xy * (a_y * e_x + a_x * e_y)
+    e_dot_e = _quadratic(form, e_y, e_x)
+    tau = jnp.clip(-a_dot_e / e_dot_e, 0.0, 1.0)
+    f_y, f_x = a_y + tau * e_y, a_x + tau * e_x
+    u, wu = _graded_rule(radial, 4)
+    v, wv = _graded_rule(tangential, 3)
+    total = 0.0
+    for p_y, p_x, sign in ((a_y, a_x, -1.0), (b_y, b_x, 1.0)):
+        det = f_x * p_y - f_y * p_x  # twice the signed area of (centre, F, P), x right and y up
+        q_y = f_y[:, None] + v[None, :] * (p_y - f_y)[:, None]
+        q_x = f_x[:, None] + v[None, :] * (p_x - f_x)[:, None]
+        s_edge = _quadratic(form, q_y, q_x)  # s at u = 1; s(u q) = u^2 s(q)
+        values = profile.brightness((u * u)[None, :, None] * s_edge[:, None, :])
+        total = total + sign * det * jnp.einsum("nuv,u,v->n", values, u * wu, wv)
+    return total
+
+
+def cusp_block_means(profile, corner_y, corner_x, pixel_scales, radial: int, tangential: int):
+    """Means of the 2 x 2 pixels whose lower-left corner is (corner_y, corner_x) arcsec, by the cusp rule.
+
+    Returns (2, 2) in (row, column) order, row 0 lowest. Exact in geometry for any centre position; designed for a
+    centre within half a pixel of the block's middle corner.
+    """
+    hy, hx = pixel_scales
+    form = profile.quadratic_form()
+    cy = corner_y + hy * jnp.arange(3.0) - profile.centre[0]  # corner offsets from the centre
+    cx = corner_x + hx * jnp.arange(3.0) - profile.centre[1]
+    # Horizontal edges H[a, b]: (cy[a], cx[b]) -> (cy[a], cx[b+1]); vertical V[a, b]: (cy[a], cx[b]) -> (cy[a+1], cx[b]).
+    hy_a, hx_b = jnp.meshgrid(cy, cx[:2], indexing="ij")
+    h_edges = _triangle_sums(profile, form, hy_a.ravel(), hx_b.ravel(), hy_a.ravel(), hx_b.ravel() + hx, radial, tangential)
+    vy_a, vx_b = jnp.meshgrid(cy[:2], cx, indexing="ij")
+    v_edges = _triangle_sums(profile, form, vy_a.ravel(), vx_b.ravel(), vy_a.ravel() + hy, vx_b.ravel(), radial, tangential)
+    h = h_edges.reshape(3, 2)
+    v = v_edges.reshape(2, 3)
+    # Counter-clockwise boundary of pixel (p, q): bottom +H[p,q], right +V[p,q+1], top -H[p+1,q], left -V[p,q].
+    integral = h[:2, :] + v[:, 1:] - h[1:, :] - v[:, :2]
+    return integral / (hy * hx)
+
+
+# ---- the patch that follows the centre --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _patch_layout(rings: tuple, cusp: bool):
+    """Static pixel groups of the (2R+2)^2 patch: [(rows, cols, order)] per ring (the 2 x 2 core, ring distance 0,
+    goes with the first ring unless the law has a cusp), the core (rows, cols), and the permutation back to patch
+    order."""
+    radius = rings[-1][0]
+    size = 2 * radius + 2
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    rows, cols = rows.ravel(), cols.ravel()
+    # Chebyshev distance from the central 2 x 2 pixels (rows/cols radius and radius + 1).
+    dist = np.maximum(np.maximum(radius - rows, rows - radius - 1), np.maximum(radius - cols, cols - radius - 1))
+    dist = np.maximum(dist, 0)
+    groups, selections = [], []
+    inner = 0 if cusp else -1
+    for distance, order in rings:
+        pick = (dist > inner) & (dist <= distance)
+        groups.append((rows[pick], cols[pick], order))
+        selections.append(pick)
+        inner = distance
+    core = dist == 0
+    if cusp:
+        selections.append(core)
+    order = np.concatenate([np.flatnonzero(s) for s in selections])
+    return size, groups, (rows[core], cols[core]), np.argsort(order)
+
+
+def adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
+    """The (H, W) box of pixel means of ``profile`` by the adaptive rule (module docstring)."""
+    hy, hx = grid.pixel_scales
+    height, width = grid.shape
+    ys, xs = grid.centres()
+    base = taylor_pixel_means(profile, jnp.asarray(ys)[:, None], jnp.asarray(xs)[None, :], grid.pixel_scales)
+
+    radius = settings.patch_radius
+    cusp = bool(profile.has_cusp)
+    size, groups, core, inverse = _patch_layout(settings.patch_rings, cusp)
+    # Lower-left pixel of the 2 x 2 block around the corner nearest the centre, in box indices.
+    row_c = jnp.floor((profile.centre[0] - grid.y0) / hy).astype(jnp.int32)
+    col_c = jnp.floor((profile.centre[1] - grid.x0) / hx).astype(jnp.int32)
+    # The patch lives in a box padded by `size` on every side; clamping keeps it there when the centre is far out.
+    row_p = jnp.clip(row_c - radius + size, 0, height + size)
+    col_p = jnp.clip(col_c - radius + size, 0, width + size)
+    centre_inside = (row_p == row_c - radius + size) & (col_p == col_c - radius + size)
+    row0 = (row_p - size).astype(jnp.float64)  # box row of patch row 0
+    col0 = (col_p - size).astype(jnp.float64)
+
+    def centres_of(rows, cols):
+        return grid.y0 + (row0 + rows) * hy, grid.x0 + (col0 + cols) * hx
+
+    values = []
+    for rows, cols, order in groups:
+        py, px = centres_of(rows, cols)
+        values.append(gauss_legendre_pixel_means(profile, py, px, grid.pixel_scales, int(order)))
+    if cusp:
+        py, px = centres_of(*core)
+        fallback = gauss_legendre_pixel_means(profile, py, px, grid.pixel_scales, int(settings.patch_rings[0][1]))
+        corner_y = grid.y0 + (row0 + radius - 0.5) * hy
+        corner_x = grid.x0 + (col0 + radius - 0.5) * hx
+        block = cusp_block_means(
+            profile, corner_y, corner_x, grid.pixel_scales, int(settings.cusp_radial_nodes), int(settings.cusp_tangential_nodes)
+        ).ravel()
+        values.append(jnp.where(centre_inside, block, fallback))
+    patch = jnp.concatenate(values)[inverse].reshape(size, size)
+
+    padded = jnp.pad(base, size)
+    padded = jax.lax.dynamic_update_slice(padded, patch.astype(padded.dtype), (row_p, col_p))
+    return padded[size : size + height, size : size + width]
+
+
+def uniform_image(profile, grid: BoxGrid, settings: OverSampling):
+    """The (H, W) box with ``sub_size^2`` sub-pixel-centre means at ``grid.fine_pixels`` and ``sub_size_blurring^2``
+    at ``grid.coarse_pixels`` (PyAutoGalaxy's sampling); zero elsewhere."""
+    hy, hx = grid.pixel_scales
+    height, width = grid.shape
+    out = jnp.zeros(height * width)
+    form = profile.quadratic_form()
+    for pixels, sub in ((grid.fine_pixels, settings.sub_size), (grid.coarse_pixels, settings.sub_size_blurring)):
+        if pixels is None or len(pixels) == 0:
+            continue
+        offsets = (np.arange(sub) + 0.5) / sub - 0.5
+        rows, cols = np.divmod(np.asarray(pixels), width)
+        py = grid.y0 + rows * hy
+        px = grid.x0 + cols * hx
+        dy = (py - profile.centre[0])[:, None, None] + (offsets * hy)[None, :, None]
+        dx = (px - profile.centre[1])[:, None, None] + (offsets * hx)[None, None, :]
+        means = profile.brightness(_quadratic(form, dy, dx)).mean(axis=(1, 2))
+        out = out.at[pixels].set(means)
+    return out.reshape(height, width)
+
+
+def profile_image(profile, grid: BoxGrid, settings: OverSampling):
+    """Pixel means (H, W) of one light profile over the box, by ``settings.mode``."""
+    if settings.mode == "uniform":
+        return uniform_image(profile, grid, settings)
+    return adaptive_image(profile, grid, settings)
+
+
+# ---- point sources: the PSF shifted to a sub-pixel position -----------------------------------------------------------
+
+
+def _keys_cubic(t):
+    """Cubic convolution kernel with a = -1/2 (Keys 1981, IEEE TASSP 29, 1153): interpolating, C1, sums to 1."""
+    t = jnp.abs(t)
+    near = (1.5 * t - 2.5) * t * t + 1.0
+    far = ((-0.5 * t + 2.5) * t - 4.0) * t + 2.0
+    return jnp.where(t <= 1.0, near, jnp.where(t < 2.0, far, 0.0))
+
+
+def point_source_image(point, grid: BoxGrid, psf):
+    """(H, W) box holding ``point.intensity`` times the PSF shifted to ``point.centre`` by cubic convolution
+    interpolation of the PSF image (continuous in the centre, so the centre has a gradient)."""
+    hy, hx = grid.pixel_scales
+    height, width = grid.shape
+    psf = jnp.asarray(psf)
+    ky, kx = psf.shape
+    ty = (point.centre[0] - grid.y0) / hy
+    tx = (point.centre[1] - grid.x0) / hx
+    ny, nx = jnp.floor(ty), jnp.floor(tx)
+    fy, fx = ty - ny, tx - nx
+    taps = jnp.arange(-1.0, 3.0)  # pixels n-1 .. n+2 around the continuous position n + f
+    wy = _keys_cubic(taps - fy)
+    wx = _keys_cubic(taps - fx)
+    # Shifted PSF on a (ky+3, kx+3) stamp: sum over the four taps of shifted copies of the PSF.
+    stamp = jnp.zeros((ky + 3, kx + 3))
+    for a in range(4):
+        for b in range(4):
+            stamp = stamp.at[a : a + ky, b : b + kx].add(wy[a] * wx[b] * psf)
+    stamp = point.intensity * stamp
+    # Stamp pixel (a, b) lies at box pixel (n - 1 - ky//2 + a, n - 1 - kx//2 + b).
+    pad_y, pad_x = ky + 3, kx + 3
+    row = jnp.clip(ny.astype(jnp.int32) - 1 - ky // 2 + pad_y, 0, height + pad_y)
+    col = jnp.clip(nx.astype(jnp.int32) - 1 - kx // 2 + pad_x, 0, width + pad_x)
+    inside = (row == ny.astype(jnp.int32) - 1 - ky // 2 + pad_y) & (col == nx.astype(jnp.int32) - 1 - kx // 2 + pad_x)
+    canvas = jnp.zeros((height + 2 * pad_y, width + 2 * pad_x))
+    canvas = jax.lax.dynamic_update_slice(canvas, jnp.where(inside, stamp, 0.0), (row, col))
+    return canvas[pad_y : pad_y + height, pad_x : pad_x + width]

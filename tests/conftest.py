@@ -1,0 +1,31 @@
+"""Shared test helpers. Real-data tests read ``../shared/data`` beside the repository and skip cleanly without it."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(os.environ.get("GALAXYFIT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DATA = SHARED / "data"
+
+
+def shared_path(*parts) -> Path:
+    """Path under ../shared/data, skipping the calling test if it is missing."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sim_truth():
+    """True bulge + disk parameters of the ``sim/`` datasets (sim/README.md)."""
+    return {
+        "bulge": dict(centre=(0.0, 0.0), ell_comps=(0.0962250449, 0.0555555556), intensity=1.0, effective_radius=0.6, sersic_index=4.0),
+        "disk": dict(centre=(0.0, 0.0), ell_comps=(0.2886751346, -0.1666666667), intensity=0.25, effective_radius=1.6),
+    }
+
+
+def sim_info(name: str) -> dict:
+    return json.loads(shared_path("sim", name, "sim_info.json").read_text())

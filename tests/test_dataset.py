@@ -1,0 +1,133 @@
+"""Datasets: orientation, masks, noise models and the errors bad input gets."""
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galaxyfit.dataset import Imaging, Mask, imfit_noise_map, noise_map_from_variance, pixel_centres
+from galaxyfit.errors import DatasetError
+
+
+def test_pixel_centres_follow_the_fits_orientation():
+    y, x = pixel_centres((4, 5), (0.5, 0.2))
+    # Row 0 is the bottom (smallest y); the origin is the array centre.
+    np.testing.assert_allclose(y, [-0.75, -0.25, 0.25, 0.75])
+    np.testing.assert_allclose(x, [-0.4, -0.2, 0.0, 0.2, 0.4])
+
+
+@pytest.mark.parametrize("shape,pixel_scale,expected", [(100, 0.1, 2828), (200, 0.05, 11304), (400, 0.025, 45244)])
+def test_circular_mask_pixel_counts_of_the_benchmark_sets(shape, pixel_scale, expected):
+    mask = Mask.circular((shape, shape), pixel_scale, radius=3.0)
+    assert mask.pixels_in_mask == expected
+
+
+def test_circular_mask_keeps_centres_within_the_radius():
+    mask = Mask.circular((11, 11), 1.0, radius=2.0, centre=(1.0, -2.0))
+    y, x = pixel_centres((11, 11), 1.0)
+    r = np.hypot(y[:, None] - 1.0, x[None, :] + 2.0)
+    np.testing.assert_array_equal(~mask.array, r <= 2.0)
+    assert (~mask.array)[6, 3]  # the centre pixel (y=1 -> row 6, x=-2 -> column 3) is kept
+
+
+def test_from_fits_reads_big_endian_arrays_without_flipping(tmp_path):
+    data = np.arange(12.0).reshape(3, 4)
+    fits.PrimaryHDU(data.astype(">f4")).writeto(tmp_path / "data.fits")
+    fits.PrimaryHDU(np.full((3, 4), 2.0, dtype=">f8")).writeto(tmp_path / "noise.fits")
+    fits.PrimaryHDU(np.array([[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 5]], dtype=">i4")).writeto(tmp_path / "mask.fits")
+    imaging = Imaging.from_fits(tmp_path / "data.fits", 0.1, noise_map_path=tmp_path / "noise.fits", mask_path=tmp_path / "mask.fits")
+    np.testing.assert_array_equal(imaging.data, data)  # row 0 stays row 0
+    assert imaging.data.dtype == np.float64 and imaging.data.dtype.isnative
+    assert imaging.mask.array[0, 1] and imaging.mask.array[2, 3] and imaging.pixels_in_mask == 10
+    variance = Imaging.from_fits(tmp_path / "data.fits", 0.1, noise_map_path=tmp_path / "noise.fits", noise_map_is_variance=True)
+    np.testing.assert_allclose(variance.noise_map, np.sqrt(2.0))
+
+
+def test_imfit_data_based_noise_formula():
+    data = np.array([[10.0, -200.0]])
+    sigma = imfit_noise_map(data, gain=4.725, read_noise=4.3, original_sky=130.14)
+    expected = np.sqrt((10.0 + 130.14) / 4.725 + (4.3 / 4.725) ** 2)
+    assert sigma[0, 0] == pytest.approx(expected, rel=1e-15)
+    # data + sky < 0 is clipped to 0, leaving the read noise.
+    assert sigma[0, 1] == pytest.approx(4.3 / 4.725, rel=1e-15)
+    # Count-rate images: effective gain = gain * t * N and N read-outs (Imfit's GenerateErrorVector).
+    rate = imfit_noise_map(np.array([[2.0]]), gain=4.725, read_noise=4.3, original_sky=2.86, exposure_time=53.9, n_combined=2)
+    g = 4.725 * 53.9 * 2
+    assert rate[0, 0] == pytest.approx(np.sqrt((2.0 + 2.86) / g + 2 * (4.3 / g) ** 2), rel=1e-15)
+    np.testing.assert_allclose(noise_map_from_variance([[4.0, 9.0]]), [[2.0, 3.0]])
+
+
+def test_psf_is_normalised_by_default():
+    psf = np.ones((3, 5))
+    imaging = Imaging(np.zeros((4, 4)), np.ones((4, 4)), psf, 0.1)
+    assert imaging.psf.sum() == pytest.approx(1.0)
+    raw = Imaging(np.zeros((4, 4)), np.ones((4, 4)), psf, 0.1, normalize_psf=False)
+    assert raw.psf.sum() == pytest.approx(15.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(noise_map=np.ones((4, 5))), "noise_map shape"),
+        (dict(psf=np.ones((4, 3))), "odd"),
+        (dict(psf=np.zeros((3, 3))), "all zero"),
+        (dict(psf=np.full((3, 3), np.nan)), "non-finite"),
+        (dict(mask=np.ones((4, 4), bool)), "no pixels"),
+        (dict(mask=np.zeros((3, 4), bool)), "mask shape"),
+        (dict(pixel_scales=-0.1), "pixel_scales"),
+    ],
+)
+def test_bad_input_raises_a_specific_error(kwargs, message):
+    args = dict(data=np.zeros((4, 4)), noise_map=np.ones((4, 4)), psf=None, pixel_scales=0.1)
+    args.update(kwargs)
+    with pytest.raises(DatasetError, match=message):
+        Imaging(**args)
+
+
+def test_nan_data_and_bad_noise_in_used_pixels():
+    data = np.zeros((5, 5))
+    data[1, 2] = np.nan
+    with pytest.raises(DatasetError, match=r"data has 1 non-finite values in unmasked pixels \(first at row 1, column 2\)"):
+        Imaging(data, np.ones((5, 5)), pixel_scales=0.1)
+    # Masked NaNs are fine.
+    mask = np.zeros((5, 5), bool)
+    mask[1, 2] = True
+    assert Imaging(data, np.ones((5, 5)), pixel_scales=0.1, mask=mask).pixels_in_mask == 24
+    # Or mask them automatically, with a warning that counts them.
+    with pytest.warns(UserWarning, match="masked 1 pixels"):
+        auto = Imaging(data, np.ones((5, 5)), pixel_scales=0.1, mask_nan_data=True)
+    assert auto.mask.array[1, 2] and auto.pixels_in_mask == 24
+    noise = np.ones((5, 5))
+    noise[3, 3] = 0.0
+    with pytest.raises(DatasetError, match="noise_map has 1 non-positive"):
+        Imaging(np.zeros((5, 5)), noise, pixel_scales=0.1)
+    noise[3, 3] = np.nan
+    with pytest.raises(DatasetError, match="noise_map"):
+        Imaging(np.zeros((5, 5)), noise, pixel_scales=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Imaging(np.zeros((5, 5)), np.ones((5, 5)), pixel_scales=0.1, mask_nan_data=True)  # nothing to mask, no warning
+
+
+def test_missing_and_malformed_files_name_the_file(tmp_path):
+    with pytest.raises(DatasetError, match="data file .*nope.fits does not exist"):
+        Imaging.from_fits(tmp_path / "nope.fits", 0.1, gain=1.0)
+    (tmp_path / "junk.fits").write_text("not fits")
+    with pytest.raises(DatasetError, match="junk.fits"):
+        Imaging.from_fits(tmp_path / "junk.fits", 0.1, gain=1.0)
+    fits.PrimaryHDU(np.zeros((3, 3))).writeto(tmp_path / "d.fits")
+    with pytest.raises(DatasetError, match="no noise"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1)
+    with pytest.raises(DatasetError, match="no HDU 3"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, gain=1.0, data_hdu=3)
+
+
+def test_apply_mask_keeps_the_arrays():
+    imaging = Imaging(np.arange(16.0).reshape(4, 4), np.ones((4, 4)), np.ones((3, 3)), 0.1)
+    masked = imaging.apply_mask(Mask.circular((4, 4), 0.1, 0.1))
+    assert masked.pixels_in_mask == 4
+    np.testing.assert_array_equal(masked.data, imaging.data)
+    np.testing.assert_allclose(masked.psf, imaging.psf)
+    combined = masked.apply_mask(masked.mask | Mask(np.eye(4, dtype=bool), 0.1))
+    assert combined.pixels_in_mask == 2
