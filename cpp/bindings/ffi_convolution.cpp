@@ -1,58 +1,18 @@
 // XLA FFI handlers for PSF convolution. Work is split across XLA's intra-op thread pool (ffi::ThreadPool);
 // no second pool is created. With a single-threaded pool the tasks run inline.
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "ffi_handlers.hpp"
+#include "ffi_parallel.hpp"
 #include "galaxyfit/convolution.hpp"
 
 namespace ffi = xla::ffi;
 using galaxyfit::PixelRun;
 
 namespace {
-
-// Runs f(0) ... f(n_tasks - 1) on the calling thread and up to pool.num_threads() - 1 pool workers, and
-// returns when all are done. Workers that start after every task is claimed touch only the shared counters.
-template <class F>
-void parallel_for(ffi::ThreadPool& pool, int64_t n_tasks, F&& f) {
-  const int64_t n_workers = std::min<int64_t>(pool.num_threads(), n_tasks) - 1;
-  if (n_workers <= 0) {
-    for (int64_t i = 0; i < n_tasks; ++i) f(i);
-    return;
-  }
-  struct State {
-    std::atomic<int64_t> next{0};
-    int64_t done = 0;
-    std::mutex mutex;
-    std::condition_variable cv;
-  };
-  auto state = std::make_shared<State>();
-  auto work = [state, n_tasks, &f]() {
-    int64_t finished = 0;
-    for (int64_t i = state->next.fetch_add(1); i < n_tasks; i = state->next.fetch_add(1)) {
-      f(i);
-      ++finished;
-    }
-    if (finished > 0) {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      state->done += finished;
-      if (state->done == n_tasks) state->cv.notify_all();
-    }
-  };
-  for (int64_t w = 0; w < n_workers; ++w) {
-    auto task = work;  // Schedule takes ownership of an rvalue functor
-    pool.Schedule(std::move(task));
-  }
-  work();
-  std::unique_lock<std::mutex> lock(state->mutex);
-  state->cv.wait(lock, [&] { return state->done == n_tasks; });
-}
 
 int64_t product(ffi::Span<const int64_t> dims, size_t drop_last) {
   int64_t p = 1;
@@ -95,17 +55,18 @@ ffi::Error PsfConvolveImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> image, ff
 
   std::vector<int64_t> offset(static_cast<size_t>(n_runs) + 1, 0);
   for (int64_t r = 0; r < n_runs; ++r) offset[r + 1] = offset[r] + runs[r].col_end - runs[r].col_begin;
-  // Chunks of roughly 2048 output pixels keep tasks large against scheduling cost.
+  // Chunks of about 2^20 multiply-adds keep tasks large against the cost of waking a pool thread (~10-50 us).
+  const int64_t chunk_pixels = std::max<int64_t>(1024, (int64_t{1} << 20) / std::max<int64_t>(ky * kx, 1));
   std::vector<int64_t> chunk_start{0};
   for (int64_t r = 0; r < n_runs; ++r)
-    if (offset[r + 1] - offset[chunk_start.back()] >= 2048 && r + 1 < n_runs) chunk_start.push_back(r + 1);
+    if (offset[r + 1] - offset[chunk_start.back()] >= chunk_pixels && r + 1 < n_runs) chunk_start.push_back(r + 1);
   chunk_start.push_back(n_runs);
   const int64_t n_chunks = static_cast<int64_t>(chunk_start.size()) - 1;
 
   const double* img = image.typed_data();
   const double* ker = kernel.typed_data();
   double* res = out->typed_data();
-  parallel_for(pool, n_batch * n_chunks, [&](int64_t task) {
+  galaxyfit::ffi_parallel_for(pool, n_batch * n_chunks, [&](int64_t task) {
     const int64_t b = task / n_chunks, c = task % n_chunks;
     const int64_t r0 = chunk_start[c], r1 = chunk_start[c + 1];
     galaxyfit::convolve_direct(img + (i_batch == 1 ? 0 : b) * ny * nx, ny, nx,
@@ -148,10 +109,10 @@ ffi::Error PsfConvolveAdjointImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> co
   for (int64_t b = 0; b < k_batch; ++b)
     flipped.push_back(galaxyfit::flip_kernel(kernel.typed_data() + b * ky * kx, ky, kx));
   const std::vector<PixelRun> all = galaxyfit::runs_full(ny, nx);
-  const int64_t rows_per_task = std::max<int64_t>(1, 2048 / std::max<int64_t>(nx, 1));
+  const int64_t rows_per_task = std::max<int64_t>(1, ((int64_t{1} << 20) / std::max<int64_t>(ky * kx, 1)) / std::max<int64_t>(nx, 1));
   const int64_t n_blocks = (ny + rows_per_task - 1) / rows_per_task;
   double* res = grad->typed_data();
-  parallel_for(pool, n_batch * n_blocks, [&](int64_t task) {
+  galaxyfit::ffi_parallel_for(pool, n_batch * n_blocks, [&](int64_t task) {
     const int64_t b = task / n_blocks, r0 = (task % n_blocks) * rows_per_task;
     const int64_t r1 = std::min(ny, r0 + rows_per_task);
     galaxyfit::convolve_direct(scattered.data() + b * ny * nx, ny, nx, flipped[k_batch == 1 ? 0 : b].data(), ky,

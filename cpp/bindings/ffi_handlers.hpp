@@ -9,3 +9,10 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolve);
 
 // cotangent (..., n_out) f64, kernel (..., ky, kx) f64, runs (n_runs, 3) s32 -> image (..., ny, nx) f64.
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjoint);
+
+// params (..., 5 + n_law) f64 -> image (..., H, W) f64; attributes: law, y0, x0, hy, hx, ring_distance, ring_order,
+// cusp_radial, cusp_tangential (see galaxyfit/profile_image.hpp).
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfile);
+
+// As above, plus the Jacobian (..., 5 + n_law, H, W) f64.
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobian);

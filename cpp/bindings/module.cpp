@@ -2,6 +2,7 @@
 // Functions release the GIL and run single-threaded; parallelism is the caller's (or XLA's, via the FFI).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstring>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "ffi_handlers.hpp"
 #include "galaxyfit/convolution.hpp"
+#include "galaxyfit/profile_image.hpp"
 
 namespace py = pybind11;
 using galaxyfit::PixelRun;
@@ -93,6 +95,64 @@ py::array runs_from_mask(const Mask& mask) {
   return out;
 }
 
+galaxyfit::RenderConfig render_config(double y0, double x0, double hy, double hx, int64_t height, int64_t width,
+                                      const std::vector<std::pair<int, int>>& rings, int cusp_radial, int cusp_tangential) {
+  galaxyfit::RenderConfig c;
+  c.y0 = y0;
+  c.x0 = x0;
+  c.hy = hy;
+  c.hx = hx;
+  c.height = height;
+  c.width = width;
+  if (rings.size() > static_cast<size_t>(galaxyfit::kMaxRings))
+    throw py::value_error("at most " + std::to_string(galaxyfit::kMaxRings) + " patch rings");
+  c.n_rings = static_cast<int32_t>(rings.size());
+  for (size_t k = 0; k < rings.size(); ++k) {
+    c.ring_distance[k] = rings[k].first;
+    c.ring_order[k] = rings[k].second;
+  }
+  c.cusp_radial = cusp_radial;
+  c.cusp_tangential = cusp_tangential;
+  try {
+    galaxyfit::check_render_config(c);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  return c;
+}
+
+// Pixel means of one profile over a box (and optionally the Jacobian w.r.t. params), see profile_image.hpp.
+py::object render_profile(int law, const Array& params, double y0, double x0, double hy, double hx, int64_t height,
+                          int64_t width, const std::vector<std::pair<int, int>>& rings, int cusp_radial,
+                          int cusp_tangential, bool jacobian) {
+  const auto l = static_cast<galaxyfit::Law>(law);
+  int n_law = 0;
+  try {
+    n_law = galaxyfit::law_parameter_count(l);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  const int n = galaxyfit::kGeometryParameters + n_law;
+  if (params.ndim() != 1 || params.shape(0) != n)
+    throw py::value_error("params must have shape (" + std::to_string(n) + ",) for this law");
+  const auto c = render_config(y0, x0, hy, hx, height, width, rings, cusp_radial, cusp_tangential);
+  Array image(std::vector<py::ssize_t>{height, width});
+  double* img = image.mutable_data();
+  const double* p = params.data();
+  if (!jacobian) {
+    py::gil_scoped_release release;
+    galaxyfit::render(l, p, c, img);
+    return std::move(image);
+  }
+  Array jac(std::vector<py::ssize_t>{n, height, width});
+  double* j = jac.mutable_data();
+  {
+    py::gil_scoped_release release;
+    galaxyfit::render_jacobian(l, p, c, img, j);
+  }
+  return py::make_tuple(image, jac);
+}
+
 template <typename T>
 py::capsule capsule(T* fn) {
   static_assert(std::is_invocable_r_v<XLA_FFI_Error*, T, XLA_FFI_CallFrame*>, "not an XLA FFI handler");
@@ -116,10 +176,27 @@ PYBIND11_MODULE(_core, m) {
   m.def("next_fast_length", &galaxyfit::next_fast_length, py::arg("n"));
   m.def("direct_cost", &galaxyfit::direct_cost, py::arg("n_out"), py::arg("ky"), py::arg("kx"));
   m.def("fft_cost", &galaxyfit::fft_cost, py::arg("fft_ny"), py::arg("fft_nx"));
+  m.def("render_profile", &render_profile, py::arg("law"), py::arg("params"), py::arg("y0"), py::arg("x0"),
+        py::arg("hy"), py::arg("hx"), py::arg("height"), py::arg("width"), py::arg("rings"), py::arg("cusp_radial"),
+        py::arg("cusp_tangential"), py::arg("jacobian") = false,
+        "Pixel means (height, width) of one light-profile law over a box; with jacobian=True also "
+        "d(image)/d(params), shape (len(params), height, width). See galaxyfit/profile_image.hpp.");
+  m.def("kernel_instruction_set", &galaxyfit::kernel_instruction_set,
+        "Instruction set the C++ kernels were dispatched to on this CPU.");
+  m.def(
+      "simd_math",
+      [](int function, const Array& x) {
+        Array y(std::vector<py::ssize_t>{x.size()});
+        galaxyfit::simd_math(function, x.data(), y.mutable_data(), x.size());
+        return y;
+      },
+      py::arg("function"), py::arg("x"), "The kernels' vector exp (0), log (1) or log1p (2) of a 1-D array (tests).");
   m.def("registrations", []() {
     py::dict d;
     d["galaxyfit_psf_convolve_f64"] = capsule(GalaxyfitPsfConvolve);
     d["galaxyfit_psf_convolve_adjoint_f64"] = capsule(GalaxyfitPsfConvolveAdjoint);
+    d["galaxyfit_render_profile_f64"] = capsule(GalaxyfitRenderProfile);
+    d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobian);
     return d;
   });
 }

@@ -24,16 +24,20 @@ detail::CorrelateRunFn pick_correlate_run() {
 
 const detail::CorrelateRunFn correlate_run = pick_correlate_run();
 
-// Direct correlation with an already flipped kernel over `src` of shape sy x sx whose pixel (0, 0) is image
-// pixel (-oy, -ox); runs are in image coordinates and must be interior to `src`.
+// Direct correlation with an already flipped kernel over `src` (row length sx) whose pixel (0, 0) is image pixel
+// (-oy, -ox); runs are in image coordinates and must be interior to `src`.
 void correlate_runs(const double* src, int64_t sx, int64_t oy, int64_t ox, const double* kflip, int64_t ky,
                     int64_t kx, const PixelRun* runs, int64_t run_begin, int64_t run_end, double* out) {
   const int64_t hy = ky / 2, hx = kx / 2;
+  std::vector<int64_t> offset(static_cast<size_t>(ky * kx));
+  for (int64_t i = 0; i < ky; ++i)
+    for (int64_t j = 0; j < kx; ++j) offset[i * kx + j] = i * sx + j;
+  const detail::Taps taps{offset.data(), kflip, ky * kx};
   for (int64_t r = run_begin; r < run_end; ++r) {
     const PixelRun& run = runs[r];
     const int64_t len = run.col_end - run.col_begin;
     const double* s = src + (run.row - hy + oy) * sx + (run.col_begin - hx + ox);
-    correlate_run(s, sx, kflip, ky, kx, len, out);
+    correlate_run(s, taps, len, out);
     out += len;
   }
 }

@@ -4,9 +4,8 @@
 namespace galaxyfit {
 namespace detail {
 
-void correlate_run_baseline(const double* src, int64_t stride, const double* kflip, int64_t ky, int64_t kx, int64_t len,
-                     double* out) {
-  correlate_run_impl<2>(src, stride, kflip, ky, kx, len, out);
+void correlate_run_baseline(const double* src, const Taps& taps, int64_t len, double* out) {
+  correlate_run_impl<2>(src, taps, len, out);
 }
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 """PSF convolution of a model box, read out at the unmasked pixels: the C++ direct kernel (XLA FFI) for small PSFs,
-XLA's FFT for large ones, chosen by cost."""
+XLA's FFT for large ones, and -- when the PSF is separable to rounding (rank 1, e.g. a Gaussian) -- two 1-D passes
+of the direct kernel; chosen by cost."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from galaxyfit.kernels import psf_convolve, runs_from_mask
 # Cost model (nanoseconds on this project's 2-core x86-64 machine; bench/README.md): the AVX2/AVX-512 direct kernel
 # does a multiply-add in ~0.07 ns; an XLA real FFT pair costs ~0.72 ns per N log2 N (N = transform size).
 _NS_PER_DIRECT_MAC = 0.07
+_NS_PER_SEPARABLE_MAC = 0.12  # 1-D passes reuse less of each load (bench/README.md)
 _NS_PER_FFT_NLOGN = 0.72
+# A PSF whose second singular value is below this fraction of the first is treated as exactly separable: the
+# factorisation then changes results only at the level of rounding.
+SEPARABLE_TOLERANCE = 1e-14
 
 
 def _fast_length(n: int) -> int:
@@ -36,17 +41,25 @@ class Convolver:
         ky, kx = psf.shape
         height, width = self.box_shape
         self.fft_shape = (_fast_length(height), _fast_length(width))
+        n_out = len(self.flat_index)
+        costs = {"direct": n_out * ky * kx * _NS_PER_DIRECT_MAC}
+        n = self.fft_shape[0] * self.fft_shape[1]
+        costs["fft"] = n * np.log2(n) * _NS_PER_FFT_NLOGN
+        factors = self._separable_factors(psf)
+        if factors is not None:
+            costs["separable"] = ((height - 2 * (ky // 2)) * width * ky + n_out * kx) * _NS_PER_SEPARABLE_MAC
         if psf.shape == (1, 1):
             self.method = "identity"
         elif method == "auto":
-            direct = len(self.flat_index) * ky * kx * _NS_PER_DIRECT_MAC
-            n = self.fft_shape[0] * self.fft_shape[1]
-            fft = n * np.log2(n) * _NS_PER_FFT_NLOGN
-            self.method = "direct" if direct <= fft else "fft"
+            self.method = min(costs, key=costs.get)
         elif method in ("direct", "fft"):
             self.method = method
+        elif method == "separable":
+            if factors is None:
+                raise ValueError("the PSF is not separable (rank 1), so method='separable' is not available")
+            self.method = method
         else:
-            raise ValueError(f"convolution method must be 'auto', 'direct' or 'fft', got {method!r}")
+            raise ValueError(f"convolution method must be 'auto', 'direct', 'fft' or 'separable', got {method!r}")
         if self.method == "fft":
             ly, lx = self.fft_shape
             wrapped = np.zeros(self.fft_shape)
@@ -54,6 +67,27 @@ class Convolver:
             cols = (np.arange(kx) - kx // 2) % lx
             wrapped[np.ix_(rows, cols)] = psf  # kernel centre at index (0, 0)
             self.kernel_fft = np.fft.rfft2(wrapped)
+        if self.method == "separable":
+            # Vertical pass over every box row that an output needs, then a horizontal pass at the outputs.
+            self.column_kernel, self.row_kernel = factors
+            hy = ky // 2
+            middle = np.zeros(self.box_shape, dtype=bool)
+            middle[hy : height - hy, :] = True
+            self.middle_runs = runs_from_mask(~middle)
+            self.middle_shape = (height - 2 * hy, width)
+            self.output_runs = runs_from_mask(~output_mask[hy : height - hy, :])
+
+    @staticmethod
+    def _separable_factors(psf):
+        """(column kernel (ky, 1), row kernel (1, kx)) with outer product == psf to rounding, or None."""
+        u, s, vt = np.linalg.svd(psf)
+        if len(s) > 1 and s[1] > SEPARABLE_TOLERANCE * s[0]:
+            return None
+        column = u[:, :1] * np.sqrt(s[0])
+        row = vt[:1, :] * np.sqrt(s[0])
+        if column.sum() < 0:
+            column, row = -column, -row
+        return np.ascontiguousarray(column), np.ascontiguousarray(row)
 
     def __call__(self, box):
         """Values (..., n_out) of the convolved box (..., H, W) at the output pixels, in row-major order."""
@@ -61,6 +95,10 @@ class Convolver:
             return box.reshape(box.shape[:-2] + (-1,))[..., self.flat_index] * self.kernel[0, 0]
         if self.method == "direct":
             return psf_convolve(box, self.kernel, self.runs)
+        if self.method == "separable":
+            middle = psf_convolve(box, self.column_kernel, self.middle_runs)
+            middle = middle.reshape(middle.shape[:-1] + self.middle_shape)
+            return psf_convolve(middle, self.row_kernel, self.output_runs)
         height, width = self.box_shape
         spectrum = jnp.fft.rfft2(box, s=self.fft_shape) * self.kernel_fft
         full = jnp.fft.irfft2(spectrum, s=self.fft_shape)[..., :height, :width]

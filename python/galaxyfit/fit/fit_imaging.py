@@ -76,7 +76,7 @@ class FitImaging:
     @cached_property
     def normalized_residual_slim(self):
         """(data - model) / noise at the unmasked pixels: the residual vector for least-squares optimisers."""
-        return self.residual_slim / self.noise_slim
+        return self.residual_slim * jnp.asarray(self.plan.inverse_noise_slim)
 
     @cached_property
     def chi_squared_slim(self):
@@ -88,9 +88,10 @@ class FitImaging:
     def chi_squared(self):
         return jnp.sum(self.chi_squared_slim)
 
-    @cached_property
+    @property
     def noise_normalization(self):
-        return formulas.noise_normalization(self.noise_slim)
+        """sum ln(2 pi sigma^2) over the unmasked pixels (a constant of the dataset, precomputed by the plan)."""
+        return self.plan.noise_normalization
 
     @cached_property
     def log_likelihood(self):

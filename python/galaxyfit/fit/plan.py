@@ -29,8 +29,10 @@ class ImagePlan:
         Box pixels that are unmasked image pixels (the pixels of the fit).
     inside_image : (H, W) bool
         Box pixels inside the image.
-    data_slim, noise_slim : (N,) float64
-        Data and noise at the unmasked pixels, row-major ("slim") order.
+    data_slim, noise_slim, inverse_noise_slim : (N,) float64
+        Data, noise and 1 / noise at the unmasked pixels, row-major ("slim") order.
+    noise_normalization : float
+        sum ln(2 pi noise^2) over the unmasked pixels.
     convolver : Convolver
     """
 
@@ -78,6 +80,9 @@ class ImagePlan:
         self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
         self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
         self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])
+        # Constant parts of the likelihood, computed once rather than in every evaluation.
+        self.inverse_noise_slim = 1.0 / self.noise_slim
+        self.noise_normalization = float(np.sum(np.log(2.0 * np.pi * self.noise_slim**2)))
         self.pixels_in_mask = int(len(rows))
         self.zero_outside_image = not over.pad_outside_image and not self.inside_image.all()
 

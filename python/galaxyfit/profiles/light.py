@@ -27,6 +27,9 @@ from galaxyfit.profiles.geometry import axis_ratio_from, circular_quadratic_form
 
 Pair = Tuple[float, float]
 
+# Law identifiers of the C++ kernel (cpp/include/galaxyfit/profile_image.hpp, enum Law).
+LAW_SERSIC, LAW_SERSIC_CORE, LAW_GAUSSIAN, LAW_POWER_CORE, LAW_CHAMELEON, LAW_EXPONENTIAL, LAW_DEV_VAUCOULEURS = range(7)
+
 #: Squared radii are floored at this fraction of the profile's scale squared, so laws with a cusp (and their
 #: gradients) stay finite at a sample that falls exactly on the centre.
 _S_FLOOR = 1e-24
@@ -52,6 +55,10 @@ class LightProfile:
 
     def brightness(self, s):  # pragma: no cover - every profile overrides it
         raise NotImplementedError
+
+    def law(self):
+        """``(law id, law parameters)`` of the C++ kernel, whose brightness(s) equals this profile's."""
+        raise NotImplementedError(f"{type(self).__name__} has no C++ kernel law")
 
     def total_flux(self, pixel_scales):  # pragma: no cover
         raise NotImplementedError
@@ -130,6 +137,9 @@ class Sersic(LightProfile):
 
     has_cusp: ClassVar[bool] = True
 
+    def law(self):
+        return LAW_SERSIC, (self.intensity, self.effective_radius, self.sersic_index)
+
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, self.sersic_index)
 
@@ -147,6 +157,9 @@ class SersicSph(_Spherical, LightProfile):
     sersic_index: float = 4.0
 
     has_cusp: ClassVar[bool] = True
+
+    def law(self):
+        return LAW_SERSIC, (self.intensity, self.effective_radius, self.sersic_index)
 
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, self.sersic_index)
@@ -167,6 +180,9 @@ class Exponential(LightProfile):
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
 
+    def law(self):
+        return LAW_EXPONENTIAL, (self.intensity, self.effective_radius)
+
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, 1.0)
 
@@ -184,6 +200,9 @@ class ExponentialSph(_Spherical, LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
+
+    def law(self):
+        return LAW_EXPONENTIAL, (self.intensity, self.effective_radius)
 
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, 1.0)
@@ -204,6 +223,9 @@ class DevVaucouleurs(LightProfile):
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 4.0
 
+    def law(self):
+        return LAW_DEV_VAUCOULEURS, (self.intensity, self.effective_radius)
+
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, 4.0)
 
@@ -221,6 +243,9 @@ class DevVaucouleursSph(_Spherical, LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 4.0
+
+    def law(self):
+        return LAW_DEV_VAUCOULEURS, (self.intensity, self.effective_radius)
 
     def brightness(self, s):
         return _sersic_brightness(s, self.intensity, self.effective_radius, 4.0)
@@ -274,6 +299,9 @@ class SersicCore(LightProfile):
 
     has_cusp: ClassVar[bool] = True
 
+    def law(self):
+        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, self.sersic_index, self.radius_break, self.gamma, self.alpha)
+
     def brightness(self, s):
         return _sersic_core_brightness(
             s, self.intensity, self.effective_radius, self.sersic_index, self.radius_break, self.gamma, self.alpha
@@ -297,6 +325,9 @@ class SersicCoreSph(_Spherical, LightProfile):
     alpha: float = 3.0
 
     has_cusp: ClassVar[bool] = True
+
+    def law(self):
+        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, self.sersic_index, self.radius_break, self.gamma, self.alpha)
 
     def brightness(self, s):
         return _sersic_core_brightness(
@@ -322,6 +353,9 @@ class ExponentialCore(LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
+
+    def law(self):
+        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
 
     def brightness(self, s):
         return _sersic_core_brightness(
@@ -351,6 +385,9 @@ class Gaussian(LightProfile):
     intensity: float = 0.1
     sigma: float = 1.0
 
+    def law(self):
+        return LAW_GAUSSIAN, (self.intensity, 0.5 * axis_ratio_from(self.ell_comps) / self.sigma**2)
+
     def brightness(self, s):
         return _gaussian_brightness(s, self.intensity, self.sigma, axis_ratio_from(self.ell_comps))
 
@@ -366,6 +403,9 @@ class GaussianSph(_Spherical, LightProfile):
     centre: Pair = (0.0, 0.0)
     intensity: float = 0.1
     sigma: float = 1.0
+
+    def law(self):
+        return LAW_GAUSSIAN, (self.intensity, 0.5 / self.sigma**2)
 
     def brightness(self, s):
         return _gaussian_brightness(s, self.intensity, self.sigma, 1.0)
@@ -396,6 +436,9 @@ class Moffat(LightProfile):
     alpha: float = 0.5
     beta: float = 2.0
 
+    def law(self):
+        return LAW_POWER_CORE, (self.intensity, axis_ratio_from(self.ell_comps) / self.alpha**2, self.beta)
+
     def brightness(self, s):
         return _moffat_brightness(s, self.intensity, self.alpha, self.beta, axis_ratio_from(self.ell_comps))
 
@@ -411,6 +454,9 @@ class MoffatSph(_Spherical, LightProfile):
     intensity: float = 0.1
     alpha: float = 0.5
     beta: float = 2.0
+
+    def law(self):
+        return LAW_POWER_CORE, (self.intensity, 1.0 / self.alpha**2, self.beta)
 
     def brightness(self, s):
         return _moffat_brightness(s, self.intensity, self.alpha, self.beta, 1.0)
@@ -441,6 +487,9 @@ class ElsonFreeFall(LightProfile):
     effective_radius: float = 0.6
     eta: float = 1.5
 
+    def law(self):
+        return LAW_POWER_CORE, (self.intensity, 1.0 / self.effective_radius**2, self.eta)
+
     def brightness(self, s):
         return _eff_brightness(s, self.intensity, self.effective_radius, self.eta)
 
@@ -459,6 +508,9 @@ class ElsonFreeFallSph(_Spherical, LightProfile):
     intensity: float = 0.1
     effective_radius: float = 0.6
     eta: float = 1.5
+
+    def law(self):
+        return LAW_POWER_CORE, (self.intensity, 1.0 / self.effective_radius**2, self.eta)
 
     def brightness(self, s):
         return _eff_brightness(s, self.intensity, self.effective_radius, self.eta)
@@ -505,6 +557,11 @@ class Chameleon(LightProfile):
         a_yy, a_xx, a_xy = circular_quadratic_form(self.ell_comps)
         return a_yy / q, a_xx / q, a_xy / q
 
+    def law(self):
+        q = self._q()
+        f = (1.0 + q) ** 2
+        return LAW_CHAMELEON, (self.intensity / (1.0 + q), 4.0 * self.core_radius_0**2 / f, 4.0 * self.core_radius_1**2 / f)
+
     def brightness(self, s):
         return _chameleon_brightness(s, self.intensity, self.core_radius_0, self.core_radius_1, self._q())
 
@@ -526,6 +583,11 @@ class ChameleonSph(_Spherical, LightProfile):
     def quadratic_form(self):
         inv_q = 1.0 / _CHAMELEON_Q_MAX
         return inv_q, inv_q, 0.0
+
+    def law(self):
+        q = _CHAMELEON_Q_MAX
+        f = (1.0 + q) ** 2
+        return LAW_CHAMELEON, (self.intensity / (1.0 + q), 4.0 * self.core_radius_0**2 / f, 4.0 * self.core_radius_1**2 / f)
 
     def brightness(self, s):
         return _chameleon_brightness(s, self.intensity, self.core_radius_0, self.core_radius_1, _CHAMELEON_Q_MAX)

@@ -1,0 +1,138 @@
+// XLA FFI handlers for profile images (values, and values with the Jacobian). Batch elements and row blocks are
+// spread over XLA's intra-op thread pool; patches are rendered after the rows they overwrite.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ffi_handlers.hpp"
+#include "ffi_parallel.hpp"
+#include "galaxyfit/profile_image.hpp"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+ffi::Error make_config(int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> distance,
+                       ffi::Span<const int32_t> order, int32_t cusp_radial, int32_t cusp_tangential, int64_t height,
+                       int64_t width, galaxyfit::RenderConfig* c, int* n_params) {
+  try {
+    *n_params = galaxyfit::kGeometryParameters + galaxyfit::law_parameter_count(static_cast<galaxyfit::Law>(law));
+    if (distance.size() != order.size() || distance.size() > static_cast<size_t>(galaxyfit::kMaxRings))
+      return ffi::Error::InvalidArgument("render_profile: ring_distance and ring_order must match (<= 8 rings)");
+    c->y0 = y0;
+    c->x0 = x0;
+    c->hy = hy;
+    c->hx = hx;
+    c->height = height;
+    c->width = width;
+    c->n_rings = static_cast<int32_t>(distance.size());
+    for (size_t k = 0; k < distance.size(); ++k) {
+      c->ring_distance[k] = distance[k];
+      c->ring_order[k] = order[k];
+    }
+    c->cusp_radial = cusp_radial;
+    c->cusp_tangential = cusp_tangential;
+    galaxyfit::check_render_config(*c);
+  } catch (const std::invalid_argument& e) {
+    return ffi::Error::InvalidArgument(std::string("render_profile: ") + e.what());
+  }
+  return ffi::Error::Success();
+}
+
+int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
+  int64_t p = 1;
+  for (size_t i = 0; i + core < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
+// Rows per task: enough work (~16k pixels, ~100 us) to amortise waking a pool thread.
+int64_t rows_per_task(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)); }
+
+ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
+                      int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
+                      ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential) {
+  const auto pd = params.dimensions(), id = image->dimensions();
+  if (pd.size() < 1 || id.size() < 2) return ffi::Error::InvalidArgument("render_profile: params (..., P), image (..., H, W)");
+  const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
+  galaxyfit::RenderConfig c;
+  int n_params = 0;
+  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
+                           &c, &n_params);
+      e.failure())
+    return e;
+  if (pd[pd.size() - 1] != n_params) return ffi::Error::InvalidArgument("render_profile: wrong parameter count");
+  const int64_t n_batch = leading(id, 2);
+  if (leading(pd, 1) != n_batch) return ffi::Error::InvalidArgument("render_profile: batch mismatch");
+  const auto l = static_cast<galaxyfit::Law>(law);
+  const double* p = params.typed_data();
+  double* out = image->typed_data();
+  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
+  galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
+    const int64_t b = task / blocks, r0 = (task % blocks) * step;
+    galaxyfit::render_rows(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * height * width);
+  });
+  galaxyfit::ffi_parallel_for(pool, n_batch, [&](int64_t b) {
+    galaxyfit::render_patch(l, p + b * n_params, c, out + b * height * width);
+  });
+  return ffi::Error::Success();
+}
+
+ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
+                              ffi::ResultBuffer<ffi::F64> jacobian, int32_t law, double y0, double x0, double hy,
+                              double hx, ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order,
+                              int32_t cusp_radial, int32_t cusp_tangential) {
+  const auto pd = params.dimensions(), id = image->dimensions();
+  if (pd.size() < 1 || id.size() < 2)
+    return ffi::Error::InvalidArgument("render_profile_jacobian: params (..., P), image (..., H, W)");
+  const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
+  galaxyfit::RenderConfig c;
+  int n_params = 0;
+  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
+                           &c, &n_params);
+      e.failure())
+    return e;
+  if (pd[pd.size() - 1] != n_params) return ffi::Error::InvalidArgument("render_profile_jacobian: wrong parameter count");
+  const int64_t n_batch = leading(id, 2);
+  if (leading(pd, 1) != n_batch) return ffi::Error::InvalidArgument("render_profile_jacobian: batch mismatch");
+  const auto l = static_cast<galaxyfit::Law>(law);
+  const double* p = params.typed_data();
+  double* out = image->typed_data();
+  double* jac = jacobian->typed_data();
+  const int64_t plane = height * width;
+  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
+  galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
+    const int64_t b = task / blocks, r0 = (task % blocks) * step;
+    galaxyfit::render_rows_jacobian(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * plane,
+                                    jac + b * n_params * plane);
+  });
+  galaxyfit::ffi_parallel_for(pool, n_batch, [&](int64_t b) {
+    galaxyfit::render_patch_jacobian(l, p + b * n_params, c, out + b * plane, jac + b * n_params * plane);
+  });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+#define GALAXYFIT_RENDER_ATTRS                        \
+  .Attr<int32_t>("law")                               \
+      .Attr<double>("y0")                             \
+      .Attr<double>("x0")                             \
+      .Attr<double>("hy")                             \
+      .Attr<double>("hx")                             \
+      .Attr<ffi::Span<const int32_t>>("ring_distance") \
+      .Attr<ffi::Span<const int32_t>>("ring_order")   \
+      .Attr<int32_t>("cusp_radial")                   \
+      .Attr<int32_t>("cusp_tangential")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfile, RenderImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_RENDER_ATTRS);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobian, RenderJacobianImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_RENDER_ATTRS);

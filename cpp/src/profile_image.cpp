@@ -1,0 +1,126 @@
+#include "galaxyfit/profile_image.hpp"
+
+#include <string>
+
+namespace galaxyfit {
+namespace detail {
+// Per-instruction-set kernels (profile_<isa>.cpp); jacobian == nullptr selects the value-only path.
+using RenderFn = void (*)(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
+void render_baseline(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
+void render_x86_v3(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
+void render_x86_v4(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
+using SimdMathFn = void (*)(int, const double*, double*, int64_t);
+void simd_math_baseline(int, const double*, double*, int64_t);
+void simd_math_x86_v3(int, const double*, double*, int64_t);
+void simd_math_x86_v4(int, const double*, double*, int64_t);
+}  // namespace detail
+
+namespace {
+
+// 0: baseline, 1: x86-64-v3 (AVX2, FMA), 2: x86-64-v4 (AVX-512).
+int pick_isa() {
+#if defined(GALAXYFIT_X86_DISPATCH)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    return 2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+  return 0;
+}
+
+const int isa = pick_isa();
+#if defined(GALAXYFIT_X86_DISPATCH)
+const detail::RenderFn render_kernel =
+    isa == 2 ? detail::render_x86_v4 : (isa == 1 ? detail::render_x86_v3 : detail::render_baseline);
+const detail::SimdMathFn simd_math_kernel =
+    isa == 2 ? detail::simd_math_x86_v4 : (isa == 1 ? detail::simd_math_x86_v3 : detail::simd_math_baseline);
+#else
+const detail::RenderFn render_kernel = detail::render_baseline;
+const detail::SimdMathFn simd_math_kernel = detail::simd_math_baseline;
+#endif
+
+void check_law(Law law) { (void)law_parameter_count(law); }
+
+}  // namespace
+
+const char* kernel_instruction_set() {
+  static const char* names[] = {"baseline", "x86-64-v3", "x86-64-v4"};
+  return names[isa];
+}
+
+void simd_math(int function, const double* x, double* y, int64_t n) { simd_math_kernel(function, x, y, n); }
+
+int law_parameter_count(Law law) {
+  switch (law) {
+    case Law::kSersic:
+      return 3;
+    case Law::kSersicCore:
+      return 6;
+    case Law::kGaussian:
+      return 2;
+    case Law::kPowerCore:
+      return 3;
+    case Law::kChameleon:
+      return 3;
+    case Law::kExponential:
+    case Law::kDevVaucouleurs:
+      return 2;
+  }
+  throw std::invalid_argument("unknown light-profile law " + std::to_string(static_cast<int>(law)));
+}
+
+bool law_has_cusp(Law law) {
+  check_law(law);
+  return law != Law::kGaussian && law != Law::kPowerCore;
+}
+
+void check_render_config(const RenderConfig& c) {
+  if (c.height <= 0 || c.width <= 0) throw std::invalid_argument("render: the box is empty");
+  if (!(c.hy > 0) || !(c.hx > 0)) throw std::invalid_argument("render: pixel sizes must be positive");
+  if (c.n_rings < 1 || c.n_rings > kMaxRings)
+    throw std::invalid_argument("render: between 1 and " + std::to_string(kMaxRings) + " patch rings are supported");
+  for (int k = 0; k < c.n_rings; ++k) {
+    if (c.ring_order[k] < 1 || c.ring_order[k] > 64)
+      throw std::invalid_argument("render: ring orders must be in 1..64");
+    if (c.ring_distance[k] < 1 || (k > 0 && c.ring_distance[k] <= c.ring_distance[k - 1]))
+      throw std::invalid_argument("render: ring distances must increase from 1");
+  }
+  if (c.cusp_radial < 1 || c.cusp_radial > 64 || c.cusp_tangential < 1 || c.cusp_tangential > 64)
+    throw std::invalid_argument("render: cusp node counts must be in 1..64");
+}
+
+void render_rows(Law law, const double* params, const RenderConfig& config, int64_t row_begin, int64_t row_end,
+                 double* image) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, image, nullptr);
+}
+
+void render_patch(Law law, const double* params, const RenderConfig& config, double* image) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, 0, 0, true, image, nullptr);
+}
+
+void render(Law law, const double* params, const RenderConfig& config, double* image) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, image, nullptr);
+}
+
+void render_rows_jacobian(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
+                          int64_t row_end, double* image, double* jacobian) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, image, jacobian);
+}
+
+void render_patch_jacobian(Law law, const double* params, const RenderConfig& config, double* image,
+                           double* jacobian) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, 0, 0, true, image, jacobian);
+}
+
+void render_jacobian(Law law, const double* params, const RenderConfig& config, double* image, double* jacobian) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, image, jacobian);
+}
+
+}  // namespace galaxyfit

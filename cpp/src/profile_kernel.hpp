@@ -1,0 +1,528 @@
+// Internal: the profile-image kernel, written once over the value type V (vdouble: values; Dual<N>: Jacobian) and
+// compiled per instruction set by profile_<isa>.cpp. Mirrors python/galaxyfit/integration.py step by step, so the
+// two agree to rounding (tests/test_profile_kernel.py). Everything has internal linkage (see simd_math.hpp) except
+// the two entry points, whose names carry the instruction set (GALAXYFIT_ISA).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+
+#include "autodiff.hpp"
+#include "galaxyfit/profile_image.hpp"
+
+#ifndef GALAXYFIT_ISA
+#error "define GALAXYFIT_ISA (entry-point suffix) before including profile_kernel.hpp"
+#endif
+
+namespace galaxyfit {
+namespace {
+
+// ---- laws (see profile_image.hpp) ---------------------------------------------------------------------------------------
+
+template <class V>
+V sersic_constant(const V& n) {
+  // Ciotti & Bertin (1999, A&A 352, 447), eq. 18.
+  const V n2 = n * n;
+  return 2.0 * n - 1.0 / 3.0 + 4.0 / (405.0 * n) + 46.0 / (25515.0 * n2) + 131.0 / (1148175.0 * (n2 * n)) -
+         2194697.0 / (30690717750.0 * (n2 * n2));
+}
+
+template <class V>
+struct SersicLaw {
+  static constexpr bool kCusp = true;
+  V intensity, b, inv_2n, inv_re2;
+  explicit SersicLaw(const V* p)
+      : intensity(p[0]), b(sersic_constant(p[2])), inv_2n(0.5 / p[2]), inv_re2(1.0 / (p[1] * p[1])) {}
+  template <class S>
+  S operator()(const S& s) const {
+    const S x = floor_at(s * inv_re2, 1e-24);
+    return intensity * exp(-(b * (exp(log(x) * inv_2n) - 1.0)));
+  }
+};
+
+// Sersic with a fixed index: (s / R_e^2)^(1/(2n)) by square roots (n = 1: one, n = 4: three).
+template <class V, int kIndex>
+struct FixedSersicLaw {
+  static constexpr bool kCusp = true;
+  V intensity, b, inv_re2;
+  explicit FixedSersicLaw(const V* p)
+      : intensity(p[0]), b(sersic_constant(constant<V>(static_cast<double>(kIndex)))), inv_re2(1.0 / (p[1] * p[1])) {}
+  template <class S>
+  S operator()(const S& s) const {
+    S root = sqrt(floor_at(s * inv_re2, 1e-24));
+    if (kIndex == 4) root = sqrt(sqrt(root));
+    return intensity * exp(-(b * (root - 1.0)));
+  }
+};
+template <class V>
+using ExponentialLaw = FixedSersicLaw<V, 1>;
+template <class V>
+using DevVaucouleursLaw = FixedSersicLaw<V, 4>;
+
+template <class V>
+struct SersicCoreLaw {
+  static constexpr bool kCusp = true;
+  V prime, b, half_alpha, gamma_over_alpha, rb_alpha, inv_re_alpha, inv_alpha_n, s_floor;
+  explicit SersicCoreLaw(const V* p) {
+    const V &intensity = p[0], &re = p[1], &n = p[2], &rb = p[3], &gamma = p[4], &alpha = p[5];
+    constexpr double kLn2 = 0.69314718055994531;
+    b = sersic_constant(n);
+    half_alpha = 0.5 * alpha;
+    gamma_over_alpha = gamma / alpha;
+    rb_alpha = exp(alpha * log(rb));
+    inv_re_alpha = exp(-(alpha * log(re)));
+    inv_alpha_n = 1.0 / (alpha * n);
+    s_floor = 1e-24 * (rb * rb);
+    // I' = I_b 2^(-gamma/alpha) exp(b (2^(1/alpha) r_b / R_e)^(1/n))  (PyAutoGalaxy SersicCore.intensity_prime)
+    const V ratio = exp(kLn2 / alpha) * rb / re;
+    prime = intensity * exp(-(gamma_over_alpha * kLn2)) * exp(b * exp(log(ratio) / n));
+  }
+  template <class S>
+  S operator()(const S& s) const {
+    const S log_s = log(floor_at(s, s_floor));
+    const S r_alpha = exp(log_s * half_alpha);                                   // R^alpha
+    const S inner = exp(gamma_over_alpha * log1p(rb_alpha * exp(-(log_s * half_alpha))));  // (1 + (r_b/R)^alpha)^(g/a)
+    const S outer = exp(-(b * exp(log((r_alpha + rb_alpha) * inv_re_alpha) * inv_alpha_n)));
+    return prime * inner * outer;
+  }
+};
+
+template <class V>
+struct GaussianLaw {
+  static constexpr bool kCusp = false;
+  V intensity, c;
+  explicit GaussianLaw(const V* p) : intensity(p[0]), c(p[1]) {}
+  template <class S>
+  S operator()(const S& s) const {
+    return intensity * exp(-(s * c));
+  }
+};
+
+template <class V>
+struct PowerCoreLaw {
+  static constexpr bool kCusp = false;
+  V intensity, c, beta;
+  explicit PowerCoreLaw(const V* p) : intensity(p[0]), c(p[1]), beta(p[2]) {}
+  template <class S>
+  S operator()(const S& s) const {
+    return intensity * exp(-(beta * log1p(s * c)));
+  }
+};
+
+template <class V>
+struct ChameleonLaw {
+  static constexpr bool kCusp = true;
+  V amplitude, a0, a1;
+  explicit ChameleonLaw(const V* p) : amplitude(p[0]), a0(p[1]), a1(p[2]) {}
+  template <class S>
+  S operator()(const S& s) const {
+    return amplitude * (rsqrt(s + a0) - rsqrt(s + a1));
+  }
+};
+
+// ---- outputs -------------------------------------------------------------------------------------------------------------
+
+inline vdouble lane_index() {
+  vdouble r;
+  for (int i = 0; i < kLanes; ++i) r[i] = static_cast<double>(i);
+  return r;
+}
+
+template <class V>
+struct Sink;
+
+template <>
+struct Sink<vdouble> {
+  double* image;
+  int64_t width, plane;
+  void store_row(int64_t row, int64_t col, const vdouble& v, int count) {
+    double* dst = image + row * width + col;
+    for (int i = 0; i < count; ++i) dst[i] = v[i];
+  }
+  void set(int64_t row, int64_t col, const vdouble& acc) { image[row * width + col] = lane_sum(acc); }
+};
+
+template <int N>
+struct Sink<Dual<N>> {
+  double* image;
+  double* jacobian;
+  int64_t width, plane;
+  void store_row(int64_t row, int64_t col, const Dual<N>& v, int count) {
+    const int64_t at = row * width + col;
+    for (int i = 0; i < count; ++i) image[at + i] = v.v[i];
+    for (int k = 0; k < N; ++k)
+      for (int i = 0; i < count; ++i) jacobian[k * plane + at + i] = v.d[k][i];
+  }
+  void set(int64_t row, int64_t col, const Dual<N>& acc) {
+    const int64_t at = row * width + col;
+    image[at] = lane_sum(acc.v);
+    for (int k = 0; k < N; ++k) jacobian[k * plane + at] = lane_sum(acc.d[k]);
+  }
+};
+
+template <class V>
+V lift(const vdouble& x) {
+  return V(x);
+}
+template <>
+vdouble lift<vdouble>(const vdouble& x) {
+  return x;
+}
+
+template <class V>
+struct Geometry {
+  V cy, cx, ayy, axx, axy;
+  V quadratic(const V& dy, const V& dx) const { return ayy * (dy * dy) + axx * (dx * dx) + 2.0 * (axy * (dy * dx)); }
+};
+
+// ---- rule 1: Taylor-corrected midpoints, row by row --------------------------------------------------------------------
+
+template <class V, class L>
+void taylor_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
+                 Sink<V>& sink) {
+  const double cyy = c.hy * c.hy / 24.0, cxx = c.hx * c.hx / 24.0;
+  const vdouble lanes = lane_index();
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const V dy = lift<V>(splat(c.y0 + static_cast<double>(row) * c.hy)) - g.cy;
+    for (int64_t col = 0; col < c.width; col += kLanes) {
+      const vdouble x = splat(c.x0) + (splat(static_cast<double>(col)) + lanes) * splat(c.hx);
+      const V dx = lift<V>(x) - g.cx;
+      const V s = g.quadratic(dy, dx);
+      const Jet<V> j = law(jet_variable(s));
+      const V gy = g.ayy * dy + g.axy * dx;
+      const V gx = g.axx * dx + g.axy * dy;
+      const V d2y = 4.0 * (j.f2 * (gy * gy)) + 2.0 * (j.f1 * g.ayy);
+      const V d2x = 4.0 * (j.f2 * (gx * gx)) + 2.0 * (j.f1 * g.axx);
+      const V mean = j.f + cyy * d2y + cxx * d2x;
+      const int64_t left = c.width - col;
+      sink.store_row(row, col, mean, static_cast<int>(left < kLanes ? left : kLanes));
+    }
+  }
+}
+
+// ---- rules 2 and 3: the patch ----------------------------------------------------------------------------------------------
+
+struct Rule {
+  double node[64];
+  double weight[64];
+  int order;
+};
+
+inline Rule compute_gauss_legendre(int order) {
+  // Newton iteration on P_n from Chebyshev-like guesses (Press et al., Numerical Recipes 3rd ed., 4.6.1); nodes mapped
+  // to [-1/2, 1/2] in ascending order with weights summing to 1, as integration.gauss_legendre.
+  Rule r{};
+  r.order = order;
+  const double pi = 3.14159265358979323846;
+  auto legendre = [order](double x, double* p_n, double* p_n1) {
+    double p0 = 1.0, p1 = x;
+    for (int k = 2; k <= order; ++k) {
+      const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+      p0 = p1;
+      p1 = p2;
+    }
+    *p_n = p1;
+    *p_n1 = p0;
+  };
+  for (int i = 0; i < order; ++i) {
+    double x = std::cos(pi * (i + 0.75) / (order + 0.5)), pn = 0.0, pn1 = 0.0;
+    for (int it = 0; it < 100; ++it) {
+      legendre(x, &pn, &pn1);
+      const double dx = pn / (order * (x * pn - pn1) / (x * x - 1.0));
+      x -= dx;
+      if (std::fabs(dx) < 1e-16) break;
+    }
+    legendre(x, &pn, &pn1);
+    const double dp = order * (x * pn - pn1) / (x * x - 1.0);
+    r.node[order - 1 - i] = 0.5 * x;
+    r.weight[order - 1 - i] = 1.0 / ((1.0 - x * x) * dp * dp);
+  }
+  return r;
+}
+
+// Rules for orders 1..64, computed once (thread-safe static initialisation).
+inline const Rule& gauss_legendre_rule(int order) {
+  struct Table {
+    Rule rules[65];
+    Table() {
+      for (int n = 1; n <= 64; ++n) rules[n] = compute_gauss_legendre(n);
+    }
+  };
+  static const Table table;
+  return table.rules[order];
+}
+
+// Nodes t^power on [0, 1] with weights power t^(power-1) w (Gauss-Legendre in t): integration._graded_rule.
+inline Rule graded_rule(int order, int power) {
+  const Rule& gl = gauss_legendre_rule(order);
+  Rule r{};
+  r.order = order;
+  for (int i = 0; i < order; ++i) {
+    const double t = gl.node[i] + 0.5;
+    r.node[i] = std::pow(t, power);
+    r.weight[i] = gl.weight[i] * power * std::pow(t, power - 1);
+  }
+  return r;
+}
+
+// Signed integral over the triangle (centre, centre + a, centre + b): integration._triangle_sums.
+template <class V, class L>
+V triangle_sum(const Geometry<V>& g, const L& law, const V& ay, const V& ax, const V& by, const V& bx,
+               const Rule& radial, const Rule& tangential) {
+  const V ey = by - ay, ex = bx - ax;
+  const V a_dot_e = g.ayy * (ay * ey) + g.axx * (ax * ex) + g.axy * (ay * ex + ax * ey);
+  const V e_dot_e = g.quadratic(ey, ex);
+  const V tau = clip01(-(a_dot_e / e_dot_e));
+  const V fy = ay + tau * ey, fx = ax + tau * ex;
+  V total = constant<V>(0.0);
+  for (int side = 0; side < 2; ++side) {
+    const V& py = side == 0 ? ay : by;
+    const V& px = side == 0 ? ax : bx;
+    const double sign = side == 0 ? -1.0 : 1.0;
+    const V det = fx * py - fy * px;
+    V side_sum = constant<V>(0.0);
+    for (int j = 0; j < tangential.order; ++j) {
+      const double v = tangential.node[j];
+      const V qy = fy + v * (py - fy);
+      const V qx = fx + v * (px - fx);
+      const V s_edge = g.quadratic(qy, qx);
+      for (int start = 0; start < radial.order; start += kLanes) {
+        vdouble u2{}, uw{};
+        for (int i = 0; i < kLanes; ++i) {
+          const int k = start + i;
+          if (k < radial.order) {
+            u2[i] = radial.node[k] * radial.node[k];
+            uw[i] = radial.node[k] * radial.weight[k] * tangential.weight[j];
+          }
+        }
+        side_sum = side_sum + law(u2 * s_edge) * uw;
+      }
+    }
+    total = total + sign * (det * side_sum);
+  }
+  return total;
+}
+
+// Patch layout: Chebyshev distance of patch pixel (i, j) from the central 2 x 2 pixels (rows/cols R and R + 1).
+inline int patch_distance(int i, int j, int radius) {
+  const int di = i < radius ? radius - i : (i > radius + 1 ? i - radius - 1 : 0);
+  const int dj = j < radius ? radius - j : (j > radius + 1 ? j - radius - 1 : 0);
+  return di > dj ? di : dj;
+}
+
+// Heap arrays of internal-linkage types only (no std containers here: see simd_math.hpp on per-ISA copies).
+template <class T>
+struct Buffer {
+  T* data;
+  explicit Buffer(size_t n) : data(new T[n]()) {}
+  ~Buffer() { delete[] data; }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T& operator[](size_t i) { return data[i]; }
+};
+
+template <class V>
+struct Accumulator;  // per-pixel sums of lane values
+template <>
+struct Accumulator<vdouble> {
+  double v = 0.0;
+  void add(const vdouble& x, int lane) { v += x[lane]; }
+  vdouble as_vector() const { vdouble r{}; r[0] = v; return r; }
+};
+template <int N>
+struct Accumulator<Dual<N>> {
+  double v = 0.0, d[N] = {};
+  void add(const Dual<N>& x, int lane) {
+    v += x.v[lane];
+    for (int k = 0; k < N; ++k) d[k] += x.d[k][lane];
+  }
+  Dual<N> as_vector() const {
+    Dual<N> r;
+    r.v[0] = v;
+    for (int k = 0; k < N; ++k) r.d[k][0] = d[k];
+    return r;
+  }
+};
+
+template <class V, class L>
+void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& sink) {
+  const double cy = value_of(g.cy)[0], cx = value_of(g.cx)[0];
+  if (!std::isfinite(cy) || !std::isfinite(cx)) return;  // invalid model: the likelihood rejects it anyway
+  const int radius = c.ring_distance[c.n_rings - 1];
+  const int size = 2 * radius + 2;
+  // Clamp in floating point before converting, so far-away centres cannot overflow the integer.
+  const double big = 1e9;
+  // Multiplication by the reciprocal, exactly as the JAX reference (integration.adaptive_image) computes it.
+  const double ty = std::fmin(std::fmax(std::floor((cy - c.y0) * (1.0 / c.hy)), -big), big);
+  const double tx = std::fmin(std::fmax(std::floor((cx - c.x0) * (1.0 / c.hx)), -big), big);
+  const int64_t row_c = static_cast<int64_t>(ty), col_c = static_cast<int64_t>(tx);
+  auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); };
+  const int64_t row_p = clamp(row_c - radius + size, 0, c.height + size);
+  const int64_t col_p = clamp(col_c - radius + size, 0, c.width + size);
+  const bool inside = row_p == row_c - radius + size && col_p == col_c - radius + size;
+  const double row0 = static_cast<double>(row_p - size), col0 = static_cast<double>(col_p - size);
+  const bool cusp = L::kCusp && inside;
+
+  // Flat list of Gauss-Legendre samples of every patch pixel not given to the cusp rule, evaluated W at a time.
+  int64_t n_samples = 0;
+  for (int i = 0; i < size; ++i)
+    for (int j = 0; j < size; ++j) {
+      const int d = patch_distance(i, j, radius);
+      if (cusp && d == 0) continue;
+      int ring = 0;
+      while (ring < c.n_rings - 1 && d > c.ring_distance[ring]) ++ring;
+      n_samples += static_cast<int64_t>(c.ring_order[ring]) * c.ring_order[ring];
+    }
+  const int64_t padded = (n_samples + kLanes - 1) / kLanes * kLanes;
+  Buffer<double> sy(padded), sx(padded), sw(padded);
+  Buffer<int32_t> owner(padded);
+  int64_t k = 0;
+  for (int i = 0; i < size; ++i)
+    for (int j = 0; j < size; ++j) {
+      const int d = patch_distance(i, j, radius);
+      if (cusp && d == 0) continue;
+      int ring = 0;
+      while (ring < c.n_rings - 1 && d > c.ring_distance[ring]) ++ring;
+      const Rule& rule = gauss_legendre_rule(c.ring_order[ring]);
+      const double py = c.y0 + (row0 + i) * c.hy, px = c.x0 + (col0 + j) * c.hx;
+      for (int a = 0; a < rule.order; ++a)
+        for (int b = 0; b < rule.order; ++b, ++k) {
+          sy[k] = py + rule.node[a] * c.hy;
+          sx[k] = px + rule.node[b] * c.hx;
+          sw[k] = rule.weight[a] * rule.weight[b];
+          owner[k] = i * size + j;
+        }
+    }
+  for (; k < padded; ++k) {  // padding lanes: weight 0 at a harmless position
+    sy[k] = c.y0 + (row0 + radius) * c.hy;
+    sx[k] = c.x0 + (col0 + radius) * c.hx;
+    sw[k] = 0.0;
+    owner[k] = -1;
+  }
+  Buffer<Accumulator<V>> acc(static_cast<size_t>(size) * size);
+  for (int64_t start = 0; start < padded; start += kLanes) {
+    const V dy = lift<V>(load(&sy[start])) - g.cy;
+    const V dx = lift<V>(load(&sx[start])) - g.cx;
+    const V value = law(g.quadratic(dy, dx)) * load(&sw[start]);
+    for (int lane = 0; lane < kLanes; ++lane)
+      if (owner[start + lane] >= 0) acc[owner[start + lane]].add(value, lane);
+  }
+
+  Buffer<V> value(static_cast<size_t>(size) * size);
+  for (int p = 0; p < size * size; ++p) value[p] = acc[p].as_vector();
+  if (cusp) {
+    const Rule radial = graded_rule(c.cusp_radial, 4), tangential = graded_rule(c.cusp_tangential, 3);
+    const double corner_y = c.y0 + (row0 + radius - 0.5) * c.hy;
+    const double corner_x = c.x0 + (col0 + radius - 0.5) * c.hx;
+    V oy[3], ox[3];
+    for (int q = 0; q < 3; ++q) {
+      oy[q] = lift<V>(splat(corner_y + c.hy * q)) - g.cy;
+      ox[q] = lift<V>(splat(corner_x + c.hx * q)) - g.cx;
+    }
+    V h[3][2], v[2][3];  // horizontal edges (oy[a], ox[b]) -> (oy[a], ox[b+1]); vertical (oy[a], ox[b]) -> (oy[a+1], ox[b])
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 2; ++b) h[a][b] = triangle_sum(g, law, oy[a], ox[b], oy[a], ox[b] + splat(c.hx), radial, tangential);
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 3; ++b) v[a][b] = triangle_sum(g, law, oy[a], ox[b], oy[a] + splat(c.hy), ox[b], radial, tangential);
+    const double inv_area = 1.0 / (c.hy * c.hx);
+    for (int p = 0; p < 2; ++p)
+      for (int q = 0; q < 2; ++q)
+        value[(radius + p) * size + radius + q] = (h[p][q] + v[p][q + 1] - h[p + 1][q] - v[p][q]) * inv_area;
+  }
+  for (int i = 0; i < size; ++i) {
+    const int64_t row = row_p - size + i;
+    if (row < 0 || row >= c.height) continue;
+    for (int j = 0; j < size; ++j) {
+      const int64_t col = col_p - size + j;
+      if (col < 0 || col >= c.width) continue;
+      sink.set(row, col, value[i * size + j]);
+    }
+  }
+}
+
+// ---- dispatch over laws and value types -----------------------------------------------------------------------------------
+
+template <class V, template <class> class L>
+void run_law(const V* p, const RenderConfig& c, int64_t row_begin, int64_t row_end, bool do_patch, Sink<V>& sink) {
+  const Geometry<V> g{p[0], p[1], p[2], p[3], p[4]};
+  const L<V> law(p + kGeometryParameters);
+  if (row_end > row_begin) taylor_rows(g, law, c, row_begin, row_end, sink);
+  if (do_patch) patch(g, law, c, sink);
+}
+
+template <class V>
+void run(Law law, const V* p, const RenderConfig& c, int64_t row_begin, int64_t row_end, bool do_patch, Sink<V>& sink) {
+  switch (law) {
+    case Law::kSersic:
+      return run_law<V, SersicLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kSersicCore:
+      return run_law<V, SersicCoreLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kGaussian:
+      return run_law<V, GaussianLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kPowerCore:
+      return run_law<V, PowerCoreLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kChameleon:
+      return run_law<V, ChameleonLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kExponential:
+      return run_law<V, ExponentialLaw>(p, c, row_begin, row_end, do_patch, sink);
+    case Law::kDevVaucouleurs:
+      return run_law<V, DevVaucouleursLaw>(p, c, row_begin, row_end, do_patch, sink);
+  }
+}
+
+template <int N>
+void run_jacobian(Law law, const double* params, const RenderConfig& c, int64_t row_begin, int64_t row_end,
+                  bool do_patch, double* image, double* jacobian) {
+  Dual<N> p[N];
+  for (int k = 0; k < N; ++k) p[k] = Dual<N>::variable(params[k], k);
+  Sink<Dual<N>> sink{image, jacobian, c.width, c.height * c.width};
+  run<Dual<N>>(law, p, c, row_begin, row_end, do_patch, sink);
+}
+
+void render_any(int law_id, const double* params, const RenderConfig& c, int64_t row_begin, int64_t row_end,
+                bool do_patch, double* image, double* jacobian) {
+  const Law law = static_cast<Law>(law_id);
+  if (jacobian == nullptr) {
+    vdouble p[kGeometryParameters + 6];
+    const int n = kGeometryParameters + law_parameter_count(law);
+    for (int k = 0; k < n; ++k) p[k] = splat(params[k]);
+    Sink<vdouble> sink{image, c.width, c.height * c.width};
+    run<vdouble>(law, p, c, row_begin, row_end, do_patch, sink);
+    return;
+  }
+  switch (kGeometryParameters + law_parameter_count(law)) {
+    case 7:
+      return run_jacobian<7>(law, params, c, row_begin, row_end, do_patch, image, jacobian);
+    case 8:
+      return run_jacobian<8>(law, params, c, row_begin, row_end, do_patch, image, jacobian);
+    case 11:
+      return run_jacobian<11>(law, params, c, row_begin, row_end, do_patch, image, jacobian);
+    default:
+      throw std::invalid_argument("unsupported parameter count");
+  }
+}
+
+}  // namespace
+
+namespace detail {
+#define GALAXYFIT_CAT2(a, b) a##b
+#define GALAXYFIT_CAT(a, b) GALAXYFIT_CAT2(a, b)
+void GALAXYFIT_CAT(render_, GALAXYFIT_ISA)(int law, const double* params, const RenderConfig& config,
+                                           int64_t row_begin, int64_t row_end, bool do_patch, double* image,
+                                           double* jacobian) {
+  render_any(law, params, config, row_begin, row_end, do_patch, image, jacobian);
+}
+
+// The vector exp / log / log1p on n values (n a multiple of nothing in particular), for accuracy tests.
+void GALAXYFIT_CAT(simd_math_, GALAXYFIT_ISA)(int function, const double* x, double* y, int64_t n) {
+  for (int64_t start = 0; start < n; start += kLanes) {
+    vdouble v{};
+    for (int i = 0; i < kLanes && start + i < n; ++i) v[i] = x[start + i];
+    const vdouble r = function == 0 ? vexp(v) : (function == 1 ? vlog(v) : vlog1p(v));
+    for (int i = 0; i < kLanes && start + i < n; ++i) y[start + i] = r[i];
+  }
+}
+}  // namespace detail
+
+}  // namespace galaxyfit
