@@ -4,7 +4,10 @@ import json
 import os
 from pathlib import Path
 
-import pytest
+# Before anything imports jax: batched XLA FFTs were seen to hang on 2-core machines with multi-threaded Eigen.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+
+import pytest  # noqa: E402
 
 SHARED = Path(os.environ.get("GALAXYFIT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data"

@@ -1,7 +1,37 @@
-"""galaxyfit: fit models of galaxy light to astronomical images."""
+"""galaxyfit: fit models of galaxy light to astronomical images.
+
+Importing galaxyfit switches JAX to float64 (see ``galaxyfit._jax_config``).
+"""
 
 from galaxyfit import _jax_config  # noqa: F401  (float64 before any array exists)
 
 __version__ = "0.1.0"
 
+from galaxyfit.analysis import INVALID_LOG_LIKELIHOOD, AnalysisImaging  # noqa: E402
 from galaxyfit.cmake import cmake_dir  # noqa: E402
+from galaxyfit.dataset import Imaging, Mask  # noqa: E402
+from galaxyfit.fit import FitImaging, ImagePlan  # noqa: E402
+from galaxyfit.galaxy import DatasetModel, Galaxies, Galaxy  # noqa: E402
+from galaxyfit.integration import OverSampling  # noqa: E402
+from galaxyfit.model import ModelInstance  # noqa: E402
+from galaxyfit.profiles import light as lp  # noqa: E402
+from galaxyfit.profiles import operated as lp_operated  # noqa: E402
+from galaxyfit.settings import Settings  # noqa: E402
+
+__all__ = [
+    "AnalysisImaging",
+    "DatasetModel",
+    "FitImaging",
+    "Galaxies",
+    "Galaxy",
+    "INVALID_LOG_LIKELIHOOD",
+    "ImagePlan",
+    "Imaging",
+    "Mask",
+    "ModelInstance",
+    "OverSampling",
+    "Settings",
+    "cmake_dir",
+    "lp",
+    "lp_operated",
+]

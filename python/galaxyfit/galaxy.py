@@ -19,6 +19,8 @@ class Galaxy:
     """
 
     def __init__(self, redshift: float, **components):
+        if isinstance(redshift, int) and not isinstance(redshift, bool):
+            redshift = float(redshift)
         object.__setattr__(self, "redshift", redshift)
         object.__setattr__(self, "_components", dict(components))
 

@@ -35,8 +35,23 @@ LAW_SERSIC, LAW_SERSIC_CORE, LAW_GAUSSIAN, LAW_POWER_CORE, LAW_CHAMELEON, LAW_EX
 _S_FLOOR = 1e-24
 
 
+def _as_float(value):
+    # Python ints (e.g. centre=(0, 0)) become floats so the leaves are differentiable; arrays and tracers pass through.
+    if isinstance(value, tuple):
+        return tuple(_as_float(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _post_init(self):
+    for field in dataclasses.fields(self):
+        object.__setattr__(self, field.name, _as_float(getattr(self, field.name)))
+
+
 def light_profile(cls):
     """Class decorator: a frozen dataclass registered as a JAX pytree whose fields are all data leaves."""
+    cls.__post_init__ = _post_init
     cls = dataclasses.dataclass(frozen=True)(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     return jax.tree_util.register_dataclass(cls, data_fields=names, meta_fields=[])
@@ -49,6 +64,8 @@ class LightProfile:
     operated: ClassVar[bool] = False
     #: The law is not smooth at the centre (a cusp or kink): the central pixels need the cusp-resolving rule.
     has_cusp: ClassVar[bool] = False
+    #: Fields that must be strictly positive for the law to make sense (sizes, indices, slopes).
+    positive_parameters: ClassVar[tuple] = ()
 
     def quadratic_form(self):
         return circular_quadratic_form(self.ell_comps)
@@ -137,6 +154,8 @@ class Sersic(LightProfile):
 
     has_cusp: ClassVar[bool] = True
 
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'sersic_index')
+
     def law(self):
         return LAW_SERSIC, (self.intensity, self.effective_radius, self.sersic_index)
 
@@ -157,6 +176,8 @@ class SersicSph(_Spherical, LightProfile):
     sersic_index: float = 4.0
 
     has_cusp: ClassVar[bool] = True
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'sersic_index')
 
     def law(self):
         return LAW_SERSIC, (self.intensity, self.effective_radius, self.sersic_index)
@@ -180,6 +201,8 @@ class Exponential(LightProfile):
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
 
+    positive_parameters: ClassVar[tuple] = ('effective_radius',)
+
     def law(self):
         return LAW_EXPONENTIAL, (self.intensity, self.effective_radius)
 
@@ -200,6 +223,8 @@ class ExponentialSph(_Spherical, LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius',)
 
     def law(self):
         return LAW_EXPONENTIAL, (self.intensity, self.effective_radius)
@@ -223,6 +248,8 @@ class DevVaucouleurs(LightProfile):
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 4.0
 
+    positive_parameters: ClassVar[tuple] = ('effective_radius',)
+
     def law(self):
         return LAW_DEV_VAUCOULEURS, (self.intensity, self.effective_radius)
 
@@ -243,6 +270,8 @@ class DevVaucouleursSph(_Spherical, LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 4.0
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius',)
 
     def law(self):
         return LAW_DEV_VAUCOULEURS, (self.intensity, self.effective_radius)
@@ -299,6 +328,8 @@ class SersicCore(LightProfile):
 
     has_cusp: ClassVar[bool] = True
 
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'sersic_index', 'radius_break', 'alpha')
+
     def law(self):
         return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, self.sersic_index, self.radius_break, self.gamma, self.alpha)
 
@@ -325,6 +356,8 @@ class SersicCoreSph(_Spherical, LightProfile):
     alpha: float = 3.0
 
     has_cusp: ClassVar[bool] = True
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'sersic_index', 'radius_break', 'alpha')
 
     def law(self):
         return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, self.sersic_index, self.radius_break, self.gamma, self.alpha)
@@ -353,6 +386,8 @@ class ExponentialCore(LightProfile):
 
     has_cusp: ClassVar[bool] = True
     sersic_index: ClassVar[float] = 1.0
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'radius_break', 'alpha')
 
     def law(self):
         return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
@@ -385,6 +420,8 @@ class Gaussian(LightProfile):
     intensity: float = 0.1
     sigma: float = 1.0
 
+    positive_parameters: ClassVar[tuple] = ('sigma',)
+
     def law(self):
         return LAW_GAUSSIAN, (self.intensity, 0.5 * axis_ratio_from(self.ell_comps) / self.sigma**2)
 
@@ -403,6 +440,8 @@ class GaussianSph(_Spherical, LightProfile):
     centre: Pair = (0.0, 0.0)
     intensity: float = 0.1
     sigma: float = 1.0
+
+    positive_parameters: ClassVar[tuple] = ('sigma',)
 
     def law(self):
         return LAW_GAUSSIAN, (self.intensity, 0.5 / self.sigma**2)
@@ -436,6 +475,8 @@ class Moffat(LightProfile):
     alpha: float = 0.5
     beta: float = 2.0
 
+    positive_parameters: ClassVar[tuple] = ('alpha', 'beta')
+
     def law(self):
         return LAW_POWER_CORE, (self.intensity, axis_ratio_from(self.ell_comps) / self.alpha**2, self.beta)
 
@@ -454,6 +495,8 @@ class MoffatSph(_Spherical, LightProfile):
     intensity: float = 0.1
     alpha: float = 0.5
     beta: float = 2.0
+
+    positive_parameters: ClassVar[tuple] = ('alpha', 'beta')
 
     def law(self):
         return LAW_POWER_CORE, (self.intensity, 1.0 / self.alpha**2, self.beta)
@@ -487,6 +530,8 @@ class ElsonFreeFall(LightProfile):
     effective_radius: float = 0.6
     eta: float = 1.5
 
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'eta')
+
     def law(self):
         return LAW_POWER_CORE, (self.intensity, 1.0 / self.effective_radius**2, self.eta)
 
@@ -508,6 +553,8 @@ class ElsonFreeFallSph(_Spherical, LightProfile):
     intensity: float = 0.1
     effective_radius: float = 0.6
     eta: float = 1.5
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'eta')
 
     def law(self):
         return LAW_POWER_CORE, (self.intensity, 1.0 / self.effective_radius**2, self.eta)
@@ -557,6 +604,8 @@ class Chameleon(LightProfile):
         a_yy, a_xx, a_xy = circular_quadratic_form(self.ell_comps)
         return a_yy / q, a_xx / q, a_xy / q
 
+    positive_parameters: ClassVar[tuple] = ('core_radius_0', 'core_radius_1')
+
     def law(self):
         q = self._q()
         f = (1.0 + q) ** 2
@@ -583,6 +632,8 @@ class ChameleonSph(_Spherical, LightProfile):
     def quadratic_form(self):
         inv_q = 1.0 / _CHAMELEON_Q_MAX
         return inv_q, inv_q, 0.0
+
+    positive_parameters: ClassVar[tuple] = ('core_radius_0', 'core_radius_1')
 
     def law(self):
         q = _CHAMELEON_Q_MAX

@@ -1,0 +1,170 @@
+"""AnalysisImaging and FitImaging: float64, jit/vmap/grad, invalid models, and the fit statistics' definitions."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.signal
+
+import galaxyfit as gf
+from galaxyfit.integration import OverSampling
+from galaxyfit.simulate import blurred_model_image, gaussian_psf, simulate_imaging
+
+TRUTH = gf.Galaxy(
+    0.5,
+    bulge=gf.lp.Sersic((0.02, -0.01), (0.0962250449, 0.0555555556), 1.0, 0.3, 3.0),
+    disk=gf.lp.Exponential((0.02, -0.01), (0.2886751346, -0.1666666667), 0.25, 0.8),
+)
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    psf = gaussian_psf((7, 7), 0.1, 0.1)
+    data, _ = simulate_imaging([TRUTH], (40, 40), 0.1, psf, exposure_time=200.0, seed=3)
+    return data.apply_mask(gf.Mask.circular(data.shape, 0.1, 1.5))
+
+
+def instance_of(galaxy, sky=None):
+    galaxies = gf.ModelInstance(galaxy=galaxy)
+    if sky is None:
+        return gf.ModelInstance(galaxies=galaxies)
+    return gf.ModelInstance(galaxies=galaxies, dataset_model=gf.DatasetModel(sky))
+
+
+def test_log_likelihood_definition_in_float64(dataset):
+    analysis = gf.AnalysisImaging(dataset)
+    fit = analysis.fit_from(instance_of(TRUTH), n_free_parameters=11)
+    used = ~dataset.mask.array
+    model = fit.blurred_image[used]
+    data, noise = dataset.data[used], dataset.noise_map[used]
+    chi2 = np.sum(((data - model) / noise) ** 2)
+    norm = np.sum(np.log(2 * np.pi * noise**2))
+    assert float(fit.chi_squared) == pytest.approx(chi2, rel=1e-13)
+    assert float(fit.noise_normalization) == pytest.approx(norm, rel=1e-13)
+    log_l = analysis.log_likelihood_function(instance_of(TRUTH))
+    assert log_l.dtype == jnp.float64
+    assert float(log_l) == pytest.approx(-0.5 * (chi2 + norm), rel=1e-13)
+    assert float(fit.reduced_chi_squared) == pytest.approx(chi2 / used.sum(), rel=1e-13)
+    assert float(fit.reduced_chi_squared_dof) == pytest.approx(chi2 / (used.sum() - 11), rel=1e-13)
+    np.testing.assert_allclose(fit.residual_map[used], data - model, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fit.normalized_residual_map[used], (data - model) / noise, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fit.chi_squared_map[used], ((data - model) / noise) ** 2, rtol=0, atol=1e-12)
+    assert (fit.residual_map[~used] == 0).all()
+    # The compiled program computes in float64 from end to end.
+    hlo = jax.jit(analysis.log_likelihood_function).lower(instance_of(TRUTH)).as_text()
+    assert "f64" in hlo and "f32" not in hlo and "bf16" not in hlo
+
+
+def test_background_sky_is_subtracted_from_the_data(dataset):
+    analysis = gf.AnalysisImaging(dataset)
+    fit = analysis.fit_from(instance_of(TRUTH, sky=0.05))
+    used = ~dataset.mask.array
+    chi2 = np.sum(((dataset.data[used] - 0.05 - fit.blurred_image[used]) / dataset.noise_map[used]) ** 2)
+    assert float(fit.chi_squared) == pytest.approx(chi2, rel=1e-13)
+
+
+def test_jit_vmap_grad(dataset):
+    analysis = gf.AnalysisImaging(dataset)
+
+    def log_l(v):
+        galaxy = gf.Galaxy(0.5, bulge=gf.lp.Sersic((v[0], v[1]), (v[2], v[3]), v[4], v[5], v[6]))
+        return analysis.log_likelihood_function(instance_of(galaxy))
+
+    base = jnp.array([0.02, -0.01, 0.1, 0.05, 1.2, 0.4, 2.5])
+    batch = base + jnp.array([[0.0] * 7, [0.01, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0.2, 0.1, 0.5]])
+    batched = jax.jit(jax.vmap(log_l))(batch)
+    for i in range(3):
+        assert float(batched[i]) == pytest.approx(float(jax.jit(log_l)(batch[i])), rel=1e-12)
+    grad = jax.jit(jax.grad(log_l))(base)
+    eps = 1e-6
+    for k in range(7):
+        step = jnp.zeros(7).at[k].set(eps)
+        fd = (log_l(base + step) - log_l(base - step)) / (2 * eps)
+        assert float(grad[k]) == pytest.approx(float(fd), rel=1e-5, abs=1e-4)
+    # A batch of instances (pytrees) vmaps directly too.
+    instances = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[instance_of(TRUTH), instance_of(TRUTH)])
+    values = jax.vmap(analysis.log_likelihood_function)(instances)
+    assert values.shape == (2,) and float(values[0]) == pytest.approx(float(values[1]))
+
+
+def test_invalid_models_return_minus_1e99_with_finite_gradients(dataset):
+    analysis = gf.AnalysisImaging(dataset)
+
+    def log_l(v):
+        galaxy = gf.Galaxy(0.5, bulge=gf.lp.Sersic((v[0], v[1]), (v[2], v[3]), v[4], v[5], v[6]))
+        return analysis.log_likelihood_function(instance_of(galaxy))
+
+    invalid = [
+        [0.0, 0.0, 0.9, 0.9, 1.0, 0.4, 2.5],  # |ell_comps| > 1
+        [0.0, 0.0, 0.1, 0.1, 1.0, -0.4, 2.5],  # negative radius
+        [0.0, 0.0, 0.1, 0.1, 1.0, 0.4, 0.0],  # zero Sersic index
+        [np.nan, 0.0, 0.1, 0.1, 1.0, 0.4, 2.5],
+        [0.0, 0.0, 0.1, 0.1, np.inf, 0.4, 2.5],
+    ]
+    valid = [0.0, 0.0, 0.1, 0.1, 1.0, 0.4, 2.5]
+    batch = jnp.array(invalid + [valid])
+    values = jax.jit(jax.vmap(log_l))(batch)
+    np.testing.assert_array_equal(values[:-1], gf.INVALID_LOG_LIKELIHOOD)
+    assert float(values[-1]) > -1e10
+    grads = jax.jit(jax.vmap(jax.grad(log_l)))(batch)
+    assert np.isfinite(np.asarray(grads)).all()
+    np.testing.assert_array_equal(grads[:-1], 0.0)
+
+
+def test_adapt_images_are_refused_by_name(dataset):
+    with pytest.raises(NotImplementedError, match="adapt_images"):
+        gf.AnalysisImaging(dataset, adapt_images={"galaxy": np.ones(dataset.shape)})
+
+
+def test_default_cosmology_is_planck15(dataset):
+    assert gf.AnalysisImaging(dataset).cosmology.name == "Planck15"
+
+
+def test_convolution_methods_agree(dataset):
+    values = {}
+    for method in ["direct", "fft", "separable"]:
+        analysis = gf.AnalysisImaging(dataset, settings=gf.Settings(convolution=method))
+        values[method] = float(analysis.log_likelihood_function(instance_of(TRUTH)))
+    assert values["direct"] == pytest.approx(values["fft"], rel=1e-12)
+    assert values["direct"] == pytest.approx(values["separable"], rel=1e-12)
+
+
+def test_delta_psf_leaves_the_model_unblurred():
+    shape = (15, 15)
+    delta = np.zeros((5, 5))
+    delta[2, 2] = 1.0
+    galaxy = gf.Galaxy(0.5, disk=gf.lp.Exponential((0.1, 0.0), (0.1, 0.2), 1.0, 0.4))
+    blurred = blurred_model_image([galaxy], shape, 0.1, delta)
+    unblurred = blurred_model_image([galaxy], shape, 0.1, None)
+    np.testing.assert_allclose(blurred, unblurred, rtol=1e-14)
+
+
+def test_model_is_the_scipy_convolution_of_the_padded_profile_image():
+    shape, psf = (24, 20), gaussian_psf((7, 5), 0.15, 0.1)
+    galaxy = gf.Galaxy(0.5, disk=gf.lp.Sersic((0.8, -0.7), (0.1, 0.2), 1.0, 0.6, 2.0))  # light spills over the edge
+    dataset = gf.Imaging(np.zeros(shape), np.ones(shape), psf, 0.1)
+    fit = gf.FitImaging(dataset, [galaxy])
+    plan = fit.plan
+    from galaxyfit.fit.model_image import unblurred_box
+
+    box = np.asarray(unblurred_box(fit.galaxies, plan))
+    expected = scipy.signal.convolve(box, psf, mode="same")
+    r0, c0 = plan.box_origin
+    np.testing.assert_allclose(fit.blurred_image, expected[-r0 : -r0 + shape[0], -c0 : -c0 + shape[1]], rtol=1e-12)
+    # Without padding (PyAutoGalaxy's behaviour) the edge loses the light from beyond the image.
+    no_pad = gf.FitImaging(dataset, [galaxy], settings=gf.Settings(over_sampling=OverSampling(pad_outside_image=False)))
+    assert no_pad.blurred_image[-1, 0] < fit.blurred_image[-1, 0]
+    assert no_pad.blurred_image[12, 10] == pytest.approx(fit.blurred_image[12, 10], rel=1e-3)
+
+
+def test_operated_profiles_are_added_after_convolution():
+    shape, psf = (21, 21), gaussian_psf((9, 9), 0.2, 0.1)
+    dataset = gf.Imaging(np.zeros(shape), np.ones(shape), psf, 0.1)
+    nucleus = gf.lp_operated.Gaussian((0.0, 0.0), (0.0, 0.0), 5.0, 0.15)
+    only_nucleus = gf.FitImaging(dataset, [gf.Galaxy(0.5, nucleus=nucleus)])
+    plain = gf.FitImaging(dataset, [gf.Galaxy(0.5, nucleus=gf.lp.Gaussian((0.0, 0.0), (0.0, 0.0), 5.0, 0.15))])
+    np.testing.assert_allclose(only_nucleus.blurred_image, only_nucleus.model_image, rtol=1e-14)
+    assert only_nucleus.blurred_image[10, 10] > plain.blurred_image[10, 10]
+    point = gf.FitImaging(dataset, [gf.Galaxy(0.5, star=gf.lp.PointSource((0.0, 0.0), 3.0))])
+    assert point.blurred_image.sum() == pytest.approx(3.0, rel=1e-12)
+    np.testing.assert_allclose(point.blurred_image[6:15, 6:15], 3.0 * dataset.psf, rtol=1e-12)
