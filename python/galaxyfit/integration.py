@@ -50,7 +50,7 @@ class OverSampling:
     """
 
     mode: str = "adaptive"
-    patch_rings: tuple = ((1, 8), (3, 4), (6, 2))
+    patch_rings: tuple = ((1, 6), (3, 4))
     backend: str = "cpp"
     cusp_radial_nodes: int = 8
     cusp_tangential_nodes: int = 8
