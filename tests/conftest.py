@@ -32,3 +32,15 @@ def sim_truth():
 
 def sim_info(name: str) -> dict:
     return json.loads(shared_path("sim", name, "sim_info.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def small_imaging(sim_truth):
+    """A seeded 48x48 bulge + disk simulation (0.1"/pixel, Gaussian PSF) made by galaxyfit's own simulator."""
+    import galaxyfit as gf
+    from galaxyfit.simulate import gaussian_psf, simulate_imaging
+
+    galaxy = gf.Galaxy(0.5, bulge=gf.lp.Sersic(**sim_truth["bulge"]), disk=gf.lp.Exponential(**sim_truth["disk"]))
+    psf = gaussian_psf((11, 11), 0.1, 0.1)
+    dataset, _ = simulate_imaging(gf.Galaxies([galaxy]), (48, 48), 0.1, psf, exposure_time=300.0, seed=1)
+    return dataset
