@@ -51,6 +51,40 @@ class ImfitConfig:
             galaxies.append(Galaxy(redshift, **components))
         return galaxies
 
+    def model(self, shape, pixel_scales, redshift: float = 0.5):
+        """(model, start vector): a galaxyfit model of this configuration and its starting point.
+
+        One ``Galaxy`` model per function set, components named as in ``galaxies``, every parameter with galaxyfit's
+        default prior; the functions of a set share one centre (linked), as in Imfit. A fixed Sersic ``n`` stays
+        fixed, and so does a centre whose X0 and Y0 are both fixed. Imfit's limits are not carried over (they are box
+        limits on PA and ell, which are not boxes in ell_comps). Raises ModelError for other fixed parameters.
+        """
+        from galaxyfit.model import Collection, Model, ModelInstance
+
+        galaxies = self.galaxies(shape, pixel_scales, redshift)
+        models = {}
+        for g, (fset, galaxy) in enumerate(zip(self.function_sets, galaxies)):
+            if fset.x0.fixed != fset.y0.fixed:
+                raise ModelError("fixing only one of X0 and Y0 is not supported; fix both or neither")
+            components, centre = {}, None
+            for (name, profile), function in zip(galaxy.components.items(), fset.functions):
+                for key, parameter in function.parameters.items():
+                    if parameter.fixed and not (key == "n" and function.name == "Sersic"):
+                        raise ModelError(f"fixed Imfit parameter {function.name}.{key} has no galaxyfit equivalent (only n, or X0 and Y0 together)")
+                fixed = {"sersic_index": profile.sersic_index} if function.parameters.get("n", ImfitParameter(0)).fixed else {}
+                if fset.x0.fixed:
+                    fixed["centre"] = profile.centre
+                component = Model(type(profile), **fixed)
+                if centre is None:
+                    centre = component.centre
+                else:
+                    component.centre = centre
+                components[name] = component
+            models[f"galaxy_{g}" if len(galaxies) > 1 else "galaxy"] = Model(Galaxy, redshift=redshift, **components)
+        model = Collection(galaxies=Collection(**models))
+        instance = ModelInstance(galaxies=ModelInstance(**dict(zip(models, galaxies))))
+        return model, model.vector_from_instance(instance)
+
 
 def profile_from_imfit(function: ImfitFunction, x0: float, y0: float, shape, pixel_scales):
     p = {k: v.value for k, v in function.parameters.items()}

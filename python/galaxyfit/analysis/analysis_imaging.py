@@ -84,10 +84,52 @@ class AnalysisImaging:
             raise TypeError(f"dataset must be an Imaging, got {type(dataset).__name__}")
         self.dataset = dataset
         self.adapt_images = None
-        self.cosmology = cosmology if cosmology is not None else default_cosmology()
+        self._cosmology = cosmology
         self.settings = settings if settings is not None else Settings()
         self.title_prefix = title_prefix
         self.plan = ImagePlan(dataset, self.settings)
+
+    @property
+    def cosmology(self):
+        """The cosmology for physical sizes (astropy; Planck15 unless given), loaded when first needed."""
+        if self._cosmology is None:
+            self._cosmology = default_cosmology()
+        return self._cosmology
+
+    # ---- lifecycle around a search (PyAutoFit's names) ---------------------------------------------------------------
+
+    def with_model(self, model) -> "ModelAnalysis":
+        """This analysis bound to ``model``: a search given it fits that model whatever model it is passed."""
+        return ModelAnalysis(self, model)
+
+    def modify_model(self, model):
+        """Hook to change the model before a search (identity here)."""
+        return model
+
+    def modify_before_fit(self, model) -> "AnalysisImaging":
+        """Checks and caching before sampling: the static plan exists (built at construction); the model yields
+        galaxies and its prior medians give a finite log likelihood, so a mistake shows now and not hours into a run.
+        Raises ModelError otherwise."""
+        from galaxyfit.errors import ModelError
+
+        instance = model.instance_from_prior_medians()
+        try:
+            galaxies = self.galaxies_via_instance_from(instance)
+        except (AttributeError, TypeError) as exc:
+            raise ModelError(f"the model's instances need .galaxies holding Galaxy objects: {exc}") from exc
+        if len(galaxies) == 0:
+            raise ModelError("the model has no galaxies")
+        return self
+
+    def make_result(self, samples, model, search: dict, timing: dict | None = None, covariance=None):
+        """The Result of a search (``galaxyfit.search.result.Result``)."""
+        from galaxyfit.search.result import Result
+
+        return Result(model, self, samples, search, timing=timing, covariance=covariance)
+
+    def modify_after_fit(self, result) -> "AnalysisImaging":
+        """Hook after a search (nothing here: outputs are written by ``result.save``)."""
+        return self
 
     # ---- instance -> parts -------------------------------------------------------------------------------------------
 
@@ -108,18 +150,44 @@ class AnalysisImaging:
             n_free_parameters=n_free_parameters,
         )
 
-    def log_likelihood_function(self, instance):
-        """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 if it cannot be evaluated."""
+    def _sanitized_fit(self, instance):
+        """(FitImaging of the instance with invalid parameters replaced by safe ones, validity flag)."""
         galaxies, valid = _sanitized_galaxies(self.galaxies_via_instance_from(instance))
         dataset_model = self.dataset_model_via_instance_from(instance)
         if dataset_model is not None:
             sky = jnp.asarray(dataset_model.background_sky_level, dtype=jnp.float64)
             valid = valid & jnp.isfinite(sky)
             dataset_model = DatasetModel(jnp.where(jnp.isfinite(sky), sky, 0.0))
-        fit = FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan)
+        return FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan), valid
+
+    def log_likelihood_function(self, instance):
+        """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 if it cannot be evaluated."""
+        fit, valid = self._sanitized_fit(instance)
         log_likelihood = fit.log_likelihood
         ok = valid & jnp.isfinite(log_likelihood)
         return jnp.where(ok, log_likelihood, INVALID_LOG_LIKELIHOOD)
+
+    def normalized_residuals_function(self, instance):
+        """((data - model) / noise over the unmasked pixels, shape (pixels_in_mask,); validity flag) -- the
+        residuals a least-squares search minimises; the flag is False where the instance cannot be evaluated."""
+        fit, valid = self._sanitized_fit(instance)
+        residuals = fit.normalized_residual_slim
+        return residuals, valid & jnp.all(jnp.isfinite(residuals))
+
+
+class ModelAnalysis:
+    """An analysis bound to a model (``AnalysisImaging.with_model``): ``modify_model`` returns that model; everything
+    else is the analysis'."""
+
+    def __init__(self, analysis: AnalysisImaging, model):
+        self.analysis = analysis
+        self.model = model
+
+    def modify_model(self, model):
+        return self.analysis.modify_model(self.model)
+
+    def __getattr__(self, name):
+        return getattr(self.analysis, name)
 
 
 def _has(instance, name: str) -> bool:

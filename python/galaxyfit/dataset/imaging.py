@@ -178,6 +178,25 @@ class Imaging:
         masked.psf_normalized = self.psf_normalized
         return masked
 
+    def to_fits(self, folder, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``data.fits``, ``noise_map.fits`` (sigma), ``psf.fits`` and ``mask.fits`` (1 = masked) into
+        ``folder`` (each atomically), with the pixel scale (arcsec) in the header keyword PIXSCALE; returns the
+        paths. Raises DatasetError if a file exists and ``overwrite`` is False."""
+        from astropy.io import fits
+
+        folder = Path(folder)
+        arrays = {"data": self.data, "noise_map": self.noise_map, "psf": self.psf, "mask": self.mask.array.astype(np.uint8)}
+        paths = {name: folder / f"{name}.fits" for name in arrays}
+        if not overwrite:
+            existing = [str(p) for p in paths.values() if p.exists()]
+            if existing:
+                raise DatasetError(f"{', '.join(existing)} exist; pass overwrite=True to replace them")
+        for name, array in arrays.items():
+            header = fits.Header()
+            header["PIXSCALE"] = (float(self.pixel_scales[1]), "arcsec per pixel (x)")
+            fits_io.write_fits_atomic(paths[name], [fits.PrimaryHDU(np.asarray(array), header=header)])
+        return paths
+
     # ---- views ---------------------------------------------------------------------------------------------------
 
     @property

@@ -1,0 +1,15 @@
+"""Searches: nested sampling (nautilus, default; dynesty; MultiNest), MCMC (emcee) and a Levenberg-Marquardt
+optimiser. Each runs ``search.fit(model, analysis) -> Result`` on one compiled, vmapped likelihood."""
+
+from galaxyfit.search.dynesty import Dynesty
+from galaxyfit.search.emcee import Emcee
+from galaxyfit.search.lm import LevenbergMarquardt
+from galaxyfit.search.multinest import MultiNest, MultiNestUnavailable
+from galaxyfit.search.nautilus import Nautilus
+from galaxyfit.search.problem import FitProblem
+from galaxyfit.search.result import Result
+from galaxyfit.search.samples import Samples
+
+SEARCHES = {"nautilus": Nautilus, "dynesty": Dynesty, "emcee": Emcee, "multinest": MultiNest, "lm": LevenbergMarquardt}
+
+__all__ = ["Dynesty", "Emcee", "FitProblem", "LevenbergMarquardt", "MultiNest", "MultiNestUnavailable", "Nautilus", "Result", "SEARCHES", "Samples"]

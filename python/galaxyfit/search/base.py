@@ -1,0 +1,85 @@
+"""What every search shares: the analysis lifecycle around a run, a progress bar, and timing."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from galaxyfit.search.problem import FitProblem
+
+
+class ProgressProblem(FitProblem):
+    """A FitProblem that reports likelihood calls and the best log likelihood on a tqdm progress bar."""
+
+    def __init__(self, model, analysis, max_batch: int = 256, progress: bool = True, description: str = "search"):
+        super().__init__(model, analysis, max_batch=max_batch)
+        self.best = -np.inf
+        self._bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc=description, unit=" likelihoods", mininterval=1.0, leave=False)
+
+    def log_likelihood(self, points) -> np.ndarray:
+        values = super().log_likelihood(points)
+        if len(values):
+            self.best = max(self.best, float(np.max(values)))
+        if self._bar is not None:
+            self._bar.update(len(values))
+            self._bar.set_postfix(best_log_likelihood=f"{self.best:.2f}", refresh=False)
+        return values
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class Search:
+    """Base of the searches: ``fit(model, analysis)`` runs the analysis lifecycle around ``_run``.
+
+    Lifecycle (PyAutoFit's names): ``model = analysis.modify_model(model)``; ``analysis.modify_before_fit(model)``
+    (checks and caching); the run; ``result = analysis.make_result(samples, model, search_info, ...)``;
+    ``analysis.modify_after_fit(result)``.
+    """
+
+    name = "search"
+
+    def __init__(self, max_batch: int = 256, progress: bool = True):
+        self.max_batch = int(max_batch)
+        self.progress = bool(progress)
+
+    def settings(self) -> dict:
+        return {"name": self.name}
+
+    def fit(self, model, analysis, **kwargs):
+        start = time.perf_counter()
+        model = analysis.modify_model(model)
+        analysis.modify_before_fit(model)
+        problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.name)
+        try:
+            compile_s = problem.warm_up(self.warm_up_sizes())
+            run_start = time.perf_counter()
+            samples, extra = self._run(problem, **kwargs)
+            run_s = time.perf_counter() - run_start
+        finally:
+            problem.close()
+        search_compile_s = float(extra.get("search", {}).get("compile_s", 0.0))  # searches that compile their own functions
+        timing = {
+            "compile_s": compile_s + search_compile_s,
+            "run_s": run_s - search_compile_s,
+            "total_s": time.perf_counter() - start,
+            "likelihood_calls": problem.n_calls,
+            "likelihood_s": problem.likelihood_seconds,
+        }
+        result = analysis.make_result(samples, model, {**self.settings(), **extra.pop("search", {})}, timing=timing, **extra)
+        analysis.modify_after_fit(result)
+        return result
+
+    def warm_up_sizes(self) -> list[int]:
+        return [1]
+
+    def _run(self, problem: FitProblem, **kwargs):  # pragma: no cover - abstract
+        """Return (Samples, extra keyword arguments for make_result)."""
+        raise NotImplementedError

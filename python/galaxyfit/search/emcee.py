@@ -1,0 +1,62 @@
+"""Affine-invariant ensemble MCMC with emcee (Foreman-Mackey et al. 2013, PASP 125, 306; Goodman & Weare 2010)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from galaxyfit.search.base import Search
+from galaxyfit.search.samples import Samples
+
+
+class Emcee(Search):
+    """Posterior samples with emcee; all walkers are evaluated as one batch per step (``vectorize=True``).
+
+    Parameters: ``n_walkers``, ``n_steps``, ``burn_in`` (fraction of steps discarded), ``thin``, ``initial`` (a
+    vector or instance around which walkers start in a ball of relative size ``ball``; default: draws from the
+    prior), ``seed``. MCMC gives no evidence.
+    """
+
+    name = "emcee"
+
+    def __init__(self, n_walkers: int = 64, n_steps: int = 2000, burn_in: float = 0.5, thin: int = 1, initial=None, ball: float = 1e-3,
+                 seed: int = 1, max_batch: int = 256, progress: bool = True):
+        super().__init__(max_batch=max_batch, progress=progress)
+        self.n_walkers, self.n_steps, self.burn_in, self.thin = int(n_walkers), int(n_steps), float(burn_in), int(thin)
+        self.initial, self.ball, self.seed = initial, float(ball), int(seed)
+
+    def settings(self) -> dict:
+        return {"name": self.name, "n_walkers": self.n_walkers, "n_steps": self.n_steps, "burn_in": self.burn_in, "thin": self.thin, "seed": self.seed}
+
+    def warm_up_sizes(self) -> list[int]:
+        return [self.n_walkers]
+
+    def _run(self, problem, initial=None):
+        import emcee
+
+        rng = np.random.default_rng(self.seed)
+        start = initial if initial is not None else self.initial
+        model = problem.model
+        if start is None:
+            walkers = problem.prior_transform(rng.random((self.n_walkers, problem.n_dim)))
+        else:
+            centre = np.asarray(start, dtype=float) if isinstance(start, (list, tuple, np.ndarray)) else model.vector_from_instance(start)
+            walkers = centre + self.ball * np.maximum(np.abs(centre), 1e-3) * rng.standard_normal((self.n_walkers, problem.n_dim))
+
+        def log_probability(points):
+            log_prior = problem.log_prior(points)
+            log_l = np.full(len(points), -np.inf)
+            ok = np.isfinite(log_prior)
+            if ok.any():
+                log_l[ok] = problem.log_likelihood(points[ok])
+            return log_prior + log_l
+
+        sampler = emcee.EnsembleSampler(self.n_walkers, problem.n_dim, log_probability, vectorize=True)
+        sampler._random = np.random.mtrand.RandomState(self.seed)  # emcee's own generator, seeded for repeatability
+        sampler.run_mcmc(walkers, self.n_steps, progress=False)
+        discard = int(self.burn_in * self.n_steps)
+        chain = sampler.get_chain(discard=discard, thin=self.thin, flat=True)
+        log_prob = sampler.get_log_prob(discard=discard, thin=self.thin, flat=True)
+        log_prior = problem.log_prior(chain)
+        samples = Samples(chain, log_prob - log_prior, np.ones(len(chain)), model.parameter_names,
+                          info={"acceptance_fraction": float(np.mean(sampler.acceptance_fraction))})
+        return samples, {"search": {"acceptance_fraction": float(np.mean(sampler.acceptance_fraction))}}

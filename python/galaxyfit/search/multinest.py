@@ -1,0 +1,71 @@
+"""Nested sampling with MultiNest (Feroz, Hobson & Bridges 2009, MNRAS 398, 1601) through pymultinest
+(Buchner et al. 2014, A&A 564, A125). Needs MultiNest's shared library (libmultinest.so), which is not on PyPI:
+build MultiNest and put its ``lib`` folder on ``LD_LIBRARY_PATH``."""
+
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+
+from galaxyfit.errors import GalaxyfitError
+from galaxyfit.search.base import Search
+from galaxyfit.search.samples import Samples
+
+
+class MultiNestUnavailable(GalaxyfitError, ImportError):
+    """pymultinest or MultiNest's shared library is missing."""
+
+
+def load_pymultinest():
+    """Import pymultinest, turning its failures (it calls sys.exit when libmultinest.so is missing) into a clear
+    MultiNestUnavailable error."""
+    try:
+        import pymultinest  # noqa: F401
+    except ImportError as exc:
+        raise MultiNestUnavailable("the MultiNest search needs pymultinest: pip install pymultinest") from exc
+    except SystemExit as exc:
+        raise MultiNestUnavailable(
+            "pymultinest is installed but cannot load MultiNest's shared library libmultinest.so: build MultiNest "
+            "(github.com/JohannesBuchner/MultiNest) and add its lib/ folder to LD_LIBRARY_PATH"
+        ) from exc
+    import pymultinest
+
+    return pymultinest
+
+
+class MultiNest(Search):
+    """Nested sampling with MultiNest: ``n_live``, ``evidence_tolerance``, ``sampling_efficiency``, ``seed``;
+    ``output`` keeps MultiNest's files (and lets an interrupted run resume), default a temporary folder."""
+
+    name = "multinest"
+
+    def __init__(self, n_live: int = 200, evidence_tolerance: float = 0.5, sampling_efficiency: float = 0.8, seed: int = 1,
+                 output: str | None = None, progress: bool = True):
+        super().__init__(max_batch=1, progress=progress)
+        self.n_live, self.evidence_tolerance, self.sampling_efficiency = int(n_live), float(evidence_tolerance), float(sampling_efficiency)
+        self.seed, self.output = int(seed), output
+
+    def settings(self) -> dict:
+        return {"name": self.name, "n_live": self.n_live, "evidence_tolerance": self.evidence_tolerance,
+                "sampling_efficiency": self.sampling_efficiency, "seed": self.seed}
+
+    def fit(self, model, analysis, **kwargs):
+        load_pymultinest()  # fail before any work if MultiNest cannot run
+        return super().fit(model, analysis, **kwargs)
+
+    def _run(self, problem, **kwargs):
+        pymultinest = load_pymultinest()
+        folder = self.output or tempfile.mkdtemp(prefix="galaxyfit-multinest-")
+        result = pymultinest.solve(
+            LogLikelihood=lambda x: float(problem.log_likelihood(np.asarray(x)[None, :])[0]),
+            Prior=lambda u: problem.prior_transform(np.asarray(u)[None, :])[0],
+            n_dims=problem.n_dim, n_live_points=self.n_live, evidence_tolerance=self.evidence_tolerance,
+            sampling_efficiency=self.sampling_efficiency, seed=self.seed, resume=self.output is not None,
+            outputfiles_basename=f"{folder}/", verbose=False,
+        )
+        analyzer = pymultinest.Analyzer(n_params=problem.n_dim, outputfiles_basename=f"{folder}/")
+        data = analyzer.get_data()  # columns: weight, -2 log L, parameters
+        samples = Samples(data[:, 2:], -0.5 * data[:, 1], data[:, 0], problem.model.parameter_names,
+                          log_evidence=float(result["logZ"]), log_evidence_error=float(result["logZerr"]))
+        return samples, {"search": {"output": folder}}

@@ -1,0 +1,89 @@
+"""``FitProblem``: a model and an analysis as the compiled, batched functions a search calls.
+
+The log likelihood of a batch of parameter vectors is one ``jax.jit(jax.vmap(...))`` call. Batches are padded to a
+few fixed sizes (powers of two up to ``max_batch``) so that each size compiles once however the sampler groups its
+points; padding rows repeat a real point and are dropped. Every element is computed independently, so a point's
+value does not depend on the batch it came in.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
+
+
+class FitProblem:
+    """Batched log likelihood, prior transform and log prior of ``model`` for ``analysis``.
+
+    Parameters
+    ----------
+    model : Model or Collection
+    analysis : AnalysisImaging (anything with ``log_likelihood_function(instance)``)
+    max_batch : int
+        Largest batch evaluated in one call (memory grows with it).
+    """
+
+    def __init__(self, model, analysis, max_batch: int = 256):
+        self.model = model
+        self.analysis = analysis
+        self.n_dim = model.prior_count
+        self.max_batch = int(max_batch)
+        self.n_calls = 0
+        self.likelihood_seconds = 0.0
+
+        def log_likelihood(vector):
+            return analysis.log_likelihood_function(model.instance_from_vector(vector))
+
+        self._single = jax.jit(log_likelihood)
+        self._batched = jax.jit(jax.vmap(log_likelihood))
+        self._transform = jax.jit(jax.vmap(model.vector_from_unit_cube))
+        self._log_prior = jax.jit(jax.vmap(model.log_prior))
+
+    def _bucket(self, n: int) -> int:
+        size = 1
+        while size < n:
+            size *= 2
+        return min(size, self.max_batch)
+
+    def _apply(self, function, points: np.ndarray) -> np.ndarray:
+        points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        out = []
+        for start in range(0, len(points), self.max_batch):
+            chunk = points[start : start + self.max_batch]
+            size = self._bucket(len(chunk))
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)])
+            out.append(np.asarray(function(jnp.asarray(padded)))[: len(chunk)])
+        return np.concatenate(out)
+
+    def log_likelihood(self, points) -> np.ndarray:
+        """ln L of each row of ``points`` (n, n_dim); invalid models give -1e99 (``INVALID_LOG_LIKELIHOOD``)."""
+        start = time.perf_counter()
+        values = self._apply(self._batched, points)
+        self.likelihood_seconds += time.perf_counter() - start
+        self.n_calls += len(values)
+        return np.where(np.isfinite(values), values, INVALID_LOG_LIKELIHOOD)
+
+    def log_likelihood_of(self, vector) -> float:
+        return float(self._single(jnp.asarray(vector, dtype=jnp.float64)))
+
+    def prior_transform(self, unit) -> np.ndarray:
+        """Physical parameters (n, n_dim) of unit-hypercube points (n, n_dim)."""
+        return self._apply(self._transform, unit)
+
+    def log_prior(self, points) -> np.ndarray:
+        return self._apply(self._log_prior, points)
+
+    def warm_up(self, sizes=None) -> float:
+        """Compile the batch sizes a search will use before it starts (seconds spent)."""
+        start = time.perf_counter()
+        medians = self.model.prior_medians
+        for size in sizes if sizes is not None else [1]:
+            self._apply(self._batched, np.repeat(medians[None, :], size, axis=0))
+        self.n_calls = 0
+        self.likelihood_seconds = 0.0
+        return time.perf_counter() - start

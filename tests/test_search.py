@@ -1,0 +1,152 @@
+"""Searches on a small seeded simulation: truth recovered within the posterior, seeded repeatability, batched
+likelihoods, failed samples discarded, the analysis lifecycle, results written to disk."""
+
+import json
+
+import numpy as np
+import pytest
+
+import galaxyfit as gf
+from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
+from galaxyfit.model import Collection, Model, UniformPrior
+from galaxyfit.search import Dynesty, Emcee, FitProblem, LevenbergMarquardt, MultiNest, MultiNestUnavailable, Nautilus
+from galaxyfit.search.samples import Samples
+
+
+def three_parameter_model(sim_truth, sersic_index_prior=None):
+    """Bulge intensity, effective radius and Sersic index free; everything else fixed at the truth."""
+    bulge = Model(gf.lp.Sersic, centre=sim_truth["bulge"]["centre"], ell_comps=sim_truth["bulge"]["ell_comps"])
+    if sersic_index_prior is not None:
+        bulge.sersic_index = sersic_index_prior
+    disk = gf.lp.Exponential(**sim_truth["disk"])
+    return Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=bulge, disk=disk)))
+
+
+TRUTH = np.array([1.0, 0.6, 4.0])  # intensity, effective_radius, sersic_index of the bulge
+
+
+def within_sigma(result, truth, sigma):
+    lo, hi = result.samples.values_at_sigma(sigma)
+    return (truth >= lo) & (truth <= hi)
+
+
+@pytest.fixture(scope="module")
+def nautilus_result(small_imaging, sim_truth):
+    return Nautilus(n_live=200, n_eff=1000, seed=3, progress=False).fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+
+
+def test_nautilus_recovers_truth_with_evidence(nautilus_result, small_imaging, sim_truth):
+    result = nautilus_result
+    assert np.all(within_sigma(result, TRUTH, 3.0))
+    truth_log_l = gf.AnalysisImaging(small_imaging).log_likelihood_function(result.model.instance_from_vector(TRUTH))
+    assert result.log_likelihood >= truth_log_l - 0.5
+    assert result.log_evidence < result.log_likelihood
+    assert 0 < result.log_evidence_error < 0.05
+    assert result.samples.effective_sample_size > 500
+    assert result.timing["likelihood_calls"] > 0
+
+
+def test_nautilus_same_seed_same_answer(nautilus_result, small_imaging, sim_truth):
+    again = Nautilus(n_live=200, n_eff=1000, seed=3, progress=False).fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+    np.testing.assert_allclose(again.max_log_likelihood_vector, nautilus_result.max_log_likelihood_vector, rtol=1e-8)
+    assert again.log_evidence == pytest.approx(nautilus_result.log_evidence, rel=0, abs=1e-8)
+
+
+def test_failed_samples_get_invalid_value_and_are_discarded(small_imaging, sim_truth):
+    # Sersic indices below zero have no profile: those points must score -1e99 and never carry posterior weight.
+    model = three_parameter_model(sim_truth, sersic_index_prior=UniformPrior(-1.0, 5.0))
+    problem = FitProblem(model, gf.AnalysisImaging(small_imaging))
+    values = problem.log_likelihood(np.array([[1.0, 0.6, -1.0], [1.0, 0.6, 4.0], [np.nan, 0.6, 4.0]]))
+    assert values[0] == INVALID_LOG_LIKELIHOOD and values[2] == INVALID_LOG_LIKELIHOOD and values[1] > 0
+    result = Nautilus(n_live=200, n_eff=500, seed=1, progress=False).fit(model, gf.AnalysisImaging(small_imaging))
+    negative = result.samples.parameters[:, 2] < 0
+    assert negative.any()  # the sampler did visit them
+    assert result.samples.weights[negative].sum() < 1e-12 * result.samples.weights.sum()
+    assert np.all(within_sigma(result, TRUTH, 3.0))
+
+
+def test_batches_are_padded_to_few_sizes_and_independent(small_imaging, sim_truth):
+    problem = FitProblem(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging), max_batch=8)
+    points = np.column_stack([np.linspace(0.8, 1.2, 11), np.full(11, 0.6), np.linspace(3.0, 4.5, 11)])
+    together = problem.log_likelihood(points)
+    alone = np.array([problem.log_likelihood_of(p) for p in points])
+    np.testing.assert_allclose(together, alone, rtol=1e-12)
+    assert problem._bucket(3) == 4 and problem._bucket(8) == 8 and problem._bucket(100) == 8
+
+
+def test_lm_from_the_prior_medians(small_imaging, sim_truth):
+    model = three_parameter_model(sim_truth)
+    result = LevenbergMarquardt().fit(model, gf.AnalysisImaging(small_imaging))
+    errors = np.array(result.search["errors"])
+    assert np.all(np.abs(result.max_log_likelihood_vector - TRUTH) < 4 * errors)
+    # the Laplace posterior's 1-sigma interval is the Jacobian error
+    minus, plus = result.samples.errors_at_sigma(1.0)
+    np.testing.assert_allclose(0.5 * (minus + plus), errors, rtol=0.1)
+
+
+def test_dynesty_and_emcee_agree_with_nautilus(nautilus_result, small_imaging, sim_truth):
+    analysis = gf.AnalysisImaging(small_imaging)
+    dynesty = Dynesty(n_live=100, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
+    assert np.all(within_sigma(dynesty, TRUTH, 3.0))
+    assert dynesty.log_evidence == pytest.approx(nautilus_result.log_evidence, abs=5 * dynesty.log_evidence_error + 0.1)
+    emcee = Emcee(n_walkers=16, n_steps=400, initial=TRUTH * 1.01, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
+    assert np.all(within_sigma(emcee, TRUTH, 3.0))
+    sigma_nautilus = np.array(list(nautilus_result.errors_at_sigma(1.0).values())).mean(axis=1)
+    sigma_emcee = np.array(list(emcee.errors_at_sigma(1.0).values())).mean(axis=1)
+    np.testing.assert_allclose(sigma_emcee, sigma_nautilus, rtol=0.35)
+
+
+def test_multinest_missing_library_is_a_clear_error(small_imaging, sim_truth):
+    try:
+        import pymultinest  # noqa: F401
+
+        pytest.skip("MultiNest is available here")
+    except (ImportError, SystemExit):
+        pass
+    with pytest.raises(MultiNestUnavailable, match="MultiNest"):
+        MultiNest(progress=False).fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+
+
+def test_lifecycle_hooks_run_in_order(small_imaging, sim_truth):
+    calls = []
+
+    class Recording(gf.AnalysisImaging):
+        def modify_model(self, model):
+            calls.append("modify_model")
+            return model
+
+        def modify_before_fit(self, model):
+            calls.append("modify_before_fit")
+            return super().modify_before_fit(model)
+
+        def make_result(self, *args, **kwargs):
+            calls.append("make_result")
+            return super().make_result(*args, **kwargs)
+
+        def modify_after_fit(self, result):
+            calls.append("modify_after_fit")
+            return super().modify_after_fit(result)
+
+    LevenbergMarquardt(initial=TRUTH).fit(three_parameter_model(sim_truth), Recording(small_imaging))
+    assert calls == ["modify_model", "modify_before_fit", "make_result", "modify_after_fit"]
+
+
+def test_result_summary_and_files(nautilus_result, tmp_path):
+    result = nautilus_result
+    fluxes = result.total_fluxes()
+    bulge = result.max_log_likelihood_instance.galaxies.galaxy.bulge
+    assert fluxes["galaxies.galaxy.bulge"] == pytest.approx(float(bulge.total_flux(0.1)))
+    latent = result.latent
+    kpc = latent["galaxies.galaxy.bulge.effective_radius_kpc"]["median"]
+    scale = result.analysis.cosmology.kpc_proper_per_arcmin(0.5).value / 60.0
+    assert kpc == pytest.approx(result.median_pdf_vector[1] * scale, rel=0.02)
+    folder = result.save(tmp_path / "out")
+    summary = json.loads((folder / "result.json").read_text())
+    assert summary["log_evidence"] == pytest.approx(result.log_evidence)
+    assert set(summary["parameters"]) == set(result.model.parameter_names)
+    assert (folder / "fit.png").stat().st_size > 10_000
+    restored = Samples.from_csv(folder / "samples.csv")
+    np.testing.assert_allclose(restored.parameters, result.samples.parameters, rtol=1e-12)
+    model = gf.model.Model.from_json((folder / "model.json").read_text())
+    assert model.paths == result.model.paths
+    assert not list(folder.glob("*.tmp*"))  # atomic writes leave no temporary files
