@@ -12,6 +12,8 @@ def save_fit_figure(fit, path, title: str | None = None) -> None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from astropy.visualization import AsinhStretch, ImageNormalize
+
     from galaxyfit.output import write_figure_atomic
 
     mask = fit.dataset.mask.array
@@ -20,11 +22,13 @@ def save_fit_figure(fit, path, title: str | None = None) -> None:
     residuals = np.where(mask, np.nan, fit.normalized_residual_map)
     chi2 = np.where(mask, np.nan, fit.chi_squared_map)
     finite = data[np.isfinite(data)]
-    vmin, vmax = (np.percentile(finite, [1, 99.5]) if finite.size else (0, 1))
+    vmin, vmax = (np.percentile(finite, [1, 99.9]) if finite.size else (0, 1))
+    # asinh stretch (Lupton et al. 2004, PASP 116, 133): faint outskirts and the bright core both visible
+    stretch = ImageNormalize(vmin=vmin, vmax=vmax, stretch=AsinhStretch(0.02))
     figure, axes = plt.subplots(1, 4, figsize=(16, 4.2), constrained_layout=True)
     panels = [
-        (data, "data", dict(vmin=vmin, vmax=vmax, cmap="viridis")),
-        (model, "model (PSF-convolved)", dict(vmin=vmin, vmax=vmax, cmap="viridis")),
+        (data, "data (asinh stretch)", dict(norm=stretch, cmap="viridis")),
+        (model, "model, PSF-convolved", dict(norm=stretch, cmap="viridis")),
         (residuals, "normalized residuals", dict(vmin=-4, vmax=4, cmap="RdBu_r")),
         (chi2, "chi^2 map", dict(vmin=0, vmax=9, cmap="magma")),
     ]

@@ -1,0 +1,64 @@
+"""The galaxyfit command: simulate -> fit round trip, the demo with the optimiser, help texts and input errors."""
+
+import json
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galaxyfit.cli import DEMO_TRUTH, build_parser, main
+
+
+def test_help_explains_options_with_units(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--noise-map", "--gain", "--read-noise", "--original-sky", "--psf", "--mask", "--pixel-scale", "--model",
+                   "--search", "--output"):
+        assert option in text
+    assert "arcsec per pixel" in text and "electrons" in text
+    assert {"demo", "fit", "simulate"} <= set(build_parser()._subparsers._group_actions[0].choices)
+
+
+def test_simulate_then_fit_with_lm(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "60"]) == 0
+    header = fits.getheader(tmp_path / "sim" / "data.fits")
+    assert header["PIXSCALE"] == pytest.approx(10.0 / 60)
+    truth = json.loads((tmp_path / "sim" / "truth.json").read_text())
+    assert truth["bulge"]["sersic_index"] == 4.0
+    out = tmp_path / "fit"
+    code = main(["fit", str(tmp_path / "sim" / "data.fits"), "--noise-map", str(tmp_path / "sim" / "noise_map.fits"),
+                 "--psf", str(tmp_path / "sim" / "psf.fits"), "--mask", str(tmp_path / "sim" / "mask.fits"),
+                 "--pixel-scale", str(10.0 / 60), "--model", "sersic+exponential", "--shared-centre", "--search", "lm",
+                 "--output", str(out), "--quiet"])
+    assert code == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["n_free_parameters"] == 11
+    parameters = result["parameters"]
+    expected = {"bulge.effective_radius": DEMO_TRUTH["bulge"]["effective_radius"], "bulge.sersic_index": 4.0,
+                "disk.effective_radius": DEMO_TRUTH["disk"]["effective_radius"]}
+    for name, value in expected.items():
+        entry = parameters[f"galaxies.galaxy.{name}"]
+        assert abs(entry["max_log_likelihood"] - value) < 5 * 0.5 * (entry["minus_1sigma"] + entry["plus_1sigma"]), name
+    assert result["reduced_chi_squared"] == pytest.approx(1.0, abs=0.2)  # 0.87 at the truth for this seed and size
+    assert (out / "fit.png").exists() and (out / "samples.csv").exists() and (out / "model.json").exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_demo_with_the_optimiser(tmp_path, capsys):
+    assert main(["demo", "--search", "lm", "--size", "60", "--output", str(tmp_path / "demo")]) == 0
+    text = capsys.readouterr().out
+    assert "13 of 13 true values lie within the 3 sigma intervals" in text
+    summary = json.loads((tmp_path / "demo" / "result.json").read_text())
+    assert np.isfinite(summary["log_likelihood"])
+
+
+def test_bad_inputs_are_clear_errors(tmp_path, capsys):
+    main(["simulate", str(tmp_path / "sim"), "--size", "40"])
+    data = str(tmp_path / "sim" / "data.fits")
+    with pytest.raises(SystemExit, match="no noise model"):
+        main(["fit", data, "--pixel-scale", "0.25"])
+    assert main(["fit", data, "--pixel-scale", "0.25", "--noise-map", str(tmp_path / "sim" / "noise_map.fits"), "--model", "sersik"]) == 2
+    assert "unknown profile 'sersik'" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "40"]) == 2  # files exist: not overwritten silently
+    assert "exist" in capsys.readouterr().err
