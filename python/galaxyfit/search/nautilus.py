@@ -30,7 +30,8 @@ class Nautilus(Search):
     n_batch : int
         Points proposed per batch, i.e. per vmapped likelihood call (256, a size the likelihood is compiled for).
     n_eff : float
-        Effective sample size at which sampling stops; the log-evidence error is about 1 / sqrt(n_eff).
+        Effective sample size at which sampling stops (nautilus' default); the log-evidence error is about
+        1 / sqrt(n_eff), 0.01. Sampling from the finished bounds is cheap, so this costs little time here.
     f_live : float
         Evidence fraction in the live set at which exploration stops.
     discard_exploration : bool
@@ -50,7 +51,7 @@ class Nautilus(Search):
     name = "nautilus"
 
     def __init__(self, n_live: int = 200, enlarge_per_dim: float = 1.3, n_networks: int = 1, n_update: int | None = None, n_batch: int = 256,
-                 n_eff: float = 2000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
+                 n_eff: float = 10000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
                  neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, **sampler_kwargs):
         super().__init__(max_batch=max_batch, progress=progress)
         self.n_live = int(n_live)
