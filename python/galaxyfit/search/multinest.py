@@ -4,6 +4,7 @@ build MultiNest and put its ``lib`` folder on ``LD_LIBRARY_PATH``."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 import numpy as np
@@ -21,7 +22,7 @@ def load_pymultinest():
     """Import pymultinest, turning its failures (it calls sys.exit when libmultinest.so is missing) into a clear
     MultiNestUnavailable error."""
     try:
-        import pymultinest  # noqa: F401
+        import pymultinest
     except ImportError as exc:
         raise MultiNestUnavailable("the MultiNest search needs pymultinest: pip install pymultinest") from exc
     except SystemExit as exc:
@@ -29,8 +30,6 @@ def load_pymultinest():
             "pymultinest is installed but cannot load MultiNest's shared library libmultinest.so: build MultiNest "
             "(github.com/JohannesBuchner/MultiNest) and add its lib/ folder to LD_LIBRARY_PATH"
         ) from exc
-    import pymultinest
-
     return pymultinest
 
 
@@ -57,6 +56,7 @@ class MultiNest(Search):
     def _run(self, problem, **kwargs):
         pymultinest = load_pymultinest()
         folder = self.output or tempfile.mkdtemp(prefix="galaxyfit-multinest-")
+        os.makedirs(folder, exist_ok=True)  # MultiNest's Fortran aborts the whole process if it cannot open its files
         result = pymultinest.solve(
             LogLikelihood=lambda x: float(problem.log_likelihood(np.asarray(x)[None, :])[0]),
             Prior=lambda u: problem.prior_transform(np.asarray(u)[None, :])[0],
