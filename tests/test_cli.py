@@ -62,3 +62,19 @@ def test_bad_inputs_are_clear_errors(tmp_path, capsys):
     assert "unknown profile 'sersik'" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "sim"), "--size", "40"]) == 2  # files exist: not overwritten silently
     assert "exist" in capsys.readouterr().err
+
+
+def test_arguments_are_checked_before_fitting(tmp_path, capsys):
+    main(["simulate", str(tmp_path / "sim"), "--size", "40"])
+    data = str(tmp_path / "sim" / "data.fits")
+    noise = ["--noise-map", str(tmp_path / "sim" / "noise_map.fits")]
+    with pytest.raises(SystemExit, match="--read-noise only apply to Imfit's data-based noise, which needs --gain"):
+        main(["fit", data, "--pixel-scale", "0.25", "--read-noise", "3", *noise])
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(SystemExit, match="--output .*taken is an existing file"):
+        main(["fit", data, "--pixel-scale", "0.25", *noise, "--output", str(tmp_path / "taken")])
+    with pytest.raises(SystemExit, match="--pixel-scale must be a finite positive number"):
+        main(["fit", data, "--pixel-scale", "-1", *noise])
+    with pytest.raises(SystemExit):
+        main(["fit", data, "--pixel-scale", "0.25", *noise, "--n-live", "0"])
+    assert "must be a positive integer" in capsys.readouterr().err

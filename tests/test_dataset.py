@@ -131,3 +131,28 @@ def test_apply_mask_keeps_the_arrays():
     np.testing.assert_allclose(masked.psf, imaging.psf)
     combined = masked.apply_mask(masked.mask | Mask(np.eye(4, dtype=bool), 0.1))
     assert combined.pixels_in_mask == 2
+
+
+def test_array_errors_from_files_name_the_file(tmp_path):
+    fits.PrimaryHDU(np.ones((6, 6))).writeto(tmp_path / "d.fits")
+    noise = np.ones((6, 6))
+    noise[2, 3] = np.nan
+    fits.PrimaryHDU(noise).writeto(tmp_path / "n.fits")
+    with pytest.raises(DatasetError, match=r"noise_map has 1 non-positive or non-finite .*: nan\) \[noise map file .*n.fits\]"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, noise_map_path=tmp_path / "n.fits")
+    fits.PrimaryHDU(np.ones((4, 4))).writeto(tmp_path / "even_psf.fits")
+    with pytest.raises(DatasetError, match=r"psf shape \(4, 4\) must be odd.*\[psf file .*even_psf.fits\]"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, gain=1.0, psf_path=tmp_path / "even_psf.fits")
+    with pytest.raises(DatasetError, match="data file .* is a directory"):
+        Imaging.from_fits(tmp_path, 0.1, gain=1.0)
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    from galaxyfit.output import write_json_atomic
+
+    write_json_atomic(tmp_path / "r.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask

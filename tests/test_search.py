@@ -167,3 +167,35 @@ def test_result_summary_and_files(nautilus_result, tmp_path):
     model = gf.model.Model.from_json((folder / "model.json").read_text())
     assert model.paths == result.model.paths
     assert not list(folder.glob("*.tmp*"))  # atomic writes leave no temporary files
+
+
+def test_checkpoint_of_another_fit_is_refused(small_imaging, sim_truth, tmp_path):
+    from galaxyfit.errors import SearchError
+    from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
+
+    analysis = gf.AnalysisImaging(small_imaging)
+    settings = Nautilus(progress=False).settings()
+    three = fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), settings)
+    other_model = three_parameter_model(sim_truth, sersic_index_prior=UniformPrior(1.0, 5.0))
+    assert fingerprint(FitProblem(other_model, analysis), settings) != three
+    assert fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), {**settings, "seed": 9}) != three
+    assert fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), {**settings, "progress": True}) == three
+    checkpoint = tmp_path / "nautilus_checkpoint.hdf5"
+    assert check_checkpoint(checkpoint, three) is False  # new run: fingerprint recorded
+    checkpoint.write_bytes(b"written by nautilus")
+    assert check_checkpoint(checkpoint, three) is True  # same fit: resumed
+    with pytest.raises(SearchError, match="nautilus_checkpoint.hdf5 was written by a different fit"):
+        check_checkpoint(checkpoint, fingerprint(FitProblem(other_model, analysis), settings))
+    with pytest.raises(SearchError, match="more live points than free parameters"):
+        Nautilus(n_live=4, progress=False).fit(three_parameter_model(sim_truth), analysis)
+
+
+def test_best_fit_on_a_prior_limit_warns(small_imaging, sim_truth):
+    from galaxyfit.search.base import ParameterAtPriorLimitWarning
+
+    model = three_parameter_model(sim_truth)
+    model.galaxies.galaxy.bulge.effective_radius = UniformPrior(0.0, 0.4)  # the truth, 0.6", lies outside
+    with pytest.warns(ParameterAtPriorLimitWarning, match=r"effective_radius = 0.4 \(limit 0.4\)"):
+        result = LevenbergMarquardt(initial=[1.0, 0.3, 4.0]).fit(model, gf.AnalysisImaging(small_imaging))
+    assert "galaxies.galaxy.bulge.effective_radius" in result.search["parameters_at_prior_limits"]
+    assert np.isnan(result.samples.log_likelihood[1:]).all() and np.isfinite(result.log_likelihood)

@@ -77,6 +77,7 @@ def demo(args) -> int:
     import galaxyfit as gf
     from galaxyfit.model import Collection, Model
 
+    _check_output(args.output)
     start = time.perf_counter()
     dataset = _simulated_dataset(args.size, args.seed, args.exposure_time)
     print(f"simulated a bulge + disk galaxy: {dataset.shape[0]}x{dataset.shape[1]} pixels of {dataset.pixel_scales[0]:.3f}\", "
@@ -101,6 +102,34 @@ def demo(args) -> int:
     return 0
 
 
+def _or(value, default):
+    return default if value is None else value
+
+
+def _check_fit_arguments(args) -> None:
+    """Argument errors that would otherwise surface only after a long fit, or be silently ignored."""
+    if not (args.pixel_scale > 0 and args.pixel_scale < float("inf")):
+        raise SystemExit(f"galaxyfit fit: --pixel-scale must be a finite positive number of arcsec per pixel, got {args.pixel_scale}")
+    if args.gain is None:
+        given = [flag for flag, value in (("--read-noise", args.read_noise), ("--original-sky", args.original_sky),
+                                          ("--exposure-time", args.exposure_time), ("--n-combined", args.n_combined)) if value is not None]
+        if given:
+            raise SystemExit(f"galaxyfit fit: {', '.join(given)} only apply to Imfit's data-based noise, which needs --gain")
+    _check_output(args.output)
+
+
+def _check_output(output) -> None:
+    if output is not None and Path(output).exists() and not Path(output).is_dir():
+        raise SystemExit(f"galaxyfit: --output {output} is an existing file, not a folder")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def _load_dataset(args):
     import galaxyfit as gf
 
@@ -110,8 +139,8 @@ def _load_dataset(args):
             raise SystemExit("galaxyfit fit: give either --noise-map or --gain (Imfit's data-based noise), not both")
         noise = dict(noise_map_path=args.noise_map, noise_map_is_variance=args.noise_map_is_variance)
     elif args.gain is not None:
-        noise = dict(gain=args.gain, read_noise=args.read_noise, original_sky=args.original_sky, exposure_time=args.exposure_time,
-                     n_combined=args.n_combined)
+        noise = dict(gain=args.gain, read_noise=_or(args.read_noise, 0.0), original_sky=_or(args.original_sky, 0.0),
+                     exposure_time=_or(args.exposure_time, 1.0), n_combined=_or(args.n_combined, 1))
     else:
         raise SystemExit("galaxyfit fit: no noise model: give --noise-map FILE (sigma or variance) or --gain (with --read-noise, --original-sky)")
     dataset = gf.Imaging.from_fits(args.image, args.pixel_scale, psf_path=args.psf, mask_path=args.mask, **noise)
@@ -132,6 +161,7 @@ def fit(args) -> int:
     """Fit a model to a FITS image and write the results."""
     import galaxyfit as gf
 
+    _check_fit_arguments(args)
     dataset = _load_dataset(args)
     model = _load_model(args)
     print(f"{args.image}: {dataset.shape[0]}x{dataset.shape[1]} pixels of {args.pixel_scale}\", {dataset.pixels_in_mask} unmasked, "
@@ -233,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "1-sigma errors, and write data/model/residual figures and a results JSON.")
     simulation_options(p)
     p.add_argument("--search", choices=["nautilus", "lm", "dynesty", "emcee"], default="nautilus", help=SEARCH_HELP)
-    p.add_argument("--n-live", type=int, default=None, help="live points of a nested sampler (default: the search's own, 200)")
+    p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default: the search's own, 200)")
     p.add_argument("--output", default="galaxyfit_demo", help="folder for fit.png, result.json, samples.csv, model.json (default galaxyfit_demo)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=demo)
@@ -246,10 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-map", help="FITS 1-sigma noise map in data units (or variance with --noise-map-is-variance)")
     p.add_argument("--noise-map-is-variance", action="store_true", help="--noise-map holds variances (data units squared)")
     p.add_argument("--gain", type=float, help="Imfit data-based noise: gain in electrons per data unit")
-    p.add_argument("--read-noise", type=float, default=0.0, help="read noise in electrons (with --gain; default 0)")
-    p.add_argument("--original-sky", type=float, default=0.0, help="sky level already subtracted, in data units (with --gain; default 0)")
-    p.add_argument("--exposure-time", type=float, default=1.0, help="seconds, for count-rate images (with --gain; default 1)")
-    p.add_argument("--n-combined", type=int, default=1, help="number of images averaged into the data (with --gain; default 1)")
+    p.add_argument("--read-noise", type=float, help="read noise in electrons (with --gain; default 0)")
+    p.add_argument("--original-sky", type=float, help="sky level already subtracted, in data units (with --gain; default 0)")
+    p.add_argument("--exposure-time", type=float, help="seconds, for count-rate images (with --gain; default 1)")
+    p.add_argument("--n-combined", type=int, help="number of images averaged into the data (with --gain; default 1)")
     p.add_argument("--psf", help="FITS PSF image, odd-sized, centred on its central pixel (normalised to unit sum)")
     p.add_argument("--mask", help="FITS mask, non-zero = excluded pixels")
     p.add_argument("--mask-radius", type=float, help="also exclude pixels beyond this radius in arcsec from the image centre")
@@ -260,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
     p.add_argument("--redshift", type=float, default=0.5, help="galaxy redshift, for sizes in kpc in the results (default 0.5)")
     p.add_argument("--search", choices=["nautilus", "lm", "dynesty", "emcee", "multinest"], default="nautilus", help=SEARCH_HELP)
-    p.add_argument("--n-live", type=int, default=None, help="live points of a nested sampler (default 200)")
+    p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the search (default 1)")
     p.add_argument("--output", default="galaxyfit_output", help="results folder (default galaxyfit_output); a nautilus run "
                                                                 "checkpoints there and resumes if restarted")
@@ -294,6 +324,11 @@ def main(argv=None) -> int:
     except GalaxyfitError as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        checkpoint = Path(getattr(args, "output", None) or ".") / "nautilus_checkpoint.hdf5"
+        resume = f"; run the same command again to resume from {checkpoint}" if checkpoint.is_file() else ""
+        print(f"\ngalaxyfit {args.command}: interrupted{resume}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

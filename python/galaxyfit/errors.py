@@ -12,3 +12,7 @@ class DatasetError(GalaxyfitError, ValueError):
 
 class ModelError(GalaxyfitError, ValueError):
     """A model or instance that cannot be built or evaluated as asked (e.g. an unknown profile)."""
+
+
+class SearchError(GalaxyfitError, ValueError):
+    """A search that cannot run as configured: too few live points, or a checkpoint written for another fit."""

@@ -11,12 +11,15 @@ import numpy as np
 from astropy.io import fits
 
 from galaxyfit.errors import DatasetError
+from galaxyfit.output import _publish
 
 
 def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
     """The 2-D array in ``hdu`` of the FITS file ``path`` as native float64. Raises DatasetError naming the file if it
     is missing, unreadable, has no such HDU, or the HDU holds no 2-D image."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{what} file {path} is a directory, not a FITS file")
     if not path.is_file():
         raise DatasetError(f"{what} file {path} does not exist")
     try:
@@ -45,7 +48,7 @@ def write_fits_atomic(path, hdus: list) -> None:
     os.close(fd)
     try:
         fits.HDUList(hdus).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -96,7 +96,7 @@ class Imaging:
             i, j = np.argwhere(bad_noise)[0]
             raise DatasetError(
                 f"noise_map has {int(bad_noise.sum())} non-positive or non-finite values in unmasked pixels "
-                f"({_first_bad(bad_noise)}: {noise_map[i, j]!r})"
+                f"({_first_bad(bad_noise)}: {float(noise_map[i, j])})"
             )
         if not used.any():
             raise DatasetError("the mask leaves no pixels to fit")
@@ -169,7 +169,16 @@ class Imaging:
         mask = None if mask_path is None else Mask.from_fits(mask_path, pixel_scales, mask_hdu)
         if mask is not None and mask.shape != data.shape:
             raise DatasetError(f"mask file {mask_path} has shape {mask.shape}, data file {data_path} {data.shape}")
-        return cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data)
+        try:
+            return cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data)
+        except DatasetError as exc:
+            # Name the file the complaint is about: the checks speak of arrays, the user handed over files.
+            files = {"data": data_path, "noise_map": noise_map_path, "psf": psf_path, "mask": mask_path}
+            message = str(exc)
+            culprit = next((name for name in files if message.startswith(name) and files[name] is not None), None)
+            where = f"{culprit.replace('_', ' ')} file {files[culprit]}" if culprit else \
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in files.items() if v is not None)
+            raise DatasetError(f"{message} [{where}]") from None
 
     def apply_mask(self, mask) -> "Imaging":
         """A copy with ``mask`` (Mask or bool array; True = excluded) replacing the current one. Combine masks

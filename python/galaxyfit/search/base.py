@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -34,6 +35,28 @@ class ProgressProblem(FitProblem):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class ParameterAtPriorLimitWarning(UserWarning):
+    """A best-fit parameter sits on a hard limit of its prior."""
+
+
+def parameters_at_prior_limits(model, vector, tolerance: float = 1e-6) -> dict:
+    """{parameter path: (value, limit)} for the parameters of ``vector`` within ``tolerance`` (in the prior's unit-cube
+    coordinate, so log-uniform priors are judged in log space) of a finite limit of their prior."""
+    from galaxyfit.model.priors import unit_for
+
+    found = {}
+    for name, prior, value in zip(model.parameter_names, model.priors, np.asarray(vector, dtype=float)):
+        lower, upper = prior.limits
+        if not (np.isfinite(lower) or np.isfinite(upper)) or not np.isfinite(value):
+            continue
+        unit = unit_for(prior, float(np.clip(value, lower, upper)))
+        if np.isfinite(lower) and unit <= tolerance:
+            found[name] = (float(value), float(lower))
+        elif np.isfinite(upper) and unit >= 1.0 - tolerance:
+            found[name] = (float(value), float(upper))
+    return found
 
 
 class Search:
@@ -74,6 +97,13 @@ class Search:
             "likelihood_s": problem.likelihood_seconds,
         }
         result = analysis.make_result(samples, model, {**self.settings(), **extra.pop("search", {})}, timing=timing, **extra)
+        at_limits = parameters_at_prior_limits(model, result.max_log_likelihood_vector)
+        if at_limits:
+            result.search["parameters_at_prior_limits"] = at_limits
+            listed = ", ".join(f"{name} = {value:g} (limit {limit:g})" for name, (value, limit) in at_limits.items())
+            warnings.warn(f"the best fit lies on its prior's limit for {listed}: the data prefer values outside the prior, "
+                          "so widen it (for example, sizes are in arcsec: with --pixel-scale 1 they are pixels)",
+                          ParameterAtPriorLimitWarning, stacklevel=2)
         analysis.modify_after_fit(result)
         return result
 

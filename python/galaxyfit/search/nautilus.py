@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
+from galaxyfit.errors import SearchError
 from galaxyfit.search.base import Search
+from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
 from galaxyfit.search.samples import Samples
 
 
@@ -54,6 +56,8 @@ class Nautilus(Search):
                  n_eff: float = 10000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
                  neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, **sampler_kwargs):
         super().__init__(max_batch=max_batch, progress=progress)
+        if int(n_live) < 1:
+            raise SearchError(f"Nautilus n_live must be a positive integer, got {n_live!r}")
         self.n_live = int(n_live)
         self.enlarge_per_dim = float(enlarge_per_dim)
         self.n_networks = int(n_networks)
@@ -79,10 +83,15 @@ class Nautilus(Search):
     def _run(self, problem, **kwargs):
         import nautilus
 
+        if self.n_live <= problem.n_dim + 1:
+            raise SearchError(f"Nautilus needs more live points than free parameters + 1: n_live={self.n_live} for "
+                              f"{problem.n_dim} parameters")
+
         options = dict(n_live=self.n_live, enlarge_per_dim=self.enlarge_per_dim, n_networks=self.n_networks, n_update=self.n_update,
                        n_batch=self.n_batch, neural_network_kwargs=self.neural_network_kwargs, vectorized=True, pass_dict=False,
                        seed=self.seed)
         if self.filepath is not None:
+            check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
             options.update(filepath=str(self.filepath), resume=True)
         options.update(self.sampler_kwargs)
         sampler = nautilus.Sampler(problem.prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)

@@ -46,7 +46,7 @@ class Samples:
 
     @property
     def max_log_likelihood_index(self) -> int:
-        return int(np.argmax(self.log_likelihood))
+        return int(np.nanargmax(self.log_likelihood))
 
     @property
     def max_log_likelihood_vector(self) -> np.ndarray:
@@ -102,6 +102,6 @@ def gaussian_samples(vector, covariance, names, log_likelihood, n: int = 4000, s
     rng = np.random.default_rng(seed)
     points = rng.multivariate_normal(vector, covariance, size=n, method="eigh")
     points = np.vstack([vector[None, :], points])
-    logl = np.full(len(points), -math.inf)
+    logl = np.full(len(points), math.nan)  # the draws are not evaluated: their likelihood is unknown, not zero
     logl[0] = log_likelihood
     return Samples(points, logl, np.full(len(points), 1.0 / len(points)), names, **kwargs)

@@ -1,0 +1,80 @@
+"""Checkpoints belong to one fit: a fingerprint of the model, the data and the search settings is kept beside each
+checkpoint file, and a checkpoint whose fingerprint differs is refused rather than resumed (resuming it would
+silently return another fit's samples under this model's parameter names)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from galaxyfit.errors import SearchError
+from galaxyfit.output import write_json_atomic
+
+#: Settings that change how a run is reported, not what it computes.
+_COSMETIC = ("progress",)
+
+
+def _canonical_model(model) -> str:
+    """The model's JSON with its priors renumbered by first appearance (prior ids differ between equal models)."""
+    d = model.to_dict()
+    renumbered, priors = {}, {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "prior" in node and len(node) == 1:
+                key = renumbered.setdefault(node["prior"], str(len(renumbered)))
+                priors[key] = d["priors"][node["prior"]]
+                return {"prior": key}
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps({"model": walk(d["model"]), "priors": priors}, sort_keys=True)
+
+
+def fingerprint(problem, search_settings: dict) -> str:
+    """SHA-256 (hex) of the model (JSON), the dataset arrays, pixel scales, the analysis settings and the search
+    settings of a :class:`~galaxyfit.search.problem.FitProblem`."""
+    digest = hashlib.sha256()
+    digest.update(_canonical_model(problem.model).encode())
+    settings = {k: v for k, v in search_settings.items() if k not in _COSMETIC}
+    digest.update(json.dumps(settings, sort_keys=True, default=repr).encode())
+    analysis = problem.analysis
+    digest.update(repr(getattr(analysis, "settings", None)).encode())
+    dataset = getattr(analysis, "dataset", None)
+    if dataset is not None:
+        digest.update(repr(tuple(dataset.pixel_scales)).encode())
+        for array in (dataset.data, dataset.noise_map, dataset.psf, dataset.mask.array):
+            array = np.ascontiguousarray(array)
+            digest.update(repr((array.shape, array.dtype.str)).encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def check_checkpoint(filepath, expected: str) -> bool:
+    """Record ``expected`` beside a new checkpoint, or verify an existing one; True when an existing checkpoint will
+    be resumed. Raises SearchError naming the file when the checkpoint was written for a different fit (or has no
+    fingerprint, so its origin is unknown)."""
+    filepath = Path(filepath)
+    sidecar = filepath.with_name(filepath.name + ".fingerprint.json")
+    if not filepath.exists():
+        write_json_atomic(sidecar, {"fingerprint": expected, "checkpoint": filepath.name})
+        return False
+    recorded = None
+    if sidecar.is_file():
+        try:
+            recorded = json.loads(sidecar.read_text()).get("fingerprint")
+        except (OSError, ValueError):
+            recorded = None
+    if recorded != expected:
+        raise SearchError(
+            f"checkpoint {filepath} was written by a different fit (model, data or search settings differ, or its "
+            f"fingerprint {sidecar.name} is missing); delete it or write to another output folder"
+        )
+    print(f"resuming from checkpoint {filepath}", file=sys.stderr)
+    return True
