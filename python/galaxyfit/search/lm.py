@@ -99,14 +99,17 @@ class LevenbergMarquardt(Search):
         def residuals(vector):
             return analysis.normalized_residuals_function(model.instance_from_vector(vector))
 
-        # Trace both functions here, then compile them concurrently (XLA compiles without holding the GIL), at
-        # XLA's lowest backend optimisation level: the work is in the C++ kernels and FFTs, so this cuts the
-        # compile time of a short fit by a quarter without slowing its iterations (bench/README.md).
+        # The residual function compiles on a worker thread (XLA compiles without holding the GIL) while the Jacobian
+        # is traced here, then both compile concurrently, at XLA's lowest backend optimisation level: the work is in
+        # the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without slowing its
+        # iterations (bench/README.md).
         compile_start = time.perf_counter()
         probe = jnp.asarray(np.clip(model.prior_medians, lo, hi))
-        lowered = [jax.jit(residuals).lower(probe), jax.jit(jax.jacfwd(lambda vector: residuals(vector)[0])).lower(probe)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            residual_fn, jacobian_fn = pool.map(lambda low: low.compile(compiler_options=FAST_COMPILE), lowered)
+            residual_job = pool.submit(jax.jit(residuals).lower(probe).compile, compiler_options=FAST_COMPILE)
+            jacobian_lowered = jax.jit(jax.jacfwd(lambda vector: residuals(vector)[0])).lower(probe)
+            jacobian_job = pool.submit(jacobian_lowered.compile, compiler_options=FAST_COMPILE)
+            residual_fn, jacobian_fn = residual_job.result(), jacobian_job.result()
         compile_s = time.perf_counter() - compile_start
 
         def chi2_of(vector):
