@@ -156,3 +156,10 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_infinite_noise_is_rejected_like_nan():
+    noise = np.ones((5, 5))
+    noise[1, 1] = np.inf
+    with pytest.raises(DatasetError, match=r"noise_map has 1 non-positive or non-finite values .*: inf\)"):
+        Imaging(np.zeros((5, 5)), noise, pixel_scales=0.1)

@@ -186,6 +186,8 @@ def test_checkpoint_of_another_fit_is_refused(small_imaging, sim_truth, tmp_path
     assert check_checkpoint(checkpoint, three) is True  # same fit: resumed
     with pytest.raises(SearchError, match="nautilus_checkpoint.hdf5 was written by a different fit"):
         check_checkpoint(checkpoint, fingerprint(FitProblem(other_model, analysis), settings))
+    with pytest.raises(SearchError, match="is a directory"):
+        check_checkpoint(tmp_path, three)
     with pytest.raises(SearchError, match="more live points than free parameters"):
         Nautilus(n_live=4, progress=False).fit(three_parameter_model(sim_truth), analysis)
 
@@ -199,3 +201,31 @@ def test_best_fit_on_a_prior_limit_warns(small_imaging, sim_truth):
         result = LevenbergMarquardt(initial=[1.0, 0.3, 4.0]).fit(model, gf.AnalysisImaging(small_imaging))
     assert "galaxies.galaxy.bulge.effective_radius" in result.search["parameters_at_prior_limits"]
     assert np.isnan(result.samples.log_likelihood[1:]).all() and np.isfinite(result.log_likelihood)
+    radii = result.samples.parameters[:, 1]
+    assert len(radii) == 4001 and radii.max() <= 0.4  # the Laplace draws are truncated to the prior
+    assert result.median_pdf_vector[1] <= 0.4
+
+
+def test_damaged_checkpoint_is_a_clear_error(small_imaging, sim_truth, tmp_path):
+    from galaxyfit.errors import SearchError
+    from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
+
+    analysis = gf.AnalysisImaging(small_imaging)
+    search = Nautilus(n_live=50, filepath=str(tmp_path / "cp.hdf5"), progress=False)
+    model = three_parameter_model(sim_truth)
+    check_checkpoint(tmp_path / "cp.hdf5", fingerprint(FitProblem(model, analysis), search.settings()))
+    (tmp_path / "cp.hdf5").write_bytes(b"")  # truncated to nothing, fingerprint intact
+    with pytest.raises(SearchError, match="cannot resume from checkpoint .*cp.hdf5: it is damaged"):
+        search.fit(model, analysis)
+
+
+def test_prior_limit_check_in_unit_cube_coordinates(sim_truth):
+    from galaxyfit.model import LogUniformPrior
+    from galaxyfit.search.base import parameters_at_prior_limits
+
+    model = three_parameter_model(sim_truth)
+    bulge = model.galaxies.galaxy.bulge
+    bulge.intensity, bulge.effective_radius = LogUniformPrior(1e-6, 1e6), UniformPrior(0.0, 30.0)
+    assert parameters_at_prior_limits(model, [0.2, 29.9999, 4.0]) == {"galaxies.galaxy.bulge.effective_radius": (29.9999, 30.0)}
+    assert parameters_at_prior_limits(model, [0.2, 29.9, 4.0]) == {}  # 0.2 is far from 1e-6 in log space
+    assert list(parameters_at_prior_limits(model, [1.0000001e-6, 1.0, 4.0])) == ["galaxies.galaxy.bulge.intensity"]

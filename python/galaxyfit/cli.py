@@ -77,7 +77,7 @@ def demo(args) -> int:
     import galaxyfit as gf
     from galaxyfit.model import Collection, Model
 
-    _check_output(args.output)
+    _check_output(args.output, "--output")
     start = time.perf_counter()
     dataset = _simulated_dataset(args.size, args.seed, args.exposure_time)
     print(f"simulated a bulge + disk galaxy: {dataset.shape[0]}x{dataset.shape[1]} pixels of {dataset.pixel_scales[0]:.3f}\", "
@@ -106,28 +106,44 @@ def _or(value, default):
     return default if value is None else value
 
 
+class UsageError(Exception):
+    """A command-line argument that cannot work (reported like argparse's own errors, exit status 2)."""
+
+
 def _check_fit_arguments(args) -> None:
     """Argument errors that would otherwise surface only after a long fit, or be silently ignored."""
     if not (args.pixel_scale > 0 and args.pixel_scale < float("inf")):
-        raise SystemExit(f"galaxyfit fit: --pixel-scale must be a finite positive number of arcsec per pixel, got {args.pixel_scale}")
+        raise UsageError(f"--pixel-scale must be a finite positive number of arcsec per pixel, got {args.pixel_scale}")
     if args.gain is None:
         given = [flag for flag, value in (("--read-noise", args.read_noise), ("--original-sky", args.original_sky),
                                           ("--exposure-time", args.exposure_time), ("--n-combined", args.n_combined)) if value is not None]
         if given:
-            raise SystemExit(f"galaxyfit fit: {', '.join(given)} only apply to Imfit's data-based noise, which needs --gain")
-    _check_output(args.output)
+            raise UsageError(f"{', '.join(given)}: used only by Imfit's data-based noise model, which needs --gain")
+    _check_output(args.output, "--output")
 
 
-def _check_output(output) -> None:
-    if output is not None and Path(output).exists() and not Path(output).is_dir():
-        raise SystemExit(f"galaxyfit: --output {output} is an existing file, not a folder")
+def _check_output(output, flag: str) -> None:
+    """The folder ``output`` must be creatable: neither it nor any existing parent may be a file."""
+    if output is None:
+        return
+    for path in (Path(output), *Path(output).parents):
+        if path.exists():
+            if not path.is_dir():
+                raise UsageError(f"{flag} {output}: {path} is an existing file, not a folder")
+            return
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+_positive_int.__name__ = "positive integer"  # argparse names a type by __name__ in its messages
 
 
 def _load_dataset(args):
@@ -136,14 +152,15 @@ def _load_dataset(args):
     noise = {}
     if args.noise_map is not None:
         if args.gain is not None:
-            raise SystemExit("galaxyfit fit: give either --noise-map or --gain (Imfit's data-based noise), not both")
+            raise UsageError("give either --noise-map or --gain (Imfit's data-based noise), not both")
         noise = dict(noise_map_path=args.noise_map, noise_map_is_variance=args.noise_map_is_variance)
     elif args.gain is not None:
         noise = dict(gain=args.gain, read_noise=_or(args.read_noise, 0.0), original_sky=_or(args.original_sky, 0.0),
                      exposure_time=_or(args.exposure_time, 1.0), n_combined=_or(args.n_combined, 1))
     else:
-        raise SystemExit("galaxyfit fit: no noise model: give --noise-map FILE (sigma or variance) or --gain (with --read-noise, --original-sky)")
-    dataset = gf.Imaging.from_fits(args.image, args.pixel_scale, psf_path=args.psf, mask_path=args.mask, **noise)
+        raise UsageError("no noise model: give --noise-map FILE (sigma or variance) or --gain (with --read-noise, --original-sky)")
+    dataset = gf.Imaging.from_fits(args.image, args.pixel_scale, psf_path=args.psf, mask_path=args.mask,
+                                   mask_nan_data=args.mask_nan_data, **noise)
     if args.mask_radius is not None:
         dataset = dataset.apply_mask(dataset.mask | gf.Mask.circular(dataset.shape, args.pixel_scale, args.mask_radius))
     return dataset
@@ -188,6 +205,7 @@ def simulate(args) -> int:
     """Simulate the demo bulge + disk galaxy and write it as FITS files."""
     from galaxyfit.output import write_json_atomic
 
+    _check_output(args.output, "output")
     dataset = _simulated_dataset(args.size, args.seed, args.exposure_time)
     paths = dataset.to_fits(args.output, overwrite=args.overwrite)
     write_json_atomic(Path(args.output) / "truth.json", {"pixel_scale": dataset.pixel_scales[0], "seed": args.seed,
@@ -252,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def simulation_options(p, exposure_time=147.74366464024976):
-        p.add_argument("--size", type=int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
+        p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
         p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise (and of the search)")
         p.add_argument("--exposure-time", type=float, default=exposure_time,
                        help="exposure time in seconds; sets the signal-to-noise (default: peak S/N 50 at 100x100)")
@@ -282,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-combined", type=int, help="number of images averaged into the data (with --gain; default 1)")
     p.add_argument("--psf", help="FITS PSF image, odd-sized, centred on its central pixel (normalised to unit sum)")
     p.add_argument("--mask", help="FITS mask, non-zero = excluded pixels")
+    p.add_argument("--mask-nan-data", action="store_true", help="mask pixels whose data or noise is not finite "
+                                                               "(with a warning that counts them) instead of stopping")
     p.add_argument("--mask-radius", type=float, help="also exclude pixels beyond this radius in arcsec from the image centre")
     p.add_argument("--model", default="sersic", help="profiles joined by '+' (sersic, exponential, devvaucouleurs, sersiccore, "
                                                      "gaussian, moffat, chameleon; e.g. sersic+exponential) or a model file "
@@ -321,15 +341,17 @@ def main(argv=None) -> int:
 
     try:
         return args.run(args)
-    except GalaxyfitError as exc:
+    except (GalaxyfitError, UsageError) as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         checkpoint = Path(getattr(args, "output", None) or ".") / "nautilus_checkpoint.hdf5"
-        resume = f"; run the same command again to resume from {checkpoint}" if checkpoint.is_file() else ""
+        resumable = getattr(args, "search", None) == "nautilus" and args.command == "fit" and checkpoint.is_file()
+        resume = f"; run the same command again to resume from {checkpoint}" if resumable else ""
         print(f"\ngalaxyfit {args.command}: interrupted{resume}", file=sys.stderr)
         return 130
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

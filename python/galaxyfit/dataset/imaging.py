@@ -89,9 +89,9 @@ class Imaging:
         if bad_data.any():
             raise DatasetError(
                 f"data has {int(bad_data.sum())} non-finite values in unmasked pixels ({_first_bad(bad_data)}); "
-                "mask them or pass mask_nan_data=True"
+                "mask them or pass mask_nan_data=True (--mask-nan-data on the command line)"
             )
-        bad_noise = ~(noise_map > 0) & used  # catches NaN too
+        bad_noise = ~((noise_map > 0) & (noise_map < np.inf)) & used  # NaN and inf fail too
         if bad_noise.any():
             i, j = np.argwhere(bad_noise)[0]
             raise DatasetError(
@@ -199,7 +199,7 @@ class Imaging:
         if not overwrite:
             existing = [str(p) for p in paths.values() if p.exists()]
             if existing:
-                raise DatasetError(f"{', '.join(existing)} exist; pass overwrite=True to replace them")
+                raise DatasetError(f"{', '.join(existing)} exist; pass overwrite=True (--overwrite on the command line) to replace them")
         for name, array in arrays.items():
             header = fits.Header()
             header["PIXSCALE"] = (float(self.pixel_scales[1]), "arcsec per pixel (x)")

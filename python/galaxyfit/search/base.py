@@ -41,9 +41,11 @@ class ParameterAtPriorLimitWarning(UserWarning):
     """A best-fit parameter sits on a hard limit of its prior."""
 
 
-def parameters_at_prior_limits(model, vector, tolerance: float = 1e-6) -> dict:
+def parameters_at_prior_limits(model, vector, tolerance: float = 1e-4) -> dict:
     """{parameter path: (value, limit)} for the parameters of ``vector`` within ``tolerance`` (in the prior's unit-cube
-    coordinate, so log-uniform priors are judged in log space) of a finite limit of their prior."""
+    coordinate, so log-uniform priors are judged in log space) of a finite limit of their prior. 1e-4 catches a
+    sampler's best point pressed against a limit (e.g. a radius of 29.9999 with a 30 limit) as well as an optimiser's
+    projected step."""
     from galaxyfit.model.priors import unit_for
 
     found = {}

@@ -61,6 +61,8 @@ def check_checkpoint(filepath, expected: str) -> bool:
     be resumed. Raises SearchError naming the file when the checkpoint was written for a different fit (or has no
     fingerprint, so its origin is unknown)."""
     filepath = Path(filepath)
+    if filepath.is_dir():
+        raise SearchError(f"checkpoint path {filepath} is a directory, not a nautilus checkpoint file")
     sidecar = filepath.with_name(filepath.name + ".fingerprint.json")
     if not filepath.exists():
         write_json_atomic(sidecar, {"fingerprint": expected, "checkpoint": filepath.name})

@@ -34,6 +34,8 @@ def image_moments(dataset) -> dict | None:
     trace, det = mxx + myy, mxx * myy - mxy * mxy
     root = math.sqrt(max(trace * trace / 4.0 - det, 0.0))
     major, minor = trace / 2.0 + root, max(trace / 2.0 - root, 1e-12)
+    if not (major > 0 and math.isfinite(major)):
+        return None  # no measurable extent (e.g. a pixel scale so small the moments underflow)
     axis_ratio = float(np.clip(math.sqrt(minor / major), 0.2, 1.0))
     angle = math.degrees(0.5 * math.atan2(2.0 * mxy, mxx - myy))
     phi = math.radians(angle)

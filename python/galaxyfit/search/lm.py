@@ -181,6 +181,7 @@ class LevenbergMarquardt(Search):
         log_z = log_l + log_prior + 0.5 * model.prior_count * math.log(2 * math.pi) + 0.5 * log_det if sign > 0 else math.nan
         samples = gaussian_samples(
             x, covariance, model.parameter_names, log_l, n=self.n_posterior, seed=self.seed, log_evidence=log_z,
+            lower=[lo for lo, _ in model.parameter_limits], upper=[hi for _, hi in model.parameter_limits],
             info={"method": "Laplace approximation at the Levenberg-Marquardt optimum"},
         )
         extra = {"search": {"iterations": iterations, "chi_squared": chi2, "chi_squared_history": history,

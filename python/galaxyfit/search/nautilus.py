@@ -94,7 +94,13 @@ class Nautilus(Search):
             check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
             options.update(filepath=str(self.filepath), resume=True)
         options.update(self.sampler_kwargs)
-        sampler = nautilus.Sampler(problem.prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
+        try:
+            sampler = nautilus.Sampler(problem.prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
+        except (OSError, KeyError, ValueError) as exc:
+            if self.filepath is None:
+                raise
+            raise SearchError(f"cannot resume from checkpoint {self.filepath}: it is damaged or incomplete ({exc}); "
+                              "delete it (and its .fingerprint.json) to start again") from exc
         sampler.run(f_live=self.f_live, n_eff=self.n_eff, discard_exploration=self.discard_exploration, verbose=False)
         points, log_w, log_l = sampler.posterior()
         weights = np.exp(log_w - np.max(log_w))

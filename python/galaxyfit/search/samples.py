@@ -97,10 +97,20 @@ class Samples:
         return cls(data[:, 2:], data[:, 1], data[:, 0], names, **kwargs)
 
 
-def gaussian_samples(vector, covariance, names, log_likelihood, n: int = 4000, seed: int = 0, **kwargs) -> Samples:
-    """Samples of the Gaussian (Laplace) approximation around an optimum, for optimisers' "posteriors"."""
+def gaussian_samples(vector, covariance, names, log_likelihood, n: int = 4000, seed: int = 0, lower=None, upper=None,
+                     **kwargs) -> Samples:
+    """Samples of the Gaussian (Laplace) approximation around an optimum, for optimisers' "posteriors", truncated to
+    the box [lower, upper] (the priors' limits; draws outside are rejected, so medians and errors respect the prior)."""
     rng = np.random.default_rng(seed)
-    points = rng.multivariate_normal(vector, covariance, size=n, method="eigh")
+    vector = np.asarray(vector, dtype=np.float64)
+    lower = np.full(len(vector), -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
+    upper = np.full(len(vector), np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
+    kept, drawn = [], 0
+    while sum(len(k) for k in kept) < n and drawn < 100 * n:
+        batch = rng.multivariate_normal(vector, covariance, size=n, method="eigh")
+        drawn += n
+        kept.append(batch[np.all((batch >= lower) & (batch <= upper), axis=1)])
+    points = np.vstack(kept)[:n] if kept else np.zeros((0, len(vector)))
     points = np.vstack([vector[None, :], points])
     logl = np.full(len(points), math.nan)  # the draws are not evaluated: their likelihood is unknown, not zero
     logl[0] = log_likelihood
