@@ -48,21 +48,34 @@ int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
 // Rows per task: enough work (~16k pixels, ~100 us) to amortise waking a pool thread.
 int64_t rows_per_task(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)); }
 
+// Shapes params (..., P) and image (..., H, W) against each other and the law; fills the config, P and the batch size.
+ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Span<const int64_t> id, int32_t law,
+                   double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
+                   ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
+                   galaxyfit::RenderConfig* c, int* n_params, int64_t* n_batch) {
+  if (pd.size() < 1 || id.size() < 2) return ffi::Error::InvalidArgument(name + ": params (..., P), image (..., H, W)");
+  const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
+  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
+                           c, n_params);
+      e.failure())
+    return e;
+  if (pd[pd.size() - 1] != *n_params) return ffi::Error::InvalidArgument(name + ": wrong parameter count");
+  *n_batch = leading(id, 2);
+  if (leading(pd, 1) != *n_batch) return ffi::Error::InvalidArgument(name + ": batch mismatch");
+  return ffi::Error::Success();
+}
+
 ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
                       int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
                       ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential) {
-  const auto pd = params.dimensions(), id = image->dimensions();
-  if (pd.size() < 1 || id.size() < 2) return ffi::Error::InvalidArgument("render_profile: params (..., P), image (..., H, W)");
-  const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
   galaxyfit::RenderConfig c;
   int n_params = 0;
-  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
-                           &c, &n_params);
+  int64_t n_batch = 0;
+  if (auto e = prepare("render_profile", params.dimensions(), image->dimensions(), law, y0, x0, hy, hx, ring_distance,
+                       ring_order, cusp_radial, cusp_tangential, &c, &n_params, &n_batch);
       e.failure())
     return e;
-  if (pd[pd.size() - 1] != n_params) return ffi::Error::InvalidArgument("render_profile: wrong parameter count");
-  const int64_t n_batch = leading(id, 2);
-  if (leading(pd, 1) != n_batch) return ffi::Error::InvalidArgument("render_profile: batch mismatch");
+  const int64_t height = c.height, width = c.width;
   const auto l = static_cast<galaxyfit::Law>(law);
   const double* p = params.typed_data();
   double* out = image->typed_data();
@@ -81,19 +94,14 @@ ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params
                               ffi::ResultBuffer<ffi::F64> jacobian, int32_t law, double y0, double x0, double hy,
                               double hx, ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order,
                               int32_t cusp_radial, int32_t cusp_tangential) {
-  const auto pd = params.dimensions(), id = image->dimensions();
-  if (pd.size() < 1 || id.size() < 2)
-    return ffi::Error::InvalidArgument("render_profile_jacobian: params (..., P), image (..., H, W)");
-  const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
   galaxyfit::RenderConfig c;
   int n_params = 0;
-  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
-                           &c, &n_params);
+  int64_t n_batch = 0;
+  if (auto e = prepare("render_profile_jacobian", params.dimensions(), image->dimensions(), law, y0, x0, hy, hx,
+                       ring_distance, ring_order, cusp_radial, cusp_tangential, &c, &n_params, &n_batch);
       e.failure())
     return e;
-  if (pd[pd.size() - 1] != n_params) return ffi::Error::InvalidArgument("render_profile_jacobian: wrong parameter count");
-  const int64_t n_batch = leading(id, 2);
-  if (leading(pd, 1) != n_batch) return ffi::Error::InvalidArgument("render_profile_jacobian: batch mismatch");
+  const int64_t height = c.height, width = c.width;
   const auto l = static_cast<galaxyfit::Law>(law);
   const double* p = params.typed_data();
   double* out = image->typed_data();
