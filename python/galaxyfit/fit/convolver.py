@@ -4,11 +4,11 @@ of the direct kernel; chosen by cost."""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit import _core
 from galaxyfit.kernels import psf_convolve, runs_from_mask
+from galaxyfit.kernels.fft_convolution import fft_convolve
 
 # Cost model (nanoseconds on this project's 2-core x86-64 machine; bench/README.md): the AVX2/AVX-512 direct kernel
 # does a multiply-add in ~0.07 ns; an XLA real FFT pair costs ~0.72 ns per N log2 N (N = transform size).
@@ -99,7 +99,5 @@ class Convolver:
             middle = psf_convolve(box, self.column_kernel, self.middle_runs)
             middle = middle.reshape(middle.shape[:-1] + self.middle_shape)
             return psf_convolve(middle, self.row_kernel, self.output_runs)
-        height, width = self.box_shape
-        spectrum = jnp.fft.rfft2(box, s=self.fft_shape) * self.kernel_fft
-        full = jnp.fft.irfft2(spectrum, s=self.fft_shape)[..., :height, :width]
+        full = fft_convolve(box, self.kernel_fft, self.fft_shape)
         return full.reshape(full.shape[:-2] + (-1,))[..., self.flat_index]
