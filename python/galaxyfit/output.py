@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +18,26 @@ def _umask() -> int:
     return mask
 
 
-def _publish(tmp: str, path: Path) -> None:
-    # mkstemp creates files readable by their owner only; results get the permissions of any other new file.
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path, text: str) -> None:
+@contextmanager
+def atomic_destination(path, suffix: str = ".tmp"):
+    """Yield a temporary file name beside ``path`` to write to; on success it is renamed onto ``path`` (with the
+    permissions of any other new file: mkstemp makes it owner-only), on failure it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        _publish(tmp, path)
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_text_atomic(path, text: str) -> None:
+    with atomic_destination(path) as tmp, open(tmp, "w") as f:
+        f.write(text)
 
 
 def _jsonable(value):
@@ -55,13 +59,5 @@ def write_json_atomic(path, data) -> None:
 
 
 def write_figure_atomic(figure, path, **kwargs) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_destination(path, suffix=Path(path).suffix) as tmp:  # matplotlib picks the format by the suffix
         figure.savefig(tmp, **kwargs)
-        _publish(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

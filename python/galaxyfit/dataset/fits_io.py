@@ -3,15 +3,13 @@ the first stored row = the bottom of the image); nothing is flipped."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
 from galaxyfit.errors import DatasetError
-from galaxyfit.output import _publish
+from galaxyfit.output import atomic_destination
 
 
 def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
@@ -42,13 +40,5 @@ def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
 def write_fits_atomic(path, hdus: list) -> None:
     """Write an HDU list to ``path`` atomically (temporary file in the same folder, then rename), so an interrupted
     write never leaves a truncated file in place of a good one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_destination(path) as tmp:
         fits.HDUList(hdus).writeto(tmp, overwrite=True)
-        _publish(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -82,25 +82,24 @@ class _Node:
         for name, value in self._attributes.items():
             yield from _walk_value(value, prefix + (name,))
 
+    def _first_occurrences(self) -> list[tuple[tuple[str, ...], Prior]]:
+        """(path, prior) of each distinct prior at its first appearance (linked parameters count once)."""
+        seen, found = set(), []
+        for path, prior in self._walk():
+            if id(prior) not in seen:
+                seen.add(id(prior))
+                found.append((path, prior))
+        return found
+
     @property
     def priors(self) -> list[Prior]:
         """The distinct priors (free parameters) in order of first appearance."""
-        seen, ordered = set(), []
-        for _, prior in self._walk():
-            if id(prior) not in seen:
-                seen.add(id(prior))
-                ordered.append(prior)
-        return ordered
+        return [prior for _, prior in self._first_occurrences()]
 
     @property
     def paths(self) -> list[tuple[str, ...]]:
         """Path (attribute names) of each free parameter, at its first appearance."""
-        seen, paths = set(), []
-        for path, prior in self._walk():
-            if id(prior) not in seen:
-                seen.add(id(prior))
-                paths.append(path)
-        return paths
+        return [path for path, _ in self._first_occurrences()]
 
     @property
     def parameter_names(self) -> list[str]:

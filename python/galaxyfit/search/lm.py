@@ -134,7 +134,7 @@ class LevenbergMarquardt(Search):
         jac = np.asarray(jacobian_fn(jnp.asarray(x)))
         # ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 (the noise term is fixed by the dataset)
         log_l = -0.5 * (chi2 + analysis.plan.noise_normalization) if hasattr(analysis, "plan") else problem.log_likelihood_of(x)
-        samples, extra = self._finish(problem, x, chi2, iterations, history, jac, log_l)
+        samples, extra = self._finish(problem, x, chi2, iterations, history, jac, log_l, lower, upper)
         extra["search"]["compile_s"] = compile_s
         return samples, extra
 
@@ -169,7 +169,7 @@ class LevenbergMarquardt(Search):
                 break
         return x, chi2, iterations, history
 
-    def _finish(self, problem, x, chi2, iterations, history, jac, log_l):
+    def _finish(self, problem, x, chi2, iterations, history, jac, log_l, lower, upper):
         model = problem.model
         try:
             covariance = np.linalg.inv(jac.T @ jac)
@@ -181,7 +181,7 @@ class LevenbergMarquardt(Search):
         log_z = log_l + log_prior + 0.5 * model.prior_count * math.log(2 * math.pi) + 0.5 * log_det if sign > 0 else math.nan
         samples = gaussian_samples(
             x, covariance, model.parameter_names, log_l, n=self.n_posterior, seed=self.seed, log_evidence=log_z,
-            lower=[lo for lo, _ in model.parameter_limits], upper=[hi for _, hi in model.parameter_limits],
+            lower=lower, upper=upper,
             info={"method": "Laplace approximation at the Levenberg-Marquardt optimum"},
         )
         extra = {"search": {"iterations": iterations, "chi_squared": chi2, "chi_squared_history": history,

@@ -90,14 +90,15 @@ class Nautilus(Search):
         options = dict(n_live=self.n_live, enlarge_per_dim=self.enlarge_per_dim, n_networks=self.n_networks, n_update=self.n_update,
                        n_batch=self.n_batch, neural_network_kwargs=self.neural_network_kwargs, vectorized=True, pass_dict=False,
                        seed=self.seed)
+        resuming = False
         if self.filepath is not None:
-            check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
+            resuming = check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
             options.update(filepath=str(self.filepath), resume=True)
         options.update(self.sampler_kwargs)
         try:
             sampler = nautilus.Sampler(problem.prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
         except (OSError, KeyError, ValueError) as exc:
-            if self.filepath is None:
+            if not resuming:  # a settings error, not a bad checkpoint
                 raise
             raise SearchError(f"cannot resume from checkpoint {self.filepath}: it is damaged or incomplete ({exc}); "
                               "delete it (and its .fingerprint.json) to start again") from exc
