@@ -136,11 +136,8 @@ template <>
 struct Sink<vdouble> {
   double* image;
   int64_t width, plane;
-  void store_row(int64_t row, int64_t col, const vdouble& v, int count) {
-    double* dst = image + row * width + col;
-    for (int i = 0; i < count; ++i) dst[i] = v[i];
-  }
   void set(int64_t row, int64_t col, const vdouble& acc) { image[row * width + col] = lane_sum(acc); }
+  double* plane_row(int, int64_t row) { return image + row * width; }
 };
 
 template <int N>
@@ -148,17 +145,13 @@ struct Sink<Dual<N>> {
   double* image;
   double* jacobian;
   int64_t width, plane;
-  void store_row(int64_t row, int64_t col, const Dual<N>& v, int count) {
-    const int64_t at = row * width + col;
-    for (int i = 0; i < count; ++i) image[at + i] = v.v[i];
-    for (int k = 0; k < N; ++k)
-      for (int i = 0; i < count; ++i) jacobian[k * plane + at + i] = v.d[k][i];
-  }
   void set(int64_t row, int64_t col, const Dual<N>& acc) {
     const int64_t at = row * width + col;
     image[at] = lane_sum(acc.v);
     for (int k = 0; k < N; ++k) jacobian[k * plane + at] = lane_sum(acc.d[k]);
   }
+  // Plane 0: the image; plane k > 0: derivative k - 1.
+  double* plane_row(int p, int64_t row) { return (p == 0 ? image : jacobian + (p - 1) * plane) + row * width; }
 };
 
 template <class V>
@@ -176,27 +169,84 @@ struct Geometry {
   V quadratic(const V& dy, const V& dx) const { return ayy * (dy * dy) + axx * (dx * dx) + 2.0 * (axy * (dy * dx)); }
 };
 
-// ---- rule 1: Taylor-corrected midpoints, row by row --------------------------------------------------------------------
+// Heap arrays of internal-linkage types only (no std containers here: see simd_math.hpp on per-ISA copies).
+template <class T>
+struct Buffer {
+  T* data;
+  explicit Buffer(size_t n) : data(new T[n]()) {}
+  ~Buffer() { delete[] data; }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T& operator[](size_t i) { return data[i]; }
+};
 
+// ---- rule 1: the sixth-order stencil, row by row ---------------------------------------------------------------------
+
+// Point values -> pixel means along one axis: (-17, 308, 5178, 308, -17) / 5760 (integration.STENCIL_WEIGHTS; derived
+// in python/galaxyfit/integration.py). Applied along rows, then columns.
+constexpr double kStencil[5] = {-17.0 / 5760.0, 308.0 / 5760.0, 5178.0 / 5760.0, 308.0 / 5760.0, -17.0 / 5760.0};
+
+// Scalar planes of a value type: the value, then (for Dual<N>) its N derivatives.
+template <class V>
+struct Planes;
+template <>
+struct Planes<vdouble> {
+  static constexpr int kCount = 1;
+  static void put(double* dst, int64_t, const vdouble& v) { store(dst, v); }
+};
+template <int N>
+struct Planes<Dual<N>> {
+  static constexpr int kCount = N + 1;
+  static void put(double* dst, int64_t stride, const Dual<N>& v) {
+    store(dst, v.v);
+    for (int k = 0; k < N; ++k) store(dst + (k + 1) * stride, v.d[k]);
+  }
+};
+
+GALAXYFIT_SIMD_INLINE double stencil5(const double* f, int64_t step) {
+  return kStencil[0] * f[0] + kStencil[1] * f[step] + kStencil[2] * f[2 * step] + kStencil[3] * f[3 * step] +
+         kStencil[4] * f[4 * step];
+}
+
+// Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and columns
+// -2 .. width + 1, filtered along each row into a ring of five rows, then down the columns.
 template <class V, class L>
-void taylor_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
-                 Sink<V>& sink) {
-  const double cyy = c.hy * c.hy / 24.0, cxx = c.hx * c.hx / 24.0;
+void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
+                  Sink<V>& sink) {
+  constexpr int P = Planes<V>::kCount;
+  const int64_t width = c.width;
+  const int64_t stride = (width + 4 + kLanes - 1) / kLanes * kLanes;
+  Buffer<double> point(static_cast<size_t>(P) * stride);
+  Buffer<double> ring(static_cast<size_t>(5) * P * width);
   const vdouble lanes = lane_index();
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    const V dy = lift<V>(splat(c.y0 + static_cast<double>(row) * c.hy)) - g.cy;
-    for (int64_t col = 0; col < c.width; col += kLanes) {
-      const vdouble x = splat(c.x0) + (splat(static_cast<double>(col)) + lanes) * splat(c.hx);
+  for (int64_t e = row_begin - 2; e < row_end + 2; ++e) {
+    const V dy = lift<V>(splat(c.y0 + static_cast<double>(e) * c.hy)) - g.cy;
+    for (int64_t k = 0; k < stride; k += kLanes) {
+      const vdouble x = splat(c.x0) + (splat(static_cast<double>(k - 2)) + lanes) * splat(c.hx);
       const V dx = lift<V>(x) - g.cx;
-      const V s = g.quadratic(dy, dx);
-      const Jet<V> j = law(jet_variable(s));
-      const V gy = g.ayy * dy + g.axy * dx;
-      const V gx = g.axx * dx + g.axy * dy;
-      const V d2y = 4.0 * (j.f2 * (gy * gy)) + 2.0 * (j.f1 * g.ayy);
-      const V d2x = 4.0 * (j.f2 * (gx * gx)) + 2.0 * (j.f1 * g.axx);
-      const V mean = j.f + cyy * d2y + cxx * d2x;
-      const int64_t left = c.width - col;
-      sink.store_row(row, col, mean, static_cast<int>(left < kLanes ? left : kLanes));
+      Planes<V>::put(&point[k], stride, law(g.quadratic(dy, dx)));
+    }
+    double* slot = &ring[static_cast<size_t>((e - row_begin + 2) % 5) * P * width];
+    for (int p = 0; p < P; ++p) {
+      const double* __restrict f = &point[static_cast<size_t>(p) * stride];
+      double* __restrict h = slot + p * width;
+      for (int64_t col = 0; col < width; ++col) h[col] = stencil5(f + col, 1);
+    }
+    const int64_t row = e - 2;
+    if (row < row_begin) continue;
+    for (int p = 0; p < P; ++p) {
+      auto ring_row = [&](int k) -> const double* {
+        return &ring[static_cast<size_t>((row - row_begin + k) % 5) * P * width + p * width];
+      };
+      const double* __restrict r0 = ring_row(0);
+      const double* __restrict r1 = ring_row(1);
+      const double* __restrict r2 = ring_row(2);
+      const double* __restrict r3 = ring_row(3);
+      const double* __restrict r4 = ring_row(4);
+      double* __restrict out = sink.plane_row(p, row);
+      for (int64_t col = 0; col < width; ++col)
+        out[col] = kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
+                   kStencil[4] * r4[col];
     }
   }
 }
@@ -311,40 +361,6 @@ inline int patch_distance(int i, int j, int radius) {
   return di > dj ? di : dj;
 }
 
-// Heap arrays of internal-linkage types only (no std containers here: see simd_math.hpp on per-ISA copies).
-template <class T>
-struct Buffer {
-  T* data;
-  explicit Buffer(size_t n) : data(new T[n]()) {}
-  ~Buffer() { delete[] data; }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  T& operator[](size_t i) { return data[i]; }
-};
-
-template <class V>
-struct Accumulator;  // per-pixel sums of lane values
-template <>
-struct Accumulator<vdouble> {
-  double v = 0.0;
-  void add(const vdouble& x, int lane) { v += x[lane]; }
-  vdouble as_vector() const { vdouble r{}; r[0] = v; return r; }
-};
-template <int N>
-struct Accumulator<Dual<N>> {
-  double v = 0.0, d[N] = {};
-  void add(const Dual<N>& x, int lane) {
-    v += x.v[lane];
-    for (int k = 0; k < N; ++k) d[k] += x.d[k][lane];
-  }
-  Dual<N> as_vector() const {
-    Dual<N> r;
-    r.v[0] = v;
-    for (int k = 0; k < N; ++k) r.d[k][0] = d[k];
-    return r;
-  }
-};
-
 template <class V, class L>
 void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& sink) {
   const double cy = value_of(g.cy)[0], cx = value_of(g.cx)[0];
@@ -364,53 +380,40 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& s
   const double row0 = static_cast<double>(row_p - size), col0 = static_cast<double>(col_p - size);
   const bool cusp = L::kCusp && inside;
 
-  // Flat list of Gauss-Legendre samples of every patch pixel not given to the cusp rule, evaluated W at a time.
-  int64_t n_samples = 0;
-  for (int i = 0; i < size; ++i)
-    for (int j = 0; j < size; ++j) {
-      const int d = patch_distance(i, j, radius);
-      if (cusp && d == 0) continue;
-      int ring = 0;
-      while (ring < c.n_rings - 1 && d > c.ring_distance[ring]) ++ring;
-      n_samples += static_cast<int64_t>(c.ring_order[ring]) * c.ring_order[ring];
-    }
-  const int64_t padded = (n_samples + kLanes - 1) / kLanes * kLanes;
-  Buffer<double> sy(padded), sx(padded), sw(padded);
-  Buffer<int32_t> owner(padded);
-  int64_t k = 0;
-  for (int i = 0; i < size; ++i)
-    for (int j = 0; j < size; ++j) {
-      const int d = patch_distance(i, j, radius);
-      if (cusp && d == 0) continue;
-      int ring = 0;
-      while (ring < c.n_rings - 1 && d > c.ring_distance[ring]) ++ring;
-      const Rule& rule = gauss_legendre_rule(c.ring_order[ring]);
-      const double py = c.y0 + (row0 + i) * c.hy, px = c.x0 + (col0 + j) * c.hx;
-      for (int a = 0; a < rule.order; ++a)
-        for (int b = 0; b < rule.order; ++b, ++k) {
-          sy[k] = py + rule.node[a] * c.hy;
-          sx[k] = px + rule.node[b] * c.hx;
-          sw[k] = rule.weight[a] * rule.weight[b];
-          owner[k] = i * size + j;
-        }
-    }
-  for (; k < padded; ++k) {  // padding lanes: weight 0 at a harmless position
-    sy[k] = c.y0 + (row0 + radius) * c.hy;
-    sx[k] = c.x0 + (col0 + radius) * c.hx;
-    sw[k] = 0.0;
-    owner[k] = -1;
+  // Per ring, the order^2 Gauss-Legendre offsets from a pixel centre and their weights, padded with zero weights to
+  // whole vectors, so each pixel's sum is a few vector evaluations (as integration.gauss_legendre_pixel_means).
+  int64_t ring_start[kMaxRings + 1] = {0};
+  for (int r = 0; r < c.n_rings; ++r) {
+    const int64_t n = static_cast<int64_t>(c.ring_order[r]) * c.ring_order[r];
+    ring_start[r + 1] = ring_start[r] + (n + kLanes - 1) / kLanes * kLanes;
   }
-  Buffer<Accumulator<V>> acc(static_cast<size_t>(size) * size);
-  for (int64_t start = 0; start < padded; start += kLanes) {
-    const V dy = lift<V>(load(&sy[start])) - g.cy;
-    const V dx = lift<V>(load(&sx[start])) - g.cx;
-    const V value = law(g.quadratic(dy, dx)) * load(&sw[start]);
-    for (int lane = 0; lane < kLanes; ++lane)
-      if (owner[start + lane] >= 0) acc[owner[start + lane]].add(value, lane);
+  const int64_t n_offsets = ring_start[c.n_rings];
+  Buffer<double> oy_gl(n_offsets), ox_gl(n_offsets), w_gl(n_offsets);  // zero-initialised: padding has weight 0
+  for (int r = 0; r < c.n_rings; ++r) {
+    const Rule& rule = gauss_legendre_rule(c.ring_order[r]);
+    int64_t k = ring_start[r];
+    for (int i = 0; i < rule.order; ++i)
+      for (int j = 0; j < rule.order; ++j, ++k) {
+        oy_gl[k] = rule.node[i] * c.hy;
+        ox_gl[k] = rule.node[j] * c.hx;
+        w_gl[k] = rule.weight[i] * rule.weight[j];
+      }
   }
-
   Buffer<V> value(static_cast<size_t>(size) * size);
-  for (int p = 0; p < size * size; ++p) value[p] = acc[p].as_vector();
+  for (int i = 0; i < size; ++i) {
+    const V dy = lift<V>(splat(c.y0 + (row0 + i) * c.hy)) - g.cy;
+    for (int j = 0; j < size; ++j) {
+      const int d = patch_distance(i, j, radius);
+      if (cusp && d == 0) continue;
+      int ring = 0;
+      while (ring < c.n_rings - 1 && d > c.ring_distance[ring]) ++ring;
+      const V dx = lift<V>(splat(c.x0 + (col0 + j) * c.hx)) - g.cx;
+      V sum = constant<V>(0.0);
+      for (int64_t k = ring_start[ring]; k < ring_start[ring + 1]; k += kLanes)
+        sum = sum + law(g.quadratic(dy + load(&oy_gl[k]), dx + load(&ox_gl[k]))) * load(&w_gl[k]);
+      value[i * size + j] = sum;  // lanes hold partial sums; the sink adds them
+    }
+  }
   if (cusp) {
     const Rule radial = graded_rule(c.cusp_radial, 4), tangential = graded_rule(c.cusp_tangential, 3);
     const double corner_y = c.y0 + (row0 + radius - 0.5) * c.hy;
@@ -447,7 +450,7 @@ template <class V, template <class> class L>
 void run_law(const V* p, const RenderConfig& c, int64_t row_begin, int64_t row_end, bool do_patch, Sink<V>& sink) {
   const Geometry<V> g{p[0], p[1], p[2], p[3], p[4]};
   const L<V> law(p + kGeometryParameters);
-  if (row_end > row_begin) taylor_rows(g, law, c, row_begin, row_end, sink);
+  if (row_end > row_begin) stencil_rows(g, law, c, row_begin, row_end, sink);
   if (do_patch) patch(g, law, c, sink);
 }
 

@@ -3,13 +3,21 @@
 Default (``OverSampling(mode="adaptive")``), per profile, on the evaluation box (pixel rows/columns of the image,
 possibly extending beyond it):
 
-1. **Every pixel**: the midpoint value with its second-order Taylor correction,
-   ``mean = I + (h_y^2/24) d2I/dy2 + (h_x^2/24) d2I/dx2`` (error O(h^4)), exact derivatives of the law through JAX.
+1. **Every pixel**: the sixth-order reconstruction of the pixel mean from the profile's values at pixel centres,
+   applied along each axis in turn (a tensor product, so the mixed h_y^2 h_x^2 term is kept):
+   ``mean = (-17 f[-2] + 308 f[-1] + 5178 f[0] + 308 f[1] - 17 f[2]) / 5760`` (error O(h^6)). It follows from the
+   Taylor series of the mean over [-h/2, h/2], ``f + h^2 f''/24 + h^4 f/1920 + O(h^6)``, with f and f
+   replaced by the central differences ``(d2 f - d4 f / 12) / h^2`` and ``d4 f / h^4`` (Hildebrand, *Introduction
+   to Numerical Analysis*, 2nd ed., sec. 5.3; the same weights convert point values to cell averages in
+   sixth-order finite-volume schemes). One law evaluation per pixel (plus two rings around the box), no
+   derivatives; on the ``sim/`` workloads it is 2-4 times more accurate than the second-order Taylor-corrected
+   midpoint it replaced, and costs a third less. The stencil reaches two pixels, so pixels near a cusp are wrong,
+   but they all lie in the patch (rule 2).
 2. **A patch that follows the centre**: the ``(2R+2) x (2R+2)`` pixels around the pixel corner nearest the profile
    centre are replaced by tensor Gauss-Legendre quadrature in rings (``patch_rings``: pixels at Chebyshev distance
    up to ``r`` from the central 2 x 2 pixels get ``order`` x ``order`` nodes; R is the last ring's distance).
-   Near the centre the Taylor rule's error grows (~1e-3 of a compact profile's peak), while a 2 x 2 Gauss-Legendre
-   rule is 4-10 times more accurate there; far out the Taylor rule is as good and four times cheaper.
+   Near the centre rule 1's error grows (and at a cusp it fails), while Gauss-Legendre rules are accurate there;
+   far out rule 1 is as good and many times cheaper.
 3. **The cusp**: for laws that are not smooth at their centre (Sersic family, core-Sersic, Chameleon) the 2 x 2
    pixels around that corner -- which contain the centre at least half a pixel from any pixel outside them -- are
    integrated exactly in geometry: each pixel is the signed sum over its four edges of triangles with apex at the
@@ -128,34 +136,33 @@ def _quadratic(form, dy, dx):
     return a_yy * dy * dy + a_xx * dx * dx + 2.0 * a_xy * dy * dx
 
 
-def _brightness_and_derivatives(profile, s):
-    """I(s), dI/ds, d2I/ds2 elementwise (forward-mode JAX; XLA shares the common subexpressions)."""
-    ones = jnp.ones_like(s)
-
-    def first(x):
-        return jax.jvp(profile.brightness, (x,), (ones,))
-
-    (value, d1), (_, d2) = jax.jvp(first, (s,), (ones,))
-    return value, d1, d2
+# Weights of the sixth-order point-value -> pixel-mean reconstruction along one axis (module docstring, rule 1).
+STENCIL_WEIGHTS = (-17.0 / 5760.0, 308.0 / 5760.0, 5178.0 / 5760.0, 308.0 / 5760.0, -17.0 / 5760.0)
 
 
-# ---- the three rules ------------------------------------------------------------------------------------------------
+def _stencil(values, axis: int):
+    """The 5-point reconstruction along ``axis`` (length n + 4 -> n)."""
+    values = jnp.moveaxis(values, axis, 0)
+    n = values.shape[0] - 4
+    w = STENCIL_WEIGHTS
+    out = w[0] * values[0:n] + w[1] * values[1 : n + 1] + w[2] * values[2 : n + 2] + w[3] * values[3 : n + 3]
+    out = out + w[4] * values[4 : n + 4]
+    return jnp.moveaxis(out, 0, axis)
 
 
-def taylor_pixel_means(profile, y, x, pixel_scales):
-    """Pixel means by the Taylor-corrected midpoint rule at pixel centres ``y`` (H, 1) and ``x`` (1, W) (broadcast)."""
-    hy, hx = pixel_scales
-    form = profile.quadratic_form()
-    a_yy, a_xx, a_xy = form
-    dy = y - profile.centre[0]
-    dx = x - profile.centre[1]
-    s = _quadratic(form, dy, dx)
-    value, d1, d2 = _brightness_and_derivatives(profile, s)
-    gy = a_yy * dy + a_xy * dx  # (1/2) ds/dy
-    gx = a_xx * dx + a_xy * dy
-    d2y = 4.0 * d2 * gy * gy + 2.0 * d1 * a_yy
-    d2x = 4.0 * d2 * gx * gx + 2.0 * d1 * a_xx
-    return value + (hy * hy / 24.0) * d2y + (hx * hx / 24.0) * d2x
+def stencil_pixel_means(profile, grid: BoxGrid):
+    """(H, W) pixel means of the box by the sixth-order stencil rule (module docstring, rule 1).
+
+    The profile is evaluated at the (H + 4, W + 4) pixel centres of the box extended by two pixels on every side.
+    """
+    hy, hx = grid.pixel_scales
+    height, width = grid.shape
+    y = grid.y0 + np.arange(-2, height + 2) * hy
+    x = grid.x0 + np.arange(-2, width + 2) * hx
+    dy = jnp.asarray(y)[:, None] - profile.centre[0]
+    dx = jnp.asarray(x)[None, :] - profile.centre[1]
+    values = profile.brightness(_quadratic(profile.quadratic_form(), dy, dx))
+    return _stencil(_stencil(values, 1), 0)
 
 
 def gauss_legendre_pixel_means(profile, y, x, pixel_scales, order: int):
@@ -249,8 +256,7 @@ def adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
     """The (H, W) box of pixel means of ``profile`` by the adaptive rule (module docstring)."""
     hy, hx = grid.pixel_scales
     height, width = grid.shape
-    ys, xs = grid.centres()
-    base = taylor_pixel_means(profile, jnp.asarray(ys)[:, None], jnp.asarray(xs)[None, :], grid.pixel_scales)
+    base = stencil_pixel_means(profile, grid)
 
     radius = settings.patch_radius
     cusp = bool(profile.has_cusp)

@@ -13,7 +13,7 @@
 //   kDevVaucouleurs [I_e, R_e]                    kSersic with n = 4 (three square roots)
 //
 // Pixel means follow python/galaxyfit/integration.py (which is the reference implementation and documents the
-// rules): a Taylor-corrected midpoint everywhere, Gauss-Legendre rings in a patch placed at the centre, and the
+// rules): a sixth-order stencil on pixel-centre values everywhere, Gauss-Legendre rings in a patch placed at the centre, and the
 // exact-geometry cusp rule on the central 2 x 2 pixels for laws with a cusp.
 #pragma once
 
@@ -60,7 +60,7 @@ struct RenderConfig {
 /// Throws std::invalid_argument describing the first inconsistency.
 void check_render_config(const RenderConfig& config);
 
-/// Pixel means of rows [row_begin, row_end) by the Taylor-corrected midpoint rule (image: height x width, row-major).
+/// Pixel means of rows [row_begin, row_end) by the sixth-order stencil rule (image: height x width, row-major).
 void render_rows(Law law, const double* params, const RenderConfig& config, int64_t row_begin, int64_t row_end,
                  double* image);
 /// Overwrite the patch pixels (the refined rules) of an image whose rows were rendered.
