@@ -132,3 +132,31 @@ def test_invalid_parameters_give_non_finite_images_not_crashes():
         _core.render_profile(law, bad[:5], GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8)
     with pytest.raises(ValueError, match="ring distances"):
         _core.render_profile(law, bad, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(3, 8), (2, 4)], 8, 8)
+
+
+def test_column_spans_render_only_those_pixels_and_match_the_reference():
+    rng = np.random.default_rng(3)
+    begin = rng.integers(0, 10, size=21).astype(np.int32)
+    end = np.minimum(begin + rng.integers(0, 12, size=21), 19).astype(np.int32)
+    grid = BoxGrid(y0=GRID.y0, x0=GRID.x0, shape=GRID.shape, pixel_scales=GRID.pixel_scales, span_begin=begin, span_end=end)
+    inside = grid.span_mask()
+    for profile in (PROFILES[0], PROFILES[7], PROFILES[12]):
+        full = np.asarray(integration.profile_image(profile, GRID, OverSampling()))
+        spans = np.asarray(integration.profile_image(profile, grid, OverSampling()))
+        reference = np.asarray(integration.profile_image(profile, grid, OverSampling(backend="jax")))
+        assert np.abs(spans - reference).max() <= 1e-13 * np.abs(reference).max()
+        # Inside the spans (and in the patch) the pixels are those of the whole box; elsewhere zero.
+        kept = spans != 0
+        assert np.all(kept[inside]) and np.abs(spans[kept] - full[kept]).max() <= 1e-13 * np.abs(full).max()
+        assert kept.sum() < full.size
+        jac_spans = jax.jacfwd(lambda p: integration.profile_image(p, grid, OverSampling()))(profile)
+        jac_ref = jax.jacfwd(lambda p: integration.profile_image(p, grid, OverSampling(backend="jax")))(profile)
+        for got, want in zip(jax.tree_util.tree_leaves(jac_spans), jax.tree_util.tree_leaves(jac_ref)):
+            assert np.abs(np.asarray(got) - np.asarray(want)).max() <= 1e-12 * max(np.abs(np.asarray(want)).max(), 1e-300)
+    law, params = integration.kernel_parameters(PROFILES[0])
+    with pytest.raises(ValueError, match="row 2 has a column span"):
+        bad = end.copy()
+        bad[2] = 40
+        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, list(begin), list(bad))
+    with pytest.raises(ValueError, match="one entry per box row"):
+        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, [0], [1])

@@ -13,7 +13,8 @@ namespace ffi = xla::ffi;
 namespace {
 
 ffi::Error make_config(int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> distance,
-                       ffi::Span<const int32_t> order, int32_t cusp_radial, int32_t cusp_tangential, int64_t height,
+                       ffi::Span<const int32_t> order, int32_t cusp_radial, int32_t cusp_tangential,
+                       ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end, int64_t height,
                        int64_t width, galaxyfit::RenderConfig* c, int* n_params) {
   try {
     *n_params = galaxyfit::kGeometryParameters + galaxyfit::law_parameter_count(static_cast<galaxyfit::Law>(law));
@@ -32,6 +33,12 @@ ffi::Error make_config(int32_t law, double y0, double x0, double hy, double hx, 
     }
     c->cusp_radial = cusp_radial;
     c->cusp_tangential = cusp_tangential;
+    if (span_begin.size() != 0 || span_end.size() != 0) {  // no spans: whole rows
+      if (span_begin.size() != static_cast<size_t>(height) || span_end.size() != static_cast<size_t>(height))
+        return ffi::Error::InvalidArgument("render_profile: span_begin and span_end need one entry per box row");
+      c->span_begin = span_begin.begin();
+      c->span_end = span_end.begin();
+    }
     galaxyfit::check_render_config(*c);
   } catch (const std::invalid_argument& e) {
     return ffi::Error::InvalidArgument(std::string("render_profile: ") + e.what());
@@ -45,18 +52,22 @@ int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
   return p;
 }
 
-// Rows per task: enough work (~16k pixels, ~100 us) to amortise waking a pool thread.
-int64_t rows_per_task(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)); }
+// Rows per task: tasks of at least ~12k pixels (~60-100 us, enough to amortise waking a pool thread), all of about the
+// same size so that the last one does not finish alone.
+int64_t rows_per_task(int64_t height, int64_t width) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
+}
 
 // Shapes params (..., P) and image (..., H, W) against each other and the law; fills the config, P and the batch size.
 ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Span<const int64_t> id, int32_t law,
                    double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
                    ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
-                   galaxyfit::RenderConfig* c, int* n_params, int64_t* n_batch) {
+                   ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end, galaxyfit::RenderConfig* c,
+                   int* n_params, int64_t* n_batch) {
   if (pd.size() < 1 || id.size() < 2) return ffi::Error::InvalidArgument(name + ": params (..., P), image (..., H, W)");
   const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
-  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, height, width,
-                           c, n_params);
+  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, span_begin,
+                           span_end, height, width, c, n_params);
       e.failure())
     return e;
   if (pd[pd.size() - 1] != *n_params) return ffi::Error::InvalidArgument(name + ": wrong parameter count");
@@ -67,19 +78,20 @@ ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Sp
 
 ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
                       int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
-                      ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential) {
+                      ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
+                      ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end) {
   galaxyfit::RenderConfig c;
   int n_params = 0;
   int64_t n_batch = 0;
   if (auto e = prepare("render_profile", params.dimensions(), image->dimensions(), law, y0, x0, hy, hx, ring_distance,
-                       ring_order, cusp_radial, cusp_tangential, &c, &n_params, &n_batch);
+                       ring_order, cusp_radial, cusp_tangential, span_begin, span_end, &c, &n_params, &n_batch);
       e.failure())
     return e;
   const int64_t height = c.height, width = c.width;
   const auto l = static_cast<galaxyfit::Law>(law);
   const double* p = params.typed_data();
   double* out = image->typed_data();
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
+  const int64_t step = rows_per_task(height, width), blocks = (height + step - 1) / step;
   galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
     const int64_t b = task / blocks, r0 = (task % blocks) * step;
     galaxyfit::render_rows(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * height * width);
@@ -93,12 +105,14 @@ ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::R
 ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
                               ffi::ResultBuffer<ffi::F64> jacobian, int32_t law, double y0, double x0, double hy,
                               double hx, ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order,
-                              int32_t cusp_radial, int32_t cusp_tangential) {
+                              int32_t cusp_radial, int32_t cusp_tangential, ffi::Span<const int32_t> span_begin,
+                              ffi::Span<const int32_t> span_end) {
   galaxyfit::RenderConfig c;
   int n_params = 0;
   int64_t n_batch = 0;
   if (auto e = prepare("render_profile_jacobian", params.dimensions(), image->dimensions(), law, y0, x0, hy, hx,
-                       ring_distance, ring_order, cusp_radial, cusp_tangential, &c, &n_params, &n_batch);
+                       ring_distance, ring_order, cusp_radial, cusp_tangential, span_begin, span_end, &c, &n_params,
+                       &n_batch);
       e.failure())
     return e;
   const int64_t height = c.height, width = c.width;
@@ -107,7 +121,7 @@ ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params
   double* out = image->typed_data();
   double* jac = jacobian->typed_data();
   const int64_t plane = height * width;
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
+  const int64_t step = rows_per_task(height, width), blocks = (height + step - 1) / step;
   galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
     const int64_t b = task / blocks, r0 = (task % blocks) * step;
     galaxyfit::render_rows_jacobian(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * plane,
@@ -130,7 +144,9 @@ ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params
       .Attr<ffi::Span<const int32_t>>("ring_distance") \
       .Attr<ffi::Span<const int32_t>>("ring_order")   \
       .Attr<int32_t>("cusp_radial")                   \
-      .Attr<int32_t>("cusp_tangential")
+      .Attr<int32_t>("cusp_tangential")               \
+      .Attr<ffi::Span<const int32_t>>("span_begin")   \
+      .Attr<ffi::Span<const int32_t>>("span_end")
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfile, RenderImpl,
                               ffi::Ffi::Bind()

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,8 @@ galaxyfit::RenderConfig render_config(double y0, double x0, double hy, double hx
 // Pixel means of one profile over a box (and optionally the Jacobian w.r.t. params), see profile_image.hpp.
 py::object render_profile(int law, const Array& params, double y0, double x0, double hy, double hx, int64_t height,
                           int64_t width, const std::vector<std::pair<int, int>>& rings, int cusp_radial,
-                          int cusp_tangential, bool jacobian) {
+                          int cusp_tangential, bool jacobian, const std::optional<std::vector<int32_t>>& span_begin,
+                          const std::optional<std::vector<int32_t>>& span_end) {
   const auto l = static_cast<galaxyfit::Law>(law);
   int n_law = 0;
   try {
@@ -135,7 +137,19 @@ py::object render_profile(int law, const Array& params, double y0, double x0, do
   const int n = galaxyfit::kGeometryParameters + n_law;
   if (params.ndim() != 1 || params.shape(0) != n)
     throw py::value_error("params must have shape (" + std::to_string(n) + ",) for this law");
-  const auto c = render_config(y0, x0, hy, hx, height, width, rings, cusp_radial, cusp_tangential);
+  auto c = render_config(y0, x0, hy, hx, height, width, rings, cusp_radial, cusp_tangential);
+  if (span_begin.has_value() != span_end.has_value()) throw py::value_error("give both span_begin and span_end, or neither");
+  if (span_begin) {
+    if (span_begin->size() != static_cast<size_t>(height) || span_end->size() != static_cast<size_t>(height))
+      throw py::value_error("span_begin and span_end need one entry per box row");
+    c.span_begin = span_begin->data();
+    c.span_end = span_end->data();
+    try {
+      galaxyfit::check_render_config(c);
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+  }
   Array image(std::vector<py::ssize_t>{height, width});
   double* img = image.mutable_data();
   const double* p = params.data();
@@ -178,9 +192,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("fft_cost", &galaxyfit::fft_cost, py::arg("fft_ny"), py::arg("fft_nx"));
   m.def("render_profile", &render_profile, py::arg("law"), py::arg("params"), py::arg("y0"), py::arg("x0"),
         py::arg("hy"), py::arg("hx"), py::arg("height"), py::arg("width"), py::arg("rings"), py::arg("cusp_radial"),
-        py::arg("cusp_tangential"), py::arg("jacobian") = false,
+        py::arg("cusp_tangential"), py::arg("jacobian") = false, py::arg("span_begin") = py::none(),
+        py::arg("span_end") = py::none(),
         "Pixel means (height, width) of one light-profile law over a box; with jacobian=True also "
-        "d(image)/d(params), shape (len(params), height, width). See galaxyfit/profile_image.hpp.");
+        "d(image)/d(params), shape (len(params), height, width). With span_begin/span_end (one int per row) only "
+        "those columns of each row are rendered (zero elsewhere; the patch is whole). See galaxyfit/profile_image.hpp.");
   m.def("kernel_instruction_set", &galaxyfit::kernel_instruction_set,
         "Instruction set the C++ kernels were dispatched to on this CPU.");
   m.def(

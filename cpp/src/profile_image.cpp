@@ -88,6 +88,12 @@ void check_render_config(const RenderConfig& c) {
   }
   if (c.cusp_radial < 1 || c.cusp_radial > 64 || c.cusp_tangential < 1 || c.cusp_tangential > 64)
     throw std::invalid_argument("render: cusp node counts must be in 1..64");
+  if ((c.span_begin == nullptr) != (c.span_end == nullptr))
+    throw std::invalid_argument("render: give both span_begin and span_end, or neither");
+  if (c.span_begin != nullptr)
+    for (int64_t r = 0; r < c.height; ++r)
+      if (c.span_begin[r] < 0 || c.span_end[r] < c.span_begin[r] || c.span_end[r] > c.width)
+        throw std::invalid_argument("render: row " + std::to_string(r) + " has a column span outside 0 <= begin <= end <= width");
 }
 
 void render_rows(Law law, const double* params, const RenderConfig& config, int64_t row_begin, int64_t row_end,

@@ -4,6 +4,7 @@
 // the two entry points, whose names carry the instruction set (GALAXYFIT_ISA).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -208,8 +209,9 @@ GALAXYFIT_SIMD_INLINE double stencil5(const double* f, int64_t step) {
          kStencil[4] * f[4 * step];
 }
 
-// Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and columns
-// -2 .. width + 1, filtered along each row into a ring of five rows, then down the columns.
+// Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and of the
+// needed columns +-2, filtered along each row into a ring of five rows, then down the columns. With spans, extended
+// row e is filtered over the union of the spans of the output rows e - 2 .. e + 2 that it feeds.
 template <class V, class L>
 void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
                   Sink<V>& sink) {
@@ -218,22 +220,42 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
   const int64_t stride = (width + 4 + kLanes - 1) / kLanes * kLanes;
   Buffer<double> point(static_cast<size_t>(P) * stride);
   Buffer<double> ring(static_cast<size_t>(5) * P * width);
+  const bool spans = c.span_begin != nullptr && c.span_end != nullptr;
+  auto span = [&](int64_t row, int64_t* lo, int64_t* hi) {
+    *lo = spans ? c.span_begin[row] : 0;
+    *hi = spans ? c.span_end[row] : width;
+  };
   const vdouble lanes = lane_index();
   for (int64_t e = row_begin - 2; e < row_end + 2; ++e) {
-    const V dy = lift<V>(splat(c.y0 + static_cast<double>(e) * c.hy)) - g.cy;
-    for (int64_t k = 0; k < stride; k += kLanes) {
-      const vdouble x = splat(c.x0) + (splat(static_cast<double>(k - 2)) + lanes) * splat(c.hx);
-      const V dx = lift<V>(x) - g.cx;
-      Planes<V>::put(&point[k], stride, law(g.quadratic(dy, dx)));
+    int64_t lo = width, hi = 0;  // columns to filter along this row
+    for (int64_t r = std::max(e - 2, row_begin); r <= std::min(e + 2, row_end - 1); ++r) {
+      int64_t a, b;
+      span(r, &a, &b);
+      if (a < b) {
+        lo = std::min(lo, a);
+        hi = std::max(hi, b);
+      }
     }
-    double* slot = &ring[static_cast<size_t>((e - row_begin + 2) % 5) * P * width];
-    for (int p = 0; p < P; ++p) {
-      const double* __restrict f = &point[static_cast<size_t>(p) * stride];
-      double* __restrict h = slot + p * width;
-      for (int64_t col = 0; col < width; ++col) h[col] = stencil5(f + col, 1);
+    if (lo < hi) {
+      const V dy = lift<V>(splat(c.y0 + static_cast<double>(e) * c.hy)) - g.cy;
+      // point[k] is column k - 2; filtering columns [lo, hi) reads points [lo, hi + 4).
+      for (int64_t k = lo / kLanes * kLanes; k < hi + 4; k += kLanes) {
+        const vdouble x = splat(c.x0) + (splat(static_cast<double>(k - 2)) + lanes) * splat(c.hx);
+        const V dx = lift<V>(x) - g.cx;
+        Planes<V>::put(&point[k], stride, law(g.quadratic(dy, dx)));
+      }
+      double* slot = &ring[static_cast<size_t>((e - row_begin + 2) % 5) * P * width];
+      for (int p = 0; p < P; ++p) {
+        const double* __restrict f = &point[static_cast<size_t>(p) * stride];
+        double* __restrict h = slot + p * width;
+        for (int64_t col = lo; col < hi; ++col) h[col] = stencil5(f + col, 1);
+      }
     }
     const int64_t row = e - 2;
     if (row < row_begin) continue;
+    int64_t a, b;
+    span(row, &a, &b);
+    if (b < a) b = a;
     for (int p = 0; p < P; ++p) {
       auto ring_row = [&](int k) -> const double* {
         return &ring[static_cast<size_t>((row - row_begin + k) % 5) * P * width + p * width];
@@ -244,9 +266,11 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       const double* __restrict r3 = ring_row(3);
       const double* __restrict r4 = ring_row(4);
       double* __restrict out = sink.plane_row(p, row);
-      for (int64_t col = 0; col < width; ++col)
+      for (int64_t col = 0; col < a; ++col) out[col] = 0.0;
+      for (int64_t col = a; col < b; ++col)
         out[col] = kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
                    kStencil[4] * r4[col];
+      for (int64_t col = b; col < width; ++col) out[col] = 0.0;
     }
   }
 }

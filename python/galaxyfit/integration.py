@@ -98,7 +98,9 @@ class BoxGrid:
 
     ``y0, x0``: centre of box pixel [0, 0] (arcsec); ``shape``: (H, W); ``pixel_scales``: (h_y, h_x) arcsec.
     For uniform over-sampling, ``fine_pixels`` / ``coarse_pixels`` are the flat box indices evaluated with
-    ``sub_size`` / ``sub_size_blurring`` (other box pixels are zero).
+    ``sub_size`` / ``sub_size_blurring`` (other box pixels are zero). For adaptive over-sampling, ``span_begin`` /
+    ``span_end`` (H,) int, if given, limit rule 1 to columns [span_begin[r], span_end[r]) of each row r: the box pixels
+    some output pixel needs (other pixels are zero, except the patch, which is always rendered whole).
     """
 
     y0: float
@@ -107,6 +109,15 @@ class BoxGrid:
     pixel_scales: tuple[float, float]
     fine_pixels: np.ndarray | None = None
     coarse_pixels: np.ndarray | None = None
+    span_begin: np.ndarray | None = None
+    span_end: np.ndarray | None = None
+
+    def span_mask(self) -> np.ndarray | None:
+        """(H, W) bool: the pixels inside the column spans (None without spans)."""
+        if self.span_begin is None:
+            return None
+        cols = np.arange(self.shape[1])[None, :]
+        return (cols >= np.asarray(self.span_begin)[:, None]) & (cols < np.asarray(self.span_end)[:, None])
 
     def centres(self):
         hy, hx = self.pixel_scales
@@ -257,6 +268,8 @@ def adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
     hy, hx = grid.pixel_scales
     height, width = grid.shape
     base = stencil_pixel_means(profile, grid)
+    if grid.span_begin is not None:
+        base = jnp.where(grid.span_mask(), base, 0.0)
 
     radius = settings.patch_radius
     cusp = bool(profile.has_cusp)
@@ -327,9 +340,11 @@ def kernel_parameters(profile):
 def _cpp_adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
     from galaxyfit.kernels.profile_image import RenderConfig, render_profile
 
+    spans = () if grid.span_begin is None else (tuple(int(v) for v in grid.span_begin), tuple(int(v) for v in grid.span_end))
     config = RenderConfig(
         float(grid.y0), float(grid.x0), float(grid.pixel_scales[0]), float(grid.pixel_scales[1]), int(grid.shape[0]),
-        int(grid.shape[1]), settings.patch_rings, int(settings.cusp_radial_nodes), int(settings.cusp_tangential_nodes)
+        int(grid.shape[1]), settings.patch_rings, int(settings.cusp_radial_nodes), int(settings.cusp_tangential_nodes),
+        *spans,
     )
     law, params = kernel_parameters(profile)
     return render_profile(law, params, config)

@@ -55,6 +55,11 @@ struct RenderConfig {
   int32_t ring_distance[kMaxRings] = {};
   int32_t ring_order[kMaxRings] = {};  // Gauss-Legendre nodes per axis
   int32_t cusp_radial = 8, cusp_tangential = 8;
+  // Optional column spans: when both are set, row r is rendered only in columns [span_begin[r], span_end[r]) and is
+  // zero elsewhere (the patch is rendered whole). Used to skip box pixels that no output pixel needs. The arrays
+  // (height entries each) are borrowed, not owned.
+  const int32_t* span_begin = nullptr;
+  const int32_t* span_end = nullptr;
 };
 
 /// Throws std::invalid_argument describing the first inconsistency.

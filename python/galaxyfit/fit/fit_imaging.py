@@ -123,7 +123,8 @@ class FitImaging:
     @property
     def model_image(self):
         """(N_y, N_x) model before PSF convolution (non-operated plus operated components) over the whole image."""
-        box = unblurred_box(self.galaxies, self.plan) + unblurred_box(self.galaxies, self.plan, operated=True)
+        grid = self.plan.full_grid
+        box = unblurred_box(self.galaxies, self.plan, grid=grid) + unblurred_box(self.galaxies, self.plan, operated=True, grid=grid)
         return self.plan.native_from_box(box)
 
     @property

@@ -14,16 +14,20 @@ def _light_profiles(galaxies) -> list[LightProfile]:
     return [p for galaxy in galaxies for p in galaxy.light_profiles]
 
 
-def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False):
-    """(H, W) sum over the galaxies' profiles (non-operated by default) of their pixel means on the box."""
+def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None):
+    """(H, W) sum over the galaxies' profiles (non-operated by default) of their pixel means on the box.
+
+    ``grid``: ``plan.grid`` (default: only the pixels the likelihood needs) or ``plan.full_grid`` (every box pixel).
+    """
+    grid = plan.grid if grid is None else grid
     box = jnp.zeros(plan.box_shape)
     for profile in _light_profiles(galaxies):
         if profile.operated != operated:
             continue
         if isinstance(profile, PointSource):
-            image = point_source_image(profile, plan.grid, plan.dataset.psf)
+            image = point_source_image(profile, grid, plan.dataset.psf)
         else:
-            image = profile_image(profile, plan.grid, plan.settings.over_sampling)
+            image = profile_image(profile, grid, plan.settings.over_sampling)
         box = box + image
     if plan.zero_outside_image:
         box = box * plan.inside_image

@@ -24,7 +24,9 @@ class ImagePlan:
     box_origin : (int, int)
         Image index (row, column) of box pixel [0, 0]; may be negative.
     grid : BoxGrid
-        Pixel-centre coordinates of the box.
+        Pixel-centre coordinates of the box, limited to the pixels the likelihood needs.
+    full_grid : BoxGrid
+        The same box, every pixel rendered (for figures).
     unmasked_box : (H, W) bool
         Box pixels that are unmasked image pixels (the pixels of the fit).
     inside_image : (H, W) bool
@@ -61,22 +63,24 @@ class ImagePlan:
 
         ps_y, ps_x = dataset.pixel_scales
         over = settings.over_sampling
-        fine = coarse = None
+        # Pixels that blur into the unmasked ones: the unmasked region dilated by the PSF footprint. The likelihood
+        # evaluates the model only there (uniform: exactly these pixels; adaptive: the span of each row).
+        needed = scipy.ndimage.binary_dilation(unmasked_box, structure=np.ones((ky, kx), dtype=bool))
+        fine = coarse = span_begin = span_end = None
         if over.mode == "uniform":
-            # Pixels that blur into the unmasked ones: the unmasked region dilated by the PSF footprint.
-            needed = scipy.ndimage.binary_dilation(unmasked_box, structure=np.ones((ky, kx), dtype=bool))
             if not over.pad_outside_image:
                 needed &= self.inside_image
             fine = np.flatnonzero(unmasked_box)
             coarse = np.flatnonzero(needed & ~unmasked_box)
-        self.grid = BoxGrid(
-            y0=(r0 - (ny - 1) / 2.0) * ps_y,
-            x0=(c0 - (nx - 1) / 2.0) * ps_x,
-            shape=self.box_shape,
-            pixel_scales=(ps_y, ps_x),
-            fine_pixels=fine,
-            coarse_pixels=coarse,
-        )
+        else:
+            any_needed = needed.any(axis=1)
+            span_begin = np.where(any_needed, needed.argmax(axis=1), 0).astype(np.int32)
+            span_end = np.where(any_needed, width - needed[:, ::-1].argmax(axis=1), 0).astype(np.int32)
+        geometry = dict(y0=(r0 - (ny - 1) / 2.0) * ps_y, x0=(c0 - (nx - 1) / 2.0) * ps_x, shape=self.box_shape,
+                        pixel_scales=(ps_y, ps_x))
+        self.grid = BoxGrid(**geometry, fine_pixels=fine, coarse_pixels=coarse, span_begin=span_begin, span_end=span_end)
+        # The same box with every pixel rendered, for images shown to people (FitImaging.model_image).
+        self.full_grid = BoxGrid(**geometry, fine_pixels=fine, coarse_pixels=coarse)
         self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
         self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
         self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])

@@ -38,6 +38,8 @@ class RenderConfig:
     rings: tuple
     cusp_radial: int
     cusp_tangential: int
+    span_begin: tuple = ()  # per row: render columns [span_begin[r], span_end[r]) only (empty: whole rows)
+    span_end: tuple = ()
 
 
 render_p = Primitive("galaxyfit_render_profile")
@@ -88,6 +90,8 @@ def _attributes(law, config: RenderConfig) -> dict:
         ring_order=np.array([o for _, o in config.rings], dtype=np.int32),
         cusp_radial=np.int32(config.cusp_radial),
         cusp_tangential=np.int32(config.cusp_tangential),
+        span_begin=np.array(config.span_begin, dtype=np.int32),
+        span_end=np.array(config.span_end, dtype=np.int32),
     )
 
 
