@@ -160,3 +160,38 @@ def test_column_spans_render_only_those_pixels_and_match_the_reference():
         _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, list(begin), list(bad))
     with pytest.raises(ValueError, match="one entry per box row"):
         _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, [0], [1])
+
+
+def test_sum_of_profiles_in_one_pass_matches_the_sum_of_single_renders():
+    from galaxyfit.kernels.profile_image import render_profiles
+
+    begin = np.full(21, 2, dtype=np.int32)
+    end = np.full(21, 15, dtype=np.int32)
+    grids = [GRID, BoxGrid(y0=GRID.y0, x0=GRID.x0, shape=GRID.shape, pixel_scales=GRID.pixel_scales, span_begin=begin, span_end=end)]
+    # A cusp at a patch that leaves the spans, a far-away centre, and laws without a cusp.
+    chosen = [PROFILES[0], PROFILES[2], PROFILES[7], PROFILES[12], PROFILES[13]]
+    for grid in grids:
+        separate = sum(np.asarray(integration.profile_image(p, grid, OverSampling())) for p in chosen)
+        together = np.asarray(integration.profiles_image(chosen, grid, OverSampling()))
+        assert np.abs(together - separate).max() <= 1e-13 * np.abs(separate).max()
+    laws, params = zip(*(integration.kernel_parameters(p) for p in chosen[:2]))
+    config = integration._render_config(GRID, OverSampling())
+    # vmap with one profile batched and the other fixed: one C++ call.
+    batch = jnp.stack([params[0], params[0].at[5].mul(1.1), params[0].at[1].add(0.02)])
+    f = jax.vmap(lambda p: render_profiles(laws, [p, params[1]], config))
+    batched = jax.jit(f)(batch)
+    for i in range(3):
+        single = render_profile(laws[0], batch[i], config) + render_profile(laws[1], params[1], config)
+        np.testing.assert_allclose(batched[i], single, rtol=0, atol=1e-13 * float(jnp.abs(single).max()))
+    hlo = jax.jit(f).lower(batch).as_text()
+    assert hlo.count("galaxyfit_render_profiles_f64") == 1 and "while" not in hlo
+    # Derivatives: those of the sum of the single renders.
+    weights = np.random.default_rng(2).normal(size=(21, 19))
+    grads = jax.grad(lambda a, b: jnp.sum(render_profiles(laws, [a, b], config) * weights), argnums=(0, 1))(*params)
+    expected = jax.grad(
+        lambda a, b: jnp.sum((render_profile(laws[0], a, config) + render_profile(laws[1], b, config)) * weights),
+        argnums=(0, 1))(*params)
+    for got, want in zip(grads, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * float(jnp.abs(want).max()))
+    with pytest.raises(ValueError, match="one parameter array per law"):
+        render_profiles(laws, [params[0]], config)

@@ -11,8 +11,12 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolve);
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjoint);
 
 // params (..., 5 + n_law) f64 -> image (..., H, W) f64; attributes: law, y0, x0, hy, hx, ring_distance, ring_order,
-// cusp_radial, cusp_tangential (see galaxyfit/profile_image.hpp).
+// cusp_radial, cusp_tangential, span_begin, span_end (see galaxyfit/profile_image.hpp; empty spans: whole rows).
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfile);
 
 // As above, plus the Jacobian (..., 5 + n_law, H, W) f64.
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobian);
+
+// params_1 (..., P_1), ..., params_n (..., P_n) f64 -> the sum of the n profiles' images (..., H, W) f64 in one pass;
+// attributes as above with `laws` (n entries) in place of `law`.
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfiles);

@@ -213,6 +213,7 @@ PYBIND11_MODULE(_core, m) {
     d["galaxyfit_psf_convolve_adjoint_f64"] = capsule(GalaxyfitPsfConvolveAdjoint);
     d["galaxyfit_render_profile_f64"] = capsule(GalaxyfitRenderProfile);
     d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobian);
+    d["galaxyfit_render_profiles_f64"] = capsule(GalaxyfitRenderProfiles);
     return d;
   });
 }

@@ -5,10 +5,10 @@
 namespace galaxyfit {
 namespace detail {
 // Per-instruction-set kernels (profile_<isa>.cpp); jacobian == nullptr selects the value-only path.
-using RenderFn = void (*)(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
-void render_baseline(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
-void render_x86_v3(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
-void render_x86_v4(int, const double*, const RenderConfig&, int64_t, int64_t, bool, double*, double*);
+using RenderFn = void (*)(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
+void render_baseline(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
+void render_x86_v3(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
+void render_x86_v4(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
 using SimdMathFn = void (*)(int, const double*, double*, int64_t);
 void simd_math_baseline(int, const double*, double*, int64_t);
 void simd_math_x86_v3(int, const double*, double*, int64_t);
@@ -99,34 +99,45 @@ void check_render_config(const RenderConfig& c) {
 void render_rows(Law law, const double* params, const RenderConfig& config, int64_t row_begin, int64_t row_end,
                  double* image) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, image, nullptr);
+  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, false, image, nullptr);
 }
 
 void render_patch(Law law, const double* params, const RenderConfig& config, double* image) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, 0, 0, true, image, nullptr);
+  render_kernel(static_cast<int>(law), params, config, 0, 0, true, false, image, nullptr);
 }
 
 void render(Law law, const double* params, const RenderConfig& config, double* image) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, image, nullptr);
+  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, false, image, nullptr);
 }
 
 void render_rows_jacobian(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                           int64_t row_end, double* image, double* jacobian) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, image, jacobian);
+  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, false, image, jacobian);
 }
 
 void render_patch_jacobian(Law law, const double* params, const RenderConfig& config, double* image,
                            double* jacobian) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, 0, 0, true, image, jacobian);
+  render_kernel(static_cast<int>(law), params, config, 0, 0, true, false, image, jacobian);
+}
+
+void render_rows_accumulate(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
+                            int64_t row_end, double* image) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, true, image, nullptr);
+}
+
+void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image) {
+  check_law(law);
+  render_kernel(static_cast<int>(law), params, config, 0, 0, true, true, image, nullptr);
 }
 
 void render_jacobian(Law law, const double* params, const RenderConfig& config, double* image, double* jacobian) {
   check_law(law);
-  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, image, jacobian);
+  render_kernel(static_cast<int>(law), params, config, 0, config.height, true, false, image, jacobian);
 }
 
 }  // namespace galaxyfit

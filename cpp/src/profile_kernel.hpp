@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include "autodiff.hpp"
 #include "galaxyfit/profile_image.hpp"
@@ -137,6 +138,8 @@ template <>
 struct Sink<vdouble> {
   double* image;
   int64_t width, plane;
+  // Add this profile to the image instead of overwriting it (a sum of profiles in one pass; see patch()).
+  bool accumulate = false;
   void set(int64_t row, int64_t col, const vdouble& acc) { image[row * width + col] = lane_sum(acc); }
   double* plane_row(int, int64_t row) { return image + row * width; }
 };
@@ -146,6 +149,7 @@ struct Sink<Dual<N>> {
   double* image;
   double* jacobian;
   int64_t width, plane;
+  static constexpr bool accumulate = false;  // Jacobians are rendered one profile at a time
   void set(int64_t row, int64_t col, const Dual<N>& acc) {
     const int64_t at = row * width + col;
     image[at] = lane_sum(acc.v);
@@ -212,9 +216,11 @@ GALAXYFIT_SIMD_INLINE double stencil5(const double* f, int64_t step) {
 // Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and of the
 // needed columns +-2, filtered along each row into a ring of five rows, then down the columns. With spans, extended
 // row e is filtered over the union of the spans of the output rows e - 2 .. e + 2 that it feeds.
+// row_origin / col_origin: box row and column of the sink's [0, 0] (non-zero when rendering a sub-box, whose
+// coordinates are then computed exactly as the whole box's are).
 template <class V, class L>
 void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
-                  Sink<V>& sink) {
+                  Sink<V>& sink, int64_t row_origin = 0, int64_t col_origin = 0) {
   constexpr int P = Planes<V>::kCount;
   const int64_t width = c.width;
   const int64_t stride = (width + 4 + kLanes - 1) / kLanes * kLanes;
@@ -237,10 +243,10 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       }
     }
     if (lo < hi) {
-      const V dy = lift<V>(splat(c.y0 + static_cast<double>(e) * c.hy)) - g.cy;
+      const V dy = lift<V>(splat(c.y0 + static_cast<double>(row_origin + e) * c.hy)) - g.cy;
       // point[k] is column k - 2; filtering columns [lo, hi) reads points [lo, hi + 4).
       for (int64_t k = lo / kLanes * kLanes; k < hi + 4; k += kLanes) {
-        const vdouble x = splat(c.x0) + (splat(static_cast<double>(k - 2)) + lanes) * splat(c.hx);
+        const vdouble x = splat(c.x0) + (splat(static_cast<double>(col_origin + k - 2)) + lanes) * splat(c.hx);
         const V dx = lift<V>(x) - g.cx;
         Planes<V>::put(&point[k], stride, law(g.quadratic(dy, dx)));
       }
@@ -266,6 +272,12 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       const double* __restrict r3 = ring_row(3);
       const double* __restrict r4 = ring_row(4);
       double* __restrict out = sink.plane_row(p, row);
+      if (sink.accumulate) {
+        for (int64_t col = a; col < b; ++col)
+          out[col] += kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
+                      kStencil[4] * r4[col];
+        continue;
+      }
       for (int64_t col = 0; col < a; ++col) out[col] = 0.0;
       for (int64_t col = a; col < b; ++col)
         out[col] = kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
@@ -457,6 +469,31 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& s
       for (int q = 0; q < 2; ++q)
         value[(radius + p) * size + radius + q] = (h[p][q] + v[p][q + 1] - h[p + 1][q] - v[p][q]) * inv_area;
   }
+  if constexpr (std::is_same<V, vdouble>::value) {
+  if (sink.accumulate) {
+    // The image already holds this profile's rule-1 values (inside the spans): replace them by the patch values.
+    // The sub-box below recomputes them with the same arithmetic as the rows did, so they cancel to rounding.
+    Buffer<double> own(static_cast<size_t>(size) * size);
+    Sink<vdouble> own_sink{own.data, size, static_cast<int64_t>(size) * size};
+    RenderConfig sub = c;
+    sub.height = sub.width = size;
+    sub.span_begin = sub.span_end = nullptr;
+    stencil_rows(g, law, sub, 0, size, own_sink, row_p - size, col_p - size);
+    for (int i = 0; i < size; ++i) {
+      const int64_t row = row_p - size + i;
+      if (row < 0 || row >= c.height) continue;
+      const int64_t a = c.span_begin != nullptr ? c.span_begin[row] : 0;
+      const int64_t b = c.span_end != nullptr ? c.span_end[row] : c.width;
+      for (int j = 0; j < size; ++j) {
+        const int64_t col = col_p - size + j;
+        if (col < 0 || col >= c.width) continue;
+        const double replaced = (col >= a && col < b) ? own[i * size + j] : 0.0;
+        sink.image[row * c.width + col] += lane_sum(value[i * size + j]) - replaced;
+      }
+    }
+    return;
+  }
+  }
   for (int i = 0; i < size; ++i) {
     const int64_t row = row_p - size + i;
     if (row < 0 || row >= c.height) continue;
@@ -508,13 +545,13 @@ void run_jacobian(Law law, const double* params, const RenderConfig& c, int64_t 
 }
 
 void render_any(int law_id, const double* params, const RenderConfig& c, int64_t row_begin, int64_t row_end,
-                bool do_patch, double* image, double* jacobian) {
+                bool do_patch, bool accumulate, double* image, double* jacobian) {
   const Law law = static_cast<Law>(law_id);
   if (jacobian == nullptr) {
     vdouble p[kGeometryParameters + 6];
     const int n = kGeometryParameters + law_parameter_count(law);
     for (int k = 0; k < n; ++k) p[k] = splat(params[k]);
-    Sink<vdouble> sink{image, c.width, c.height * c.width};
+    Sink<vdouble> sink{image, c.width, c.height * c.width, accumulate};
     run<vdouble>(law, p, c, row_begin, row_end, do_patch, sink);
     return;
   }
@@ -536,9 +573,9 @@ namespace detail {
 #define GALAXYFIT_CAT2(a, b) a##b
 #define GALAXYFIT_CAT(a, b) GALAXYFIT_CAT2(a, b)
 void GALAXYFIT_CAT(render_, GALAXYFIT_ISA)(int law, const double* params, const RenderConfig& config,
-                                           int64_t row_begin, int64_t row_end, bool do_patch, double* image,
-                                           double* jacobian) {
-  render_any(law, params, config, row_begin, row_end, do_patch, image, jacobian);
+                                           int64_t row_begin, int64_t row_end, bool do_patch, bool accumulate,
+                                           double* image, double* jacobian) {
+  render_any(law, params, config, row_begin, row_end, do_patch, accumulate, image, jacobian);
 }
 
 // The vector exp / log / log1p on n values (n a multiple of nothing in particular), for accuracy tests.

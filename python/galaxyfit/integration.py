@@ -337,8 +337,8 @@ def kernel_parameters(profile):
     return law, jnp.stack([jnp.asarray(v, dtype=jnp.float64) for v in values])
 
 
-def _cpp_adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
-    from galaxyfit.kernels.profile_image import RenderConfig, render_profile
+def _render_config(grid: BoxGrid, settings: OverSampling):
+    from galaxyfit.kernels.profile_image import RenderConfig
 
     spans = () if grid.span_begin is None else (tuple(int(v) for v in grid.span_begin), tuple(int(v) for v in grid.span_end))
     config = RenderConfig(
@@ -346,8 +346,14 @@ def _cpp_adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
         int(grid.shape[1]), settings.patch_rings, int(settings.cusp_radial_nodes), int(settings.cusp_tangential_nodes),
         *spans,
     )
+    return config
+
+
+def _cpp_adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
+    from galaxyfit.kernels.profile_image import render_profile
+
     law, params = kernel_parameters(profile)
-    return render_profile(law, params, config)
+    return render_profile(law, params, _render_config(grid, settings))
 
 
 def profile_image(profile, grid: BoxGrid, settings: OverSampling):
@@ -357,6 +363,21 @@ def profile_image(profile, grid: BoxGrid, settings: OverSampling):
     if settings.backend == "cpp":
         return _cpp_adaptive_image(profile, grid, settings)
     return adaptive_image(profile, grid, settings)
+
+
+def profiles_image(profiles, grid: BoxGrid, settings: OverSampling):
+    """Sum (H, W) of the pixel means of several light profiles over the box: with the C++ backend's adaptive rule one
+    pass over the box for all of them, otherwise the sum of ``profile_image``. Zeros if ``profiles`` is empty."""
+    profiles = list(profiles)
+    if len(profiles) > 1 and settings.mode == "adaptive" and settings.backend == "cpp":
+        from galaxyfit.kernels.profile_image import render_profiles
+
+        laws, params = zip(*(kernel_parameters(p) for p in profiles))
+        return render_profiles(laws, params, _render_config(grid, settings))
+    image = jnp.zeros(grid.shape)
+    for profile in profiles:
+        image = image + profile_image(profile, grid, settings)
+    return image
 
 
 # ---- point sources: the PSF shifted to a sub-pixel position -----------------------------------------------------------

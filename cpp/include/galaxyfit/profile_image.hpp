@@ -73,6 +73,12 @@ void render_patch(Law law, const double* params, const RenderConfig& config, dou
 /// Both: the whole box.
 void render(Law law, const double* params, const RenderConfig& config, double* image);
 
+/// Sums of profiles in one pass: render_rows_accumulate adds rows to the image; render_patch_accumulate then replaces
+/// this profile's rule-1 values at its patch pixels by its patch values (call it after every profile's rows).
+void render_rows_accumulate(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
+                            int64_t row_end, double* image);
+void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image);
+
 /// As above, also writing d(image)/d(params): jacobian holds 5 + law_parameter_count(law) planes of height x width.
 void render_rows_jacobian(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                           int64_t row_end, double* image, double* jacobian);

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from galaxyfit.fit.plan import ImagePlan
-from galaxyfit.integration import point_source_image, profile_image
+from galaxyfit.integration import point_source_image, profiles_image
 from galaxyfit.profiles.light import LightProfile, PointSource
 
 
@@ -20,15 +20,11 @@ def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None):
     ``grid``: ``plan.grid`` (default: only the pixels the likelihood needs) or ``plan.full_grid`` (every box pixel).
     """
     grid = plan.grid if grid is None else grid
-    box = jnp.zeros(plan.box_shape)
-    for profile in _light_profiles(galaxies):
-        if profile.operated != operated:
-            continue
-        if isinstance(profile, PointSource):
-            image = point_source_image(profile, grid, plan.dataset.psf)
-        else:
-            image = profile_image(profile, grid, plan.settings.over_sampling)
-        box = box + image
+    chosen = [p for p in _light_profiles(galaxies) if p.operated == operated]
+    points = [p for p in chosen if isinstance(p, PointSource)]
+    box = profiles_image([p for p in chosen if not isinstance(p, PointSource)], grid, plan.settings.over_sampling)
+    for point in points:
+        box = box + point_source_image(point, grid, plan.dataset.psf)
     if plan.zero_outside_image:
         box = box * plan.inside_image
     return box
