@@ -1,5 +1,5 @@
-// XLA FFI handlers for profile images (values, and values with the Jacobian). Batch elements and row blocks are
-// spread over XLA's intra-op thread pool; patches are rendered after the rows they overwrite.
+// XLA FFI handlers for profile images (values, and values with the Jacobian). Batch elements, row blocks and patches
+// are spread over XLA's intra-op thread pool; the value handlers apply patches after the rows they overwrite.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -57,6 +57,27 @@ int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
 // smaller: a pool thread starts late.)
 int64_t rows_per_task(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)); }
 
+// Patches computed as separate tasks beside the row blocks (a pool thread that wakes late then has the small task,
+// and the caller takes it if the thread has not started), applied once the rows are written.
+class PatchStore {
+ public:
+  PatchStore(const galaxyfit::RenderConfig& c, int64_t count)
+      : area_(static_cast<int64_t>(galaxyfit::patch_size(c)) * galaxyfit::patch_size(c)),
+        values_(static_cast<size_t>(count * area_)),
+        origins_(static_cast<size_t>(2 * count)) {}
+  void compute(galaxyfit::Law law, const double* params, const galaxyfit::RenderConfig& c, bool accumulate, int64_t k) {
+    galaxyfit::compute_patch(law, params, c, accumulate, &values_[k * area_], &origins_[2 * k]);
+  }
+  void apply(const galaxyfit::RenderConfig& c, bool accumulate, int64_t k, double* image) const {
+    galaxyfit::apply_patch(c, &values_[k * area_], &origins_[2 * k], accumulate, image);
+  }
+
+ private:
+  int64_t area_;
+  std::vector<double> values_;
+  std::vector<int64_t> origins_;
+};
+
 // Shapes params (..., P) and image (..., H, W) against each other and the law; fills the config, P and the batch size.
 ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Span<const int64_t> id, int32_t law,
                    double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
@@ -90,14 +111,14 @@ ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::R
   const auto l = static_cast<galaxyfit::Law>(law);
   const double* p = params.typed_data();
   double* out = image->typed_data();
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
-  galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
+  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
+  PatchStore patches(c, n_batch);
+  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
+    if (task >= n_row_tasks) return patches.compute(l, p + (task - n_row_tasks) * n_params, c, false, task - n_row_tasks);
     const int64_t b = task / blocks, r0 = (task % blocks) * step;
     galaxyfit::render_rows(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * height * width);
   });
-  galaxyfit::ffi_parallel_for(pool, n_batch, [&](int64_t b) {
-    galaxyfit::render_patch(l, p + b * n_params, c, out + b * height * width);
-  });
+  for (int64_t b = 0; b < n_batch; ++b) patches.apply(c, false, b, out + b * height * width);
   return ffi::Error::Success();
 }
 
@@ -159,10 +180,18 @@ ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::R
   }
   const int64_t height = c.height, width = c.width, plane = height * width;
   double* out = image->typed_data();
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step;
-  galaxyfit::ffi_parallel_for(pool, n_batch * blocks, [&](int64_t task) {
+  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
+  const auto n = static_cast<int64_t>(n_profiles);
+  PatchStore patches(c, n_batch * n);
+  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
+    if (task >= n_row_tasks) {
+      const int64_t b = task - n_row_tasks;
+      for (int64_t i = 0; i < n; ++i)
+        patches.compute(static_cast<galaxyfit::Law>(laws[i]), p[i] + b * n_params[i], c, true, b * n + i);
+      return;
+    }
     const int64_t b = task / blocks, r0 = (task % blocks) * step, r1 = std::min(height, r0 + step);
-    for (size_t i = 0; i < n_profiles; ++i) {
+    for (int64_t i = 0; i < n; ++i) {
       const auto law = static_cast<galaxyfit::Law>(laws[i]);
       if (i == 0)
         galaxyfit::render_rows(law, p[i] + b * n_params[i], c, r0, r1, out + b * plane);
@@ -170,11 +199,8 @@ ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::R
         galaxyfit::render_rows_accumulate(law, p[i] + b * n_params[i], c, r0, r1, out + b * plane);
     }
   });
-  galaxyfit::ffi_parallel_for(pool, n_batch, [&](int64_t b) {
-    for (size_t i = 0; i < n_profiles; ++i)
-      galaxyfit::render_patch_accumulate(static_cast<galaxyfit::Law>(laws[i]), p[i] + b * n_params[i], c,
-                                         out + b * plane);
-  });
+  for (int64_t b = 0; b < n_batch; ++b)
+    for (int64_t i = 0; i < n; ++i) patches.apply(c, true, b * n + i, out + b * plane);
   return ffi::Error::Success();
 }
 

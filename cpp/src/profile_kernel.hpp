@@ -140,6 +140,10 @@ struct Sink<vdouble> {
   int64_t width, plane;
   // Add this profile to the image instead of overwriting it (a sum of profiles in one pass; see patch()).
   bool accumulate = false;
+  // If set, patch() leaves the image alone and writes what it would write (or add) to the patch pixels here, with
+  // the box row and column of patch pixel [0, 0] in patch_origin (so the patch can be computed beside the rows).
+  double* patch_out = nullptr;
+  int64_t* patch_origin = nullptr;
   void set(int64_t row, int64_t col, const vdouble& acc) { image[row * width + col] = lane_sum(acc); }
   double* plane_row(int, int64_t row) { return image + row * width; }
 };
@@ -150,6 +154,8 @@ struct Sink<Dual<N>> {
   double* jacobian;
   int64_t width, plane;
   static constexpr bool accumulate = false;  // Jacobians are rendered one profile at a time
+  static constexpr double* patch_out = nullptr;
+  static constexpr int64_t* patch_origin = nullptr;
   void set(int64_t row, int64_t col, const Dual<N>& acc) {
     const int64_t at = row * width + col;
     image[at] = lane_sum(acc.v);
@@ -400,7 +406,10 @@ inline int patch_distance(int i, int j, int radius) {
 template <class V, class L>
 void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& sink) {
   const double cy = value_of(g.cy)[0], cx = value_of(g.cx)[0];
-  if (!std::isfinite(cy) || !std::isfinite(cx)) return;  // invalid model: the likelihood rejects it anyway
+  if (!std::isfinite(cy) || !std::isfinite(cx)) {  // invalid model: the likelihood rejects it anyway
+    if (sink.patch_origin != nullptr) sink.patch_origin[0] = sink.patch_origin[1] = kNoPatch;
+    return;
+  }
   const int radius = c.ring_distance[c.n_rings - 1];
   const int size = 2 * radius + 2;
   // Clamp in floating point before converting, so far-away centres cannot overflow the integer.
@@ -470,29 +479,39 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& s
         value[(radius + p) * size + radius + q] = (h[p][q] + v[p][q + 1] - h[p + 1][q] - v[p][q]) * inv_area;
   }
   if constexpr (std::is_same<V, vdouble>::value) {
-  if (sink.accumulate) {
-    // The image already holds this profile's rule-1 values (inside the spans): replace them by the patch values.
-    // The sub-box below recomputes them with the same arithmetic as the rows did, so they cancel to rounding.
-    Buffer<double> own(static_cast<size_t>(size) * size);
-    Sink<vdouble> own_sink{own.data, size, static_cast<int64_t>(size) * size};
-    RenderConfig sub = c;
-    sub.height = sub.width = size;
-    sub.span_begin = sub.span_end = nullptr;
-    stencil_rows(g, law, sub, 0, size, own_sink, row_p - size, col_p - size);
-    for (int i = 0; i < size; ++i) {
-      const int64_t row = row_p - size + i;
-      if (row < 0 || row >= c.height) continue;
-      const int64_t a = c.span_begin != nullptr ? c.span_begin[row] : 0;
-      const int64_t b = c.span_end != nullptr ? c.span_end[row] : c.width;
-      for (int j = 0; j < size; ++j) {
-        const int64_t col = col_p - size + j;
-        if (col < 0 || col >= c.width) continue;
-        const double replaced = (col >= a && col < b) ? own[i * size + j] : 0.0;
-        sink.image[row * c.width + col] += lane_sum(value[i * size + j]) - replaced;
+    if (sink.accumulate || sink.patch_out != nullptr) {
+      // In accumulate mode the image already holds this profile's rule-1 values (inside the spans), which the patch
+      // values replace: the sub-box below recomputes them with the same arithmetic as the rows did, so they cancel.
+      Buffer<double> own(static_cast<size_t>(size) * size);
+      if (sink.accumulate) {
+        Sink<vdouble> own_sink{own.data, size, static_cast<int64_t>(size) * size};
+        RenderConfig sub = c;
+        sub.height = sub.width = size;
+        sub.span_begin = sub.span_end = nullptr;
+        stencil_rows(g, law, sub, 0, size, own_sink, row_p - size, col_p - size);
       }
+      Buffer<double> local(sink.patch_out != nullptr ? 0 : static_cast<size_t>(size) * size);
+      double* out = sink.patch_out != nullptr ? sink.patch_out : local.data;
+      for (int i = 0; i < size; ++i) {
+        const int64_t row = row_p - size + i;
+        const bool row_in = row >= 0 && row < c.height;
+        const int64_t a = row_in && c.span_begin != nullptr ? c.span_begin[row] : 0;
+        const int64_t b = row_in && c.span_end != nullptr ? c.span_end[row] : c.width;
+        for (int j = 0; j < size; ++j) {
+          const int64_t col = col_p - size + j;
+          const double replaced = sink.accumulate && col >= a && col < b ? own[i * size + j] : 0.0;
+          out[i * size + j] = lane_sum(value[i * size + j]) - replaced;
+        }
+      }
+      if (sink.patch_out != nullptr) {
+        sink.patch_origin[0] = row_p - size;
+        sink.patch_origin[1] = col_p - size;
+        return;
+      }
+      const int64_t origin[2] = {row_p - size, col_p - size};
+      apply_patch(c, out, origin, true, sink.image);
+      return;
     }
-    return;
-  }
   }
   for (int i = 0; i < size; ++i) {
     const int64_t row = row_p - size + i;
@@ -576,6 +595,16 @@ void GALAXYFIT_CAT(render_, GALAXYFIT_ISA)(int law, const double* params, const 
                                            int64_t row_begin, int64_t row_end, bool do_patch, bool accumulate,
                                            double* image, double* jacobian) {
   render_any(law, params, config, row_begin, row_end, do_patch, accumulate, image, jacobian);
+}
+
+void GALAXYFIT_CAT(patch_values_, GALAXYFIT_ISA)(int law_id, const double* params, const RenderConfig& c,
+                                                 bool accumulate, double* values, int64_t* origin) {
+  const Law law = static_cast<Law>(law_id);
+  vdouble p[kGeometryParameters + 6];
+  const int n = kGeometryParameters + law_parameter_count(law);
+  for (int k = 0; k < n; ++k) p[k] = splat(params[k]);
+  Sink<vdouble> sink{nullptr, c.width, c.height * c.width, accumulate, values, origin};
+  run<vdouble>(law, p, c, 0, 0, true, sink);
 }
 
 // The vector exp / log / log1p on n values (n a multiple of nothing in particular), for accuracy tests.

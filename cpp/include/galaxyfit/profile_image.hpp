@@ -79,6 +79,17 @@ void render_rows_accumulate(Law law, const double* params, const RenderConfig& c
                             int64_t row_end, double* image);
 void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image);
 
+/// The patch apart from the image, so that it can be computed beside render_rows and applied after them:
+/// compute_patch writes patch_size(config)^2 values (row-major) and the box row and column of patch pixel [0, 0] to
+/// origin[0], origin[1] (kNoPatch if the centre is not finite); apply_patch then does what render_patch
+/// (accumulate = false) or render_patch_accumulate (accumulate = true, values computed with accumulate = true) would.
+constexpr int64_t kNoPatch = INT64_MIN;
+int patch_size(const RenderConfig& config);
+void compute_patch(Law law, const double* params, const RenderConfig& config, bool accumulate, double* values,
+                   int64_t* origin);
+void apply_patch(const RenderConfig& config, const double* values, const int64_t* origin, bool accumulate,
+                 double* image);
+
 /// As above, also writing d(image)/d(params): jacobian holds 5 + law_parameter_count(law) planes of height x width.
 void render_rows_jacobian(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                           int64_t row_end, double* image, double* jacobian);
