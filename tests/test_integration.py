@@ -180,3 +180,19 @@ def test_stencil_rule_is_sixth_order_against_exact_gaussian_pixel_means():
         errors.append(np.abs(image - np.outer(axis, axis)).max())
     assert errors[0] / errors[1] > 45
     assert errors[1] < 5e-7  # of a peak of 1
+
+
+def test_over_sampling_settings_are_checked_when_made():
+    with pytest.raises(ValueError, match="patch_rings"):
+        OverSampling(patch_rings=((3, 4), (1, 6)))
+    with pytest.raises(ValueError, match="mode"):
+        OverSampling(mode="fancy")
+    # The C++ kernel's limits are reported at construction, not at the first likelihood call.
+    with pytest.raises(ValueError, match="at most 8 patch rings of order <= 64"):
+        OverSampling(patch_rings=((1, 80),))
+    with pytest.raises(ValueError, match="at most 8 patch rings"):
+        OverSampling(patch_rings=tuple((d, 2) for d in range(1, 10)))
+    with pytest.raises(ValueError, match="64 cusp nodes"):
+        OverSampling(cusp_radial_nodes=65)
+    # The JAX reference has no such limits.
+    assert OverSampling(patch_rings=((1, 80),), backend="jax").patch_rings == ((1, 80),)

@@ -154,7 +154,7 @@ ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params
 }
 
 // Sum of several profiles in one pass over the box: every profile's rows are added into the image block by block,
-// then each profile's patch replaces its own rule-1 values. params: one buffer (..., P_i) per law in `laws`.
+// each leaving out its own patch pixels, then each patch is added there. params: one buffer (..., P_i) per law.
 ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::ResultBuffer<ffi::F64> image,
                          ffi::Span<const int32_t> laws, double y0, double x0, double hy, double hx,
                          ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order, int32_t cusp_radial,

@@ -191,6 +191,44 @@ struct Buffer {
   T& operator[](size_t i) { return data[i]; }
 };
 
+// ---- where the patch goes ------------------------------------------------------------------------------------------------
+
+// The (2R+2)^2 patch around the pixel corner nearest the centre: box row and column of its pixel [0, 0]. Placed by the
+// integer part of the centre, clamped into a frame padded by the patch size (integration.adaptive_image).
+struct PatchPlace {
+  bool valid = false;   // false: the centre is not finite (invalid model), no patch
+  bool inside = false;  // the centre lies where the patch was meant to go (not clamped)
+  int radius = 0, size = 0;
+  int64_t row0 = 0, col0 = 0;
+  bool covers(int64_t row, int64_t col) const {
+    return valid && row >= row0 && row < row0 + size && col >= col0 && col < col0 + size;
+  }
+};
+
+template <class V>
+PatchPlace patch_place(const Geometry<V>& g, const RenderConfig& c) {
+  PatchPlace place;
+  const double cy = value_of(g.cy)[0], cx = value_of(g.cx)[0];
+  if (!std::isfinite(cy) || !std::isfinite(cx)) return place;
+  place.radius = c.ring_distance[c.n_rings - 1];
+  place.size = 2 * place.radius + 2;
+  const int radius = place.radius, size = place.size;
+  // Clamp in floating point before converting, so far-away centres cannot overflow the integer.
+  const double big = 1e9;
+  // Multiplication by the reciprocal, exactly as the JAX reference (integration.adaptive_image) computes it.
+  const double ty = std::fmin(std::fmax(std::floor((cy - c.y0) * (1.0 / c.hy)), -big), big);
+  const double tx = std::fmin(std::fmax(std::floor((cx - c.x0) * (1.0 / c.hx)), -big), big);
+  const int64_t row_c = static_cast<int64_t>(ty), col_c = static_cast<int64_t>(tx);
+  auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); };
+  const int64_t row_p = clamp(row_c - radius + size, 0, c.height + size);
+  const int64_t col_p = clamp(col_c - radius + size, 0, c.width + size);
+  place.inside = row_p == row_c - radius + size && col_p == col_c - radius + size;
+  place.row0 = row_p - size;
+  place.col0 = col_p - size;
+  place.valid = true;
+  return place;
+}
+
 // ---- rule 1: the sixth-order stencil, row by row ---------------------------------------------------------------------
 
 // Point values -> pixel means along one axis: (-17, 308, 5178, 308, -17) / 5760 (integration.STENCIL_WEIGHTS; derived
@@ -222,11 +260,11 @@ GALAXYFIT_SIMD_INLINE double stencil5(const double* f, int64_t step) {
 // Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and of the
 // needed columns +-2, filtered along each row into a ring of five rows, then down the columns. With spans, extended
 // row e is filtered over the union of the spans of the output rows e - 2 .. e + 2 that it feeds.
-// row_origin / col_origin: box row and column of the sink's [0, 0] (non-zero when rendering a sub-box, whose
-// coordinates are then computed exactly as the whole box's are).
+// The pixels of the patch are left out (zero, or untouched when accumulating): the patch gives them their values,
+// and the stencil there can be huge or infinite next to a cusp, so it must not be added and later subtracted.
 template <class V, class L>
 void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int64_t row_begin, int64_t row_end,
-                  Sink<V>& sink, int64_t row_origin = 0, int64_t col_origin = 0) {
+                  const PatchPlace& skip, Sink<V>& sink) {
   constexpr int P = Planes<V>::kCount;
   const int64_t width = c.width;
   const int64_t stride = (width + 4 + kLanes - 1) / kLanes * kLanes;
@@ -249,10 +287,10 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       }
     }
     if (lo < hi) {
-      const V dy = lift<V>(splat(c.y0 + static_cast<double>(row_origin + e) * c.hy)) - g.cy;
+      const V dy = lift<V>(splat(c.y0 + static_cast<double>(e) * c.hy)) - g.cy;
       // point[k] is column k - 2; filtering columns [lo, hi) reads points [lo, hi + 4).
       for (int64_t k = lo / kLanes * kLanes; k < hi + 4; k += kLanes) {
-        const vdouble x = splat(c.x0) + (splat(static_cast<double>(col_origin + k - 2)) + lanes) * splat(c.hx);
+        const vdouble x = splat(c.x0) + (splat(static_cast<double>(k - 2)) + lanes) * splat(c.hx);
         const V dx = lift<V>(x) - g.cx;
         Planes<V>::put(&point[k], stride, law(g.quadratic(dy, dx)));
       }
@@ -268,6 +306,12 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
     int64_t a, b;
     span(row, &a, &b);
     if (b < a) b = a;
+    // Columns [xs, xe) of [a, b) belong to the patch.
+    int64_t xs = b, xe = b;
+    if (skip.valid && row >= skip.row0 && row < skip.row0 + skip.size) {
+      xs = std::min(std::max(skip.col0, a), b);
+      xe = std::min(std::max(skip.col0 + skip.size, a), b);
+    }
     for (int p = 0; p < P; ++p) {
       auto ring_row = [&](int k) -> const double* {
         return &ring[static_cast<size_t>((row - row_begin + k) % 5) * P * width + p * width];
@@ -278,16 +322,19 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       const double* __restrict r3 = ring_row(3);
       const double* __restrict r4 = ring_row(4);
       double* __restrict out = sink.plane_row(p, row);
+      auto mean = [&](int64_t col) {
+        return kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
+               kStencil[4] * r4[col];
+      };
       if (sink.accumulate) {
-        for (int64_t col = a; col < b; ++col)
-          out[col] += kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
-                      kStencil[4] * r4[col];
+        for (int64_t col = a; col < xs; ++col) out[col] += mean(col);
+        for (int64_t col = xe; col < b; ++col) out[col] += mean(col);
         continue;
       }
       for (int64_t col = 0; col < a; ++col) out[col] = 0.0;
-      for (int64_t col = a; col < b; ++col)
-        out[col] = kStencil[0] * r0[col] + kStencil[1] * r1[col] + kStencil[2] * r2[col] + kStencil[3] * r3[col] +
-                   kStencil[4] * r4[col];
+      for (int64_t col = a; col < xs; ++col) out[col] = mean(col);
+      for (int64_t col = xs; col < xe; ++col) out[col] = 0.0;
+      for (int64_t col = xe; col < b; ++col) out[col] = mean(col);
       for (int64_t col = b; col < width; ++col) out[col] = 0.0;
     }
   }
@@ -404,25 +451,15 @@ inline int patch_distance(int i, int j, int radius) {
 }
 
 template <class V, class L>
-void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& sink) {
-  const double cy = value_of(g.cy)[0], cx = value_of(g.cx)[0];
-  if (!std::isfinite(cy) || !std::isfinite(cx)) {  // invalid model: the likelihood rejects it anyway
+void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, const PatchPlace& place, Sink<V>& sink) {
+  if (!place.valid) {  // invalid model: the likelihood rejects it anyway
     if (sink.patch_origin != nullptr) sink.patch_origin[0] = sink.patch_origin[1] = kNoPatch;
     return;
   }
-  const int radius = c.ring_distance[c.n_rings - 1];
-  const int size = 2 * radius + 2;
-  // Clamp in floating point before converting, so far-away centres cannot overflow the integer.
-  const double big = 1e9;
-  // Multiplication by the reciprocal, exactly as the JAX reference (integration.adaptive_image) computes it.
-  const double ty = std::fmin(std::fmax(std::floor((cy - c.y0) * (1.0 / c.hy)), -big), big);
-  const double tx = std::fmin(std::fmax(std::floor((cx - c.x0) * (1.0 / c.hx)), -big), big);
-  const int64_t row_c = static_cast<int64_t>(ty), col_c = static_cast<int64_t>(tx);
-  auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); };
-  const int64_t row_p = clamp(row_c - radius + size, 0, c.height + size);
-  const int64_t col_p = clamp(col_c - radius + size, 0, c.width + size);
-  const bool inside = row_p == row_c - radius + size && col_p == col_c - radius + size;
-  const double row0 = static_cast<double>(row_p - size), col0 = static_cast<double>(col_p - size);
+  const int radius = place.radius, size = place.size;
+  const bool inside = place.inside;
+  const int64_t row_p = place.row0 + size, col_p = place.col0 + size;
+  const double row0 = static_cast<double>(place.row0), col0 = static_cast<double>(place.col0);
   const bool cusp = L::kCusp && inside;
 
   // Per ring, the order^2 Gauss-Legendre offsets from a pixel centre and their weights, padded with zero weights to
@@ -480,35 +517,16 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, Sink<V>& s
   }
   if constexpr (std::is_same<V, vdouble>::value) {
     if (sink.accumulate || sink.patch_out != nullptr) {
-      // In accumulate mode the image already holds this profile's rule-1 values (inside the spans), which the patch
-      // values replace: the sub-box below recomputes them with the same arithmetic as the rows did, so they cancel.
-      Buffer<double> own(static_cast<size_t>(size) * size);
-      if (sink.accumulate) {
-        Sink<vdouble> own_sink{own.data, size, static_cast<int64_t>(size) * size};
-        RenderConfig sub = c;
-        sub.height = sub.width = size;
-        sub.span_begin = sub.span_end = nullptr;
-        stencil_rows(g, law, sub, 0, size, own_sink, row_p - size, col_p - size);
-      }
+      // The rows left the patch pixels out (stencil_rows), so the patch values are added (accumulate) or written.
       Buffer<double> local(sink.patch_out != nullptr ? 0 : static_cast<size_t>(size) * size);
       double* out = sink.patch_out != nullptr ? sink.patch_out : local.data;
-      for (int i = 0; i < size; ++i) {
-        const int64_t row = row_p - size + i;
-        const bool row_in = row >= 0 && row < c.height;
-        const int64_t a = row_in && c.span_begin != nullptr ? c.span_begin[row] : 0;
-        const int64_t b = row_in && c.span_end != nullptr ? c.span_end[row] : c.width;
-        for (int j = 0; j < size; ++j) {
-          const int64_t col = col_p - size + j;
-          const double replaced = sink.accumulate && col >= a && col < b ? own[i * size + j] : 0.0;
-          out[i * size + j] = lane_sum(value[i * size + j]) - replaced;
-        }
-      }
+      for (int k = 0; k < size * size; ++k) out[k] = lane_sum(value[k]);
       if (sink.patch_out != nullptr) {
-        sink.patch_origin[0] = row_p - size;
-        sink.patch_origin[1] = col_p - size;
+        sink.patch_origin[0] = place.row0;
+        sink.patch_origin[1] = place.col0;
         return;
       }
-      const int64_t origin[2] = {row_p - size, col_p - size};
+      const int64_t origin[2] = {place.row0, place.col0};
       apply_patch(c, out, origin, true, sink.image);
       return;
     }
@@ -530,8 +548,9 @@ template <class V, template <class> class L>
 void run_law(const V* p, const RenderConfig& c, int64_t row_begin, int64_t row_end, bool do_patch, Sink<V>& sink) {
   const Geometry<V> g{p[0], p[1], p[2], p[3], p[4]};
   const L<V> law(p + kGeometryParameters);
-  if (row_end > row_begin) stencil_rows(g, law, c, row_begin, row_end, sink);
-  if (do_patch) patch(g, law, c, sink);
+  const PatchPlace place = patch_place(g, c);
+  if (row_end > row_begin) stencil_rows(g, law, c, row_begin, row_end, place, sink);
+  if (do_patch) patch(g, law, c, place, sink);
 }
 
 template <class V>

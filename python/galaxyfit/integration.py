@@ -80,6 +80,15 @@ class OverSampling:
             raise ValueError(f"OverSampling.patch_rings must be ((distance, order), ...) with increasing distances >= 1 "
                              f"and orders >= 1, got {self.patch_rings!r}")
         object.__setattr__(self, "patch_rings", rings)
+        if self.backend == "cpp" and self.mode == "adaptive":
+            # The C++ kernel's fixed limits (cpp/include/galaxyfit/profile_image.hpp), checked here rather than at
+            # the first likelihood call.
+            if len(rings) > 8 or max(o for _, o in rings) > 64:
+                raise ValueError(f"OverSampling(backend='cpp') supports at most 8 patch rings of order <= 64, got "
+                                 f"{self.patch_rings!r}; use backend='jax' for more")
+            if max(int(self.cusp_radial_nodes), int(self.cusp_tangential_nodes)) > 64:
+                raise ValueError("OverSampling(backend='cpp') supports at most 64 cusp nodes per direction, got "
+                                 f"{self.cusp_radial_nodes} x {self.cusp_tangential_nodes}; use backend='jax' for more")
 
     @property
     def patch_radius(self) -> int:

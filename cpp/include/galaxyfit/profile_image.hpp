@@ -65,7 +65,8 @@ struct RenderConfig {
 /// Throws std::invalid_argument describing the first inconsistency.
 void check_render_config(const RenderConfig& config);
 
-/// Pixel means of rows [row_begin, row_end) by the sixth-order stencil rule (image: height x width, row-major).
+/// Pixel means of rows [row_begin, row_end) by the sixth-order stencil rule (image: height x width, row-major). The
+/// pixels of the patch are left zero: render_patch fills them.
 void render_rows(Law law, const double* params, const RenderConfig& config, int64_t row_begin, int64_t row_end,
                  double* image);
 /// Overwrite the patch pixels (the refined rules) of an image whose rows were rendered.
@@ -73,8 +74,8 @@ void render_patch(Law law, const double* params, const RenderConfig& config, dou
 /// Both: the whole box.
 void render(Law law, const double* params, const RenderConfig& config, double* image);
 
-/// Sums of profiles in one pass: render_rows_accumulate adds rows to the image; render_patch_accumulate then replaces
-/// this profile's rule-1 values at its patch pixels by its patch values (call it after every profile's rows).
+/// Sums of profiles in one pass: render_rows_accumulate adds rows to the image (except at this profile's patch
+/// pixels); render_patch_accumulate then adds the patch values there (call it after every profile's rows).
 void render_rows_accumulate(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                             int64_t row_end, double* image);
 void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image);
