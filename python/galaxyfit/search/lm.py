@@ -28,24 +28,6 @@ from galaxyfit.search.samples import gaussian_samples
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _lowered_with_array_arguments(fn, probe):
-    """``fn`` lowered with the arrays it closes over (the dataset's data, noise, pixel index, PSF transform) as
-    arguments instead of constants, and a function that wraps the compiled result as ``vector -> fn(vector)``.
-
-    XLA compiles large embedded constants slowly (a 1 M-element array adds ~0.1 s; bench/README.md), and JAX 0.10
-    embeds closed-over arrays; tracing ``fn`` to a jaxpr separates them out.
-    """
-    closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(probe)
-    arrays = [jnp.asarray(c) for c in closed.consts]
-    treedef = jax.tree.structure(out_shape)
-    lowered = jax.jit(lambda vector, consts: jax.core.eval_jaxpr(closed.jaxpr, consts, vector)).lower(probe, arrays)
-
-    def finish(compiled):
-        return lambda vector: jax.tree.unflatten(treedef, compiled(vector, arrays))
-
-    return lowered, finish
-
-
 class LevenbergMarquardt(Search):
     """Maximum-likelihood fit by Levenberg-Marquardt.
 
@@ -117,22 +99,17 @@ class LevenbergMarquardt(Search):
         def residuals(vector):
             return analysis.normalized_residuals_function(model.instance_from_vector(vector))
 
-        # The residual function is traced and compiled on a worker thread (XLA compiles without holding the GIL) while
-        # the Jacobian is traced here, then both compile concurrently, at XLA's lowest backend optimisation level: the
-        # work is in the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without
-        # slowing its iterations; the dataset's arrays are arguments, not constants (bench/README.md).
+        # The residual function compiles on a worker thread (XLA compiles without holding the GIL) while the Jacobian
+        # is traced here, then both compile concurrently, at XLA's lowest backend optimisation level: the work is in
+        # the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without slowing its
+        # iterations (bench/README.md).
         compile_start = time.perf_counter()
-        probe = jax.ShapeDtypeStruct((model.prior_count,), jnp.float64)  # tracing needs only the shape: no eager op
-
-        def compiled_residuals():
-            lowered, finish = _lowered_with_array_arguments(residuals, probe)
-            return finish(lowered.compile(compiler_options=FAST_COMPILE))
-
+        probe = jax.ShapeDtypeStruct((model.prior_count,), jnp.float64)  # lowering needs only the shape: no eager op
         with ThreadPoolExecutor(max_workers=2) as pool:
-            residual_job = pool.submit(compiled_residuals)
-            jacobian_lowered, jacobian_finish = _lowered_with_array_arguments(jax.jacfwd(lambda vector: residuals(vector)[0]), probe)
+            residual_job = pool.submit(jax.jit(residuals).lower(probe).compile, compiler_options=FAST_COMPILE)
+            jacobian_lowered = jax.jit(jax.jacfwd(lambda vector: residuals(vector)[0])).lower(probe)
             jacobian_job = pool.submit(jacobian_lowered.compile, compiler_options=FAST_COMPILE)
-            residual_fn, jacobian_fn = residual_job.result(), jacobian_finish(jacobian_job.result())
+            residual_fn, jacobian_fn = residual_job.result(), jacobian_job.result()
         compile_s = time.perf_counter() - compile_start
 
         def chi2_of(vector):
