@@ -189,10 +189,12 @@ def test_over_sampling_settings_are_checked_when_made():
         OverSampling(mode="fancy")
     # The C++ kernel's limits are reported at construction, not at the first likelihood call.
     with pytest.raises(ValueError, match="at most 8 patch rings of order <= 64"):
-        OverSampling(patch_rings=((1, 80),))
+        OverSampling(patch_rings=((2, 80),))
     with pytest.raises(ValueError, match="at most 8 patch rings"):
         OverSampling(patch_rings=tuple((d, 2) for d in range(1, 10)))
     with pytest.raises(ValueError, match="64 cusp nodes"):
         OverSampling(cusp_radial_nodes=65)
     # The JAX reference has no such limits.
-    assert OverSampling(patch_rings=((1, 80),), backend="jax").patch_rings == ((1, 80),)
+    assert OverSampling(patch_rings=((2, 80),), backend="jax").patch_rings == ((2, 80),)
+    with pytest.raises(ValueError, match="reach at least distance 2"):
+        OverSampling(patch_rings=((1, 6),))

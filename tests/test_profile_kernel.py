@@ -132,6 +132,8 @@ def test_invalid_parameters_give_non_finite_images_not_crashes():
         _core.render_profile(law, bad[:5], GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8)
     with pytest.raises(ValueError, match="ring distances"):
         _core.render_profile(law, bad, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(3, 8), (2, 4)], 8, 8)
+    with pytest.raises(ValueError, match="reach at least distance 2"):
+        _core.render_profile(law, bad, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8)
 
 
 def test_column_spans_render_only_those_pixels_and_match_the_reference():
@@ -157,9 +159,9 @@ def test_column_spans_render_only_those_pixels_and_match_the_reference():
     with pytest.raises(ValueError, match="row 2 has a column span"):
         bad = end.copy()
         bad[2] = 40
-        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, list(begin), list(bad))
+        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(3, 8)], 8, 8, False, list(begin), list(bad))
     with pytest.raises(ValueError, match="one entry per box row"):
-        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(1, 8)], 8, 8, False, [0], [1])
+        _core.render_profile(law, params, GRID.y0, GRID.x0, 0.05, 0.05, 21, 19, [(3, 8)], 8, 8, False, [0], [1])
 
 
 def test_sum_of_profiles_in_one_pass_matches_the_sum_of_single_renders():

@@ -93,6 +93,8 @@ void check_render_config(const RenderConfig& c) {
     if (c.ring_distance[k] < 1 || (k > 0 && c.ring_distance[k] <= c.ring_distance[k - 1]))
       throw std::invalid_argument("render: ring distances must increase from 1");
   }
+  if (c.ring_distance[c.n_rings - 1] < 2)  // rule 1's stencil reaches two pixels: nearer a cusp, the patch must rule
+    throw std::invalid_argument("render: the patch rings must reach at least distance 2");
   if (c.cusp_radial < 1 || c.cusp_radial > 64 || c.cusp_tangential < 1 || c.cusp_tangential > 64)
     throw std::invalid_argument("render: cusp node counts must be in 1..64");
   if ((c.span_begin == nullptr) != (c.span_end == nullptr))

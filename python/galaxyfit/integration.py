@@ -79,6 +79,10 @@ class OverSampling:
         if not rings or distances[0] < 1 or distances != sorted(set(distances)) or min(o for _, o in rings) < 1:
             raise ValueError(f"OverSampling.patch_rings must be ((distance, order), ...) with increasing distances >= 1 "
                              f"and orders >= 1, got {self.patch_rings!r}")
+        if distances[-1] < 2:
+            # Rule 1's stencil reaches two pixels: pixels nearer a cusp than that must be in the patch.
+            raise ValueError(f"OverSampling.patch_rings must reach at least distance 2 (the stencil's reach), got "
+                             f"{self.patch_rings!r}")
         object.__setattr__(self, "patch_rings", rings)
         if self.backend == "cpp" and self.mode == "adaptive":
             # The C++ kernel's fixed limits (cpp/include/galaxyfit/profile_image.hpp), checked here rather than at
@@ -276,10 +280,6 @@ def adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
     """The (H, W) box of pixel means of ``profile`` by the adaptive rule (module docstring)."""
     hy, hx = grid.pixel_scales
     height, width = grid.shape
-    base = stencil_pixel_means(profile, grid)
-    if grid.span_begin is not None:
-        base = jnp.where(grid.span_mask(), base, 0.0)
-
     radius = settings.patch_radius
     cusp = bool(profile.has_cusp)
     size, groups, core, inverse = _patch_layout(settings.patch_rings, cusp)
@@ -292,6 +292,9 @@ def adaptive_image(profile, grid: BoxGrid, settings: OverSampling):
     row_p = jnp.clip(row_c - radius + size, 0, height + size)
     col_p = jnp.clip(col_c - radius + size, 0, width + size)
     centre_inside = (row_p == row_c - radius + size) & (col_p == col_c - radius + size)
+    base = stencil_pixel_means(profile, grid)
+    if grid.span_begin is not None:
+        base = jnp.where(grid.span_mask(), base, 0.0)
     row0 = (row_p - size).astype(jnp.float64)  # box row of patch row 0
     col0 = (col_p - size).astype(jnp.float64)
 
