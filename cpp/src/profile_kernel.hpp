@@ -200,9 +200,6 @@ struct PatchPlace {
   bool inside = false;  // the centre lies where the patch was meant to go (not clamped)
   int radius = 0, size = 0;
   int64_t row0 = 0, col0 = 0;
-  bool covers(int64_t row, int64_t col) const {
-    return valid && row >= row0 && row < row0 + size && col >= col0 && col < col0 + size;
-  }
 };
 
 template <class V>
@@ -458,7 +455,6 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, const Patc
   }
   const int radius = place.radius, size = place.size;
   const bool inside = place.inside;
-  const int64_t row_p = place.row0 + size, col_p = place.col0 + size;
   const double row0 = static_cast<double>(place.row0), col0 = static_cast<double>(place.col0);
   const bool cusp = L::kCusp && inside;
 
@@ -532,10 +528,10 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, const Patc
     }
   }
   for (int i = 0; i < size; ++i) {
-    const int64_t row = row_p - size + i;
+    const int64_t row = place.row0 + i;
     if (row < 0 || row >= c.height) continue;
     for (int j = 0; j < size; ++j) {
-      const int64_t col = col_p - size + j;
+      const int64_t col = place.col0 + j;
       if (col < 0 || col >= c.width) continue;
       sink.set(row, col, value[i * size + j]);
     }
