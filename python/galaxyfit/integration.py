@@ -132,10 +132,6 @@ class BoxGrid:
         cols = np.arange(self.shape[1])[None, :]
         return (cols >= np.asarray(self.span_begin)[:, None]) & (cols < np.asarray(self.span_end)[:, None])
 
-    def centres(self):
-        hy, hx = self.pixel_scales
-        return self.y0 + np.arange(self.shape[0]) * hy, self.x0 + np.arange(self.shape[1]) * hx
-
 
 # ---- quadrature rules ---------------------------------------------------------------------------------------------
 
