@@ -65,11 +65,11 @@ class PatchStore {
       : area_(static_cast<int64_t>(galaxyfit::patch_size(c)) * galaxyfit::patch_size(c)),
         values_(static_cast<size_t>(count * area_)),
         origins_(static_cast<size_t>(2 * count)) {}
-  void compute(galaxyfit::Law law, const double* params, const galaxyfit::RenderConfig& c, bool accumulate, int64_t k) {
-    galaxyfit::compute_patch(law, params, c, accumulate, &values_[k * area_], &origins_[2 * k]);
+  void compute(galaxyfit::Law law, const double* params, const galaxyfit::RenderConfig& c, int64_t k) {
+    galaxyfit::compute_patch(law, params, c, &values_[k * area_], &origins_[2 * k]);
   }
-  void apply(const galaxyfit::RenderConfig& c, bool accumulate, int64_t k, double* image) const {
-    galaxyfit::apply_patch(c, &values_[k * area_], &origins_[2 * k], accumulate, image);
+  void apply(const galaxyfit::RenderConfig& c, int64_t k, double* image) const {
+    galaxyfit::apply_patch(c, &values_[k * area_], &origins_[2 * k], image);
   }
 
  private:
@@ -96,6 +96,32 @@ ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Sp
   return ffi::Error::Success();
 }
 
+// The sum of n profiles (n = 1: one profile) for each of n_batch parameter sets, into out (n_batch, H, W): the rows
+// of every profile are added block by block, each leaving out its own patch pixels; the patches are computed as tasks
+// beside the row blocks and added once the rows are written.
+void render_sum(ffi::ThreadPool& pool, const galaxyfit::RenderConfig& c, int64_t n_batch, const galaxyfit::Law* laws,
+                const double* const* params, const int* n_params, int64_t n, double* out) {
+  const int64_t height = c.height, plane = c.height * c.width;
+  const int64_t step = rows_per_task(c.width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
+  PatchStore patches(c, n_batch * n);
+  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
+    if (task >= n_row_tasks) {
+      const int64_t b = task - n_row_tasks;
+      for (int64_t i = 0; i < n; ++i) patches.compute(laws[i], params[i] + b * n_params[i], c, b * n + i);
+      return;
+    }
+    const int64_t b = task / blocks, r0 = (task % blocks) * step, r1 = std::min(height, r0 + step);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i == 0)
+        galaxyfit::render_rows(laws[i], params[i] + b * n_params[i], c, r0, r1, out + b * plane);
+      else
+        galaxyfit::render_rows_accumulate(laws[i], params[i] + b * n_params[i], c, r0, r1, out + b * plane);
+    }
+  });
+  for (int64_t b = 0; b < n_batch; ++b)
+    for (int64_t i = 0; i < n; ++i) patches.apply(c, b * n + i, out + b * plane);
+}
+
 ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::ResultBuffer<ffi::F64> image,
                       int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
                       ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
@@ -107,18 +133,9 @@ ffi::Error RenderImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params, ffi::R
                        ring_order, cusp_radial, cusp_tangential, span_begin, span_end, &c, &n_params, &n_batch);
       e.failure())
     return e;
-  const int64_t height = c.height, width = c.width;
-  const auto l = static_cast<galaxyfit::Law>(law);
+  const galaxyfit::Law l = static_cast<galaxyfit::Law>(law);
   const double* p = params.typed_data();
-  double* out = image->typed_data();
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
-  PatchStore patches(c, n_batch);
-  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
-    if (task >= n_row_tasks) return patches.compute(l, p + (task - n_row_tasks) * n_params, c, false, task - n_row_tasks);
-    const int64_t b = task / blocks, r0 = (task % blocks) * step;
-    galaxyfit::render_rows(l, p + b * n_params, c, r0, std::min(height, r0 + step), out + b * height * width);
-  });
-  for (int64_t b = 0; b < n_batch; ++b) patches.apply(c, false, b, out + b * height * width);
+  render_sum(pool, c, n_batch, &l, &p, &n_params, 1, image->typed_data());
   return ffi::Error::Success();
 }
 
@@ -153,8 +170,7 @@ ffi::Error RenderJacobianImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> params
   return ffi::Error::Success();
 }
 
-// Sum of several profiles in one pass over the box: every profile's rows are added into the image block by block,
-// each leaving out its own patch pixels, then each patch is added there. params: one buffer (..., P_i) per law.
+// Sum of several profiles in one pass over the box (render_sum). params: one buffer (..., P_i) per law.
 ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::ResultBuffer<ffi::F64> image,
                          ffi::Span<const int32_t> laws, double y0, double x0, double hy, double hx,
                          ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order, int32_t cusp_radial,
@@ -178,29 +194,9 @@ ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::R
     n_batch = batch_i;
     p[i] = buffer->typed_data();
   }
-  const int64_t height = c.height, width = c.width, plane = height * width;
-  double* out = image->typed_data();
-  const int64_t step = rows_per_task(width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
-  const auto n = static_cast<int64_t>(n_profiles);
-  PatchStore patches(c, n_batch * n);
-  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
-    if (task >= n_row_tasks) {
-      const int64_t b = task - n_row_tasks;
-      for (int64_t i = 0; i < n; ++i)
-        patches.compute(static_cast<galaxyfit::Law>(laws[i]), p[i] + b * n_params[i], c, true, b * n + i);
-      return;
-    }
-    const int64_t b = task / blocks, r0 = (task % blocks) * step, r1 = std::min(height, r0 + step);
-    for (int64_t i = 0; i < n; ++i) {
-      const auto law = static_cast<galaxyfit::Law>(laws[i]);
-      if (i == 0)
-        galaxyfit::render_rows(law, p[i] + b * n_params[i], c, r0, r1, out + b * plane);
-      else
-        galaxyfit::render_rows_accumulate(law, p[i] + b * n_params[i], c, r0, r1, out + b * plane);
-    }
-  });
-  for (int64_t b = 0; b < n_batch; ++b)
-    for (int64_t i = 0; i < n; ++i) patches.apply(c, true, b * n + i, out + b * plane);
+  std::vector<galaxyfit::Law> l(n_profiles);
+  for (size_t i = 0; i < n_profiles; ++i) l[i] = static_cast<galaxyfit::Law>(laws[i]);
+  render_sum(pool, c, n_batch, l.data(), p.data(), n_params.data(), static_cast<int64_t>(n_profiles), image->typed_data());
   return ffi::Error::Success();
 }
 

@@ -9,10 +9,10 @@ using RenderFn = void (*)(int, const double*, const RenderConfig&, int64_t, int6
 void render_baseline(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
 void render_x86_v3(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
 void render_x86_v4(int, const double*, const RenderConfig&, int64_t, int64_t, bool, bool, double*, double*);
-using PatchValuesFn = void (*)(int, const double*, const RenderConfig&, bool, double*, int64_t*);
-void patch_values_baseline(int, const double*, const RenderConfig&, bool, double*, int64_t*);
-void patch_values_x86_v3(int, const double*, const RenderConfig&, bool, double*, int64_t*);
-void patch_values_x86_v4(int, const double*, const RenderConfig&, bool, double*, int64_t*);
+using PatchValuesFn = void (*)(int, const double*, const RenderConfig&, double*, int64_t*);
+void patch_values_baseline(int, const double*, const RenderConfig&, double*, int64_t*);
+void patch_values_x86_v3(int, const double*, const RenderConfig&, double*, int64_t*);
+void patch_values_x86_v4(int, const double*, const RenderConfig&, double*, int64_t*);
 using SimdMathFn = void (*)(int, const double*, double*, int64_t);
 void simd_math_baseline(int, const double*, double*, int64_t);
 void simd_math_x86_v3(int, const double*, double*, int64_t);
@@ -139,20 +139,14 @@ void render_rows_accumulate(Law law, const double* params, const RenderConfig& c
   render_kernel(static_cast<int>(law), params, config, row_begin, row_end, false, true, image, nullptr);
 }
 
-void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image) {
-  check_law(law);
-  render_kernel(static_cast<int>(law), params, config, 0, 0, true, true, image, nullptr);
-}
-
 int patch_size(const RenderConfig& config) { return 2 * config.ring_distance[config.n_rings - 1] + 2; }
 
-void compute_patch(Law law, const double* params, const RenderConfig& config, bool accumulate, double* values,
-                   int64_t* origin) {
+void compute_patch(Law law, const double* params, const RenderConfig& config, double* values, int64_t* origin) {
   check_law(law);
-  patch_values_kernel(static_cast<int>(law), params, config, accumulate, values, origin);
+  patch_values_kernel(static_cast<int>(law), params, config, values, origin);
 }
 
-void apply_patch(const RenderConfig& c, const double* values, const int64_t* origin, bool accumulate, double* image) {
+void apply_patch(const RenderConfig& c, const double* values, const int64_t* origin, double* image) {
   if (origin[0] == kNoPatch) return;
   const int size = patch_size(c);
   for (int i = 0; i < size; ++i) {
@@ -161,8 +155,7 @@ void apply_patch(const RenderConfig& c, const double* values, const int64_t* ori
     for (int j = 0; j < size; ++j) {
       const int64_t col = origin[1] + j;
       if (col < 0 || col >= c.width) continue;
-      double& pixel = image[row * c.width + col];
-      pixel = accumulate ? pixel + values[i * size + j] : values[i * size + j];
+      image[row * c.width + col] += values[i * size + j];
     }
   }
 }

@@ -140,7 +140,7 @@ struct Sink<vdouble> {
   int64_t width, plane;
   // Add this profile to the image instead of overwriting it (a sum of profiles in one pass; see patch()).
   bool accumulate = false;
-  // If set, patch() leaves the image alone and writes what it would write (or add) to the patch pixels here, with
+  // If set, patch() leaves the image alone and writes the values of the patch pixels here, with
   // the box row and column of patch pixel [0, 0] in patch_origin (so the patch can be computed beside the rows).
   double* patch_out = nullptr;
   int64_t* patch_origin = nullptr;
@@ -249,9 +249,8 @@ struct Planes<Dual<N>> {
   }
 };
 
-GALAXYFIT_SIMD_INLINE double stencil5(const double* f, int64_t step) {
-  return kStencil[0] * f[0] + kStencil[1] * f[step] + kStencil[2] * f[2 * step] + kStencil[3] * f[3 * step] +
-         kStencil[4] * f[4 * step];
+GALAXYFIT_SIMD_INLINE double stencil5(const double* f) {
+  return kStencil[0] * f[0] + kStencil[1] * f[1] + kStencil[2] * f[2] + kStencil[3] * f[3] + kStencil[4] * f[4];
 }
 
 // Pixel means of rows [row_begin, row_end): the law at the centres of rows row_begin - 2 .. row_end + 1 and of the
@@ -295,7 +294,7 @@ void stencil_rows(const Geometry<V>& g, const L& law, const RenderConfig& c, int
       for (int p = 0; p < P; ++p) {
         const double* __restrict f = &point[static_cast<size_t>(p) * stride];
         double* __restrict h = slot + p * width;
-        for (int64_t col = lo; col < hi; ++col) h[col] = stencil5(f + col, 1);
+        for (int64_t col = lo; col < hi; ++col) h[col] = stencil5(f + col);
       }
     }
     const int64_t row = e - 2;
@@ -512,18 +511,10 @@ void patch(const Geometry<V>& g, const L& law, const RenderConfig& c, const Patc
         value[(radius + p) * size + radius + q] = (h[p][q] + v[p][q + 1] - h[p + 1][q] - v[p][q]) * inv_area;
   }
   if constexpr (std::is_same<V, vdouble>::value) {
-    if (sink.accumulate || sink.patch_out != nullptr) {
-      // The rows left the patch pixels out (stencil_rows), so the patch values are added (accumulate) or written.
-      Buffer<double> local(sink.patch_out != nullptr ? 0 : static_cast<size_t>(size) * size);
-      double* out = sink.patch_out != nullptr ? sink.patch_out : local.data;
-      for (int k = 0; k < size * size; ++k) out[k] = lane_sum(value[k]);
-      if (sink.patch_out != nullptr) {
-        sink.patch_origin[0] = place.row0;
-        sink.patch_origin[1] = place.col0;
-        return;
-      }
-      const int64_t origin[2] = {place.row0, place.col0};
-      apply_patch(c, out, origin, true, sink.image);
+    if (sink.patch_out != nullptr) {  // computed apart from the image (compute_patch), applied later (apply_patch)
+      for (int k = 0; k < size * size; ++k) sink.patch_out[k] = lane_sum(value[k]);
+      sink.patch_origin[0] = place.row0;
+      sink.patch_origin[1] = place.col0;
       return;
     }
   }
@@ -613,12 +604,12 @@ void GALAXYFIT_CAT(render_, GALAXYFIT_ISA)(int law, const double* params, const 
 }
 
 void GALAXYFIT_CAT(patch_values_, GALAXYFIT_ISA)(int law_id, const double* params, const RenderConfig& c,
-                                                 bool accumulate, double* values, int64_t* origin) {
+                                                 double* values, int64_t* origin) {
   const Law law = static_cast<Law>(law_id);
   vdouble p[kGeometryParameters + 6];
   const int n = kGeometryParameters + law_parameter_count(law);
   for (int k = 0; k < n; ++k) p[k] = splat(params[k]);
-  Sink<vdouble> sink{nullptr, c.width, c.height * c.width, accumulate, values, origin};
+  Sink<vdouble> sink{nullptr, c.width, c.height * c.width, false, values, origin};
   run<vdouble>(law, p, c, 0, 0, true, sink);
 }
 

@@ -74,24 +74,20 @@ void render_patch(Law law, const double* params, const RenderConfig& config, dou
 /// Both: the whole box.
 void render(Law law, const double* params, const RenderConfig& config, double* image);
 
-/// Sums of profiles in one pass: render_rows_accumulate adds rows to the image (except at this profile's patch
-/// pixels); render_patch_accumulate then adds the patch values there (call it after every profile's rows).
+/// Sums of profiles in one pass: render_rows_accumulate adds rows to the image, except at this profile's patch
+/// pixels (render_rows leaves those zero), and apply_patch then adds each profile's patch there.
 void render_rows_accumulate(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                             int64_t row_end, double* image);
-void render_patch_accumulate(Law law, const double* params, const RenderConfig& config, double* image);
 
-/// The patch apart from the image, so that it can be computed beside render_rows and applied after them:
-/// compute_patch writes patch_size(config)^2 values (row-major) and the box row and column of patch pixel [0, 0] to
-/// origin[0], origin[1] (kNoPatch if the centre is not finite); apply_patch then does what render_patch
-/// (accumulate = false) or render_patch_accumulate (accumulate = true, values computed with accumulate = true) would.
+/// The patch apart from the image, so that it can be computed beside the rows: compute_patch writes
+/// patch_size(config)^2 values (row-major) and the box row and column of patch pixel [0, 0] to origin[0], origin[1]
+/// (kNoPatch if the centre is not finite); apply_patch adds them to the image pixels they cover inside the box.
 constexpr int64_t kNoPatch = INT64_MIN;
 int patch_size(const RenderConfig& config);
-void compute_patch(Law law, const double* params, const RenderConfig& config, bool accumulate, double* values,
-                   int64_t* origin);
-void apply_patch(const RenderConfig& config, const double* values, const int64_t* origin, bool accumulate,
-                 double* image);
+void compute_patch(Law law, const double* params, const RenderConfig& config, double* values, int64_t* origin);
+void apply_patch(const RenderConfig& config, const double* values, const int64_t* origin, double* image);
 
-/// As above, also writing d(image)/d(params): jacobian holds 5 + law_parameter_count(law) planes of height x width.
+/// render_rows, render_patch and render, also writing d(image)/d(params): jacobian holds 5 + law_parameter_count(law) planes of height x width.
 void render_rows_jacobian(Law law, const double* params, const RenderConfig& config, int64_t row_begin,
                           int64_t row_end, double* image, double* jacobian);
 void render_patch_jacobian(Law law, const double* params, const RenderConfig& config, double* image,

@@ -2,9 +2,10 @@
 
 ``render_profile(law, params, config)``: ``params`` (..., 5 + n_law) = [c_y, c_x, A_yy, A_xx, A_xy, law parameters]
 -> image (..., H, W). ``render_profiles(laws, params_list, config)``: the sum of several profiles' images, in one
-pass over the box (one C++ call instead of one per profile plus XLA additions). Its JVP uses the kernel's exact forward-mode Jacobian (``render_profile_jacobian``), so
-``jit``, ``vmap``, ``grad``, ``jacfwd`` and ``jacrev`` work; second derivatives with respect to the parameters are
-not provided (the Jacobian primitive has no derivative rule) and raise. A vmap is one batched C++ call.
+pass over the box (one C++ call instead of one per profile plus XLA additions). Their JVPs use the kernel's exact
+forward-mode Jacobian (``render_profile_jacobian``), so ``jit``, ``vmap``, ``grad``, ``jacfwd`` and ``jacrev`` work;
+second derivatives with respect to the parameters are not provided (the Jacobian primitive has no derivative rule)
+and raise. A vmap is one batched C++ call.
 """
 
 from __future__ import annotations
@@ -161,12 +162,19 @@ batching.primitive_batchers[render_sum_p] = _batch_sum
 batching.primitive_batchers[render_jacobian_p] = _batch_jacobian
 
 
-def _jvp(primals, tangents, *, law, config):
-    (params,), (dparams,) = primals, tangents
+def _image_and_tangent(params, dparams, law, config):
+    """(image, its tangent or None for a symbolic-zero dparams) from the kernel's exact Jacobian."""
     image, jacobian = render_jacobian_p.bind(params, law=law, config=config)
     if type(dparams) is ad.Zero:
-        return image, ad.Zero.from_primal_value(image) if hasattr(ad.Zero, "from_primal_value") else jnp.zeros_like(image)
+        return image, None
     return image, jnp.einsum("...p,...phw->...hw", dparams, jacobian)
+
+
+def _jvp(primals, tangents, *, law, config):
+    image, tangent = _image_and_tangent(primals[0], tangents[0], law, config)
+    if tangent is None:
+        return image, ad.Zero.from_primal_value(image) if hasattr(ad.Zero, "from_primal_value") else jnp.zeros_like(image)
+    return image, tangent
 
 
 def _no_second_derivatives(*_args, **_kwargs):
@@ -180,14 +188,11 @@ def _jvp_sum(primals, tangents, *, laws, config):
     # Per-profile Jacobians (the fused primitive has no Jacobian of its own); the primal is the sum of their images.
     image, tangent = None, None
     for law, params, dparams in zip(laws, primals, tangents):
-        image_i, jacobian = render_jacobian_p.bind(params, law=law, config=config)
+        image_i, tangent_i = _image_and_tangent(params, dparams, law, config)
         image = image_i if image is None else image + image_i
-        if type(dparams) is not ad.Zero:
-            t = jnp.einsum("...p,...phw->...hw", dparams, jacobian)
-            tangent = t if tangent is None else tangent + t
-    if tangent is None:
-        tangent = jnp.zeros_like(image)
-    return image, tangent
+        if tangent_i is not None:
+            tangent = tangent_i if tangent is None else tangent + tangent_i
+    return image, jnp.zeros_like(image) if tangent is None else tangent
 
 
 ad.primitive_jvps[render_p] = _jvp
