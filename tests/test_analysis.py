@@ -111,6 +111,52 @@ def test_invalid_models_return_minus_1e99_with_finite_gradients(dataset):
     np.testing.assert_array_equal(grads[:-1], 0.0)
 
 
+OVERFLOWING = [  # parameters that pass the physical checks but overflow float64 inside the model
+    ("Sersic", "sersic_index", 0.05),  # Ciotti & Bertin's b_n < 0: the profile grows outwards
+    ("Sersic", "sersic_index", 0.003),
+    ("SersicCore", "gamma", 30.0),
+    ("SersicCore", "alpha", 0.001),
+    ("ExponentialCore", "radius_break", 1000.0),
+    ("Gaussian", "sigma", 1e-99),  # below the workable range
+    ("Moffat", "alpha", 1e-160),
+    ("Sersic", "effective_radius", 1e-160),
+    ("Chameleon", "core_radius_1", 1e300),
+    ("Sersic", "intensity", 1e300),
+    ("Exponential", "centre", (1e300, 0.0)),
+]
+
+
+@pytest.mark.parametrize("name, field, value", OVERFLOWING)
+def test_overflowing_models_are_invalid_with_zero_derivatives_in_every_mode(dataset, name, field, value):
+    """-1e99 and exactly zero derivatives (grad, jacfwd, and the residuals' Jacobian) where the model overflows:
+    before the guard, reverse mode pulled the discarded branch's 0 * inf back to the parameters as NaN."""
+    import dataclasses
+
+    analysis = gf.AnalysisImaging(dataset)
+    profile = dataclasses.replace(getattr(gf.lp, name)(), **{field: value})
+
+    def log_l(p):
+        return analysis.log_likelihood_function(instance_of(gf.Galaxy(0.5, p=p)))
+
+    def residuals(p):
+        return analysis.normalized_residuals_function(instance_of(gf.Galaxy(0.5, p=p)))
+
+    assert float(jax.jit(log_l)(profile)) == gf.INVALID_LOG_LIKELIHOOD
+    assert not bool(residuals(profile)[1])
+    derivatives = [jax.jit(jax.grad(log_l))(profile), jax.jit(jax.jacfwd(log_l))(profile),
+                   jax.jit(jax.jacfwd(lambda p: residuals(p)[0]))(profile),
+                   jax.jit(jax.grad(lambda p: jnp.sum(residuals(p)[0])))(profile)]
+    for tree in derivatives:
+        leaves = np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree_util.tree_leaves(tree)])
+        np.testing.assert_array_equal(leaves, 0.0)
+    # The guard leaves valid models' gradients alone (a finite difference agrees).
+    good = dataclasses.replace(getattr(gf.lp, name)(), centre=(0.01, -0.02))
+    grad = jax.grad(log_l)(good)
+    eps = 1e-6
+    fd = (log_l(dataclasses.replace(good, intensity=good.intensity + eps)) - log_l(dataclasses.replace(good, intensity=good.intensity - eps))) / (2 * eps)
+    assert float(grad.intensity) == pytest.approx(float(fd), rel=1e-6)
+
+
 def test_adapt_images_are_refused_by_name(dataset):
     with pytest.raises(NotImplementedError, match="adapt_images"):
         gf.AnalysisImaging(dataset, adapt_images={"galaxy": np.ones(dataset.shape)})

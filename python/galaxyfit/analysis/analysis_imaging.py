@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from galaxyfit.analysis.guard import guarded
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit.fit_imaging import FitImaging
 from galaxyfit.fit.plan import ImagePlan
@@ -150,29 +151,40 @@ class AnalysisImaging:
             n_free_parameters=n_free_parameters,
         )
 
-    def _sanitized_fit(self, instance):
-        """(FitImaging of the instance with invalid parameters replaced by safe ones, validity flag)."""
-        galaxies, valid = _sanitized_galaxies(self.galaxies_via_instance_from(instance))
-        dataset_model = self.dataset_model_via_instance_from(instance)
+    def _sanitized_fit(self, parts):
+        """(FitImaging of (galaxies, dataset model) with invalid parameters replaced by safe ones, validity flag)."""
+        galaxies, dataset_model = parts
+        galaxies, valid = _sanitized_galaxies(galaxies)
         if dataset_model is not None:
             sky = jnp.asarray(dataset_model.background_sky_level, dtype=jnp.float64)
             valid = valid & jnp.isfinite(sky)
             dataset_model = DatasetModel(jnp.where(jnp.isfinite(sky), sky, 0.0))
         return FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan), valid
 
-    def log_likelihood_function(self, instance):
-        """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 if it cannot be evaluated."""
-        fit, valid = self._sanitized_fit(instance)
+    def _parts(self, instance):
+        return self.galaxies_via_instance_from(instance), self.dataset_model_via_instance_from(instance)
+
+    def _log_likelihood_and_validity(self, parts):
+        fit, valid = self._sanitized_fit(parts)
         log_likelihood = fit.log_likelihood
-        ok = valid & jnp.isfinite(log_likelihood)
+        return log_likelihood, valid & jnp.isfinite(log_likelihood)
+
+    def _residuals_and_validity(self, parts):
+        fit, valid = self._sanitized_fit(parts)
+        residuals = fit.normalized_residual_slim
+        return residuals, valid & jnp.all(jnp.isfinite(residuals))
+
+    def log_likelihood_function(self, instance):
+        """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 (with zero derivatives) if it cannot be
+        evaluated."""
+        log_likelihood, ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
         return jnp.where(ok, log_likelihood, INVALID_LOG_LIKELIHOOD)
 
     def normalized_residuals_function(self, instance):
         """((data - model) / noise over the unmasked pixels, shape (pixels_in_mask,); validity flag) -- the
-        residuals a least-squares search minimises; the flag is False where the instance cannot be evaluated."""
-        fit, valid = self._sanitized_fit(instance)
-        residuals = fit.normalized_residual_slim
-        return residuals, valid & jnp.all(jnp.isfinite(residuals))
+        residuals a least-squares search minimises; the flag is False where the instance cannot be evaluated, and
+        the residuals' derivatives are then zero."""
+        return guarded(self._residuals_and_validity, self._parts(instance))
 
 
 class ModelAnalysis:

@@ -4,6 +4,11 @@ A sampler proposes parameters anywhere in its prior; some give no valid model (|
 size, NaN). The likelihood must then return a value the search ignores -- with finite gradients, which
 ``jnp.where(valid, f(x), -1e99)`` alone does not give (the unused branch's NaNs leak into the gradient). So the
 likelihood is evaluated on a sanitised copy (invalid fields replaced by harmless values) and the result selected.
+
+Beyond the physical conditions, a parameter must lie in float64's workable range: |value| <= 1e50, and a positive
+one (a size, an index) >= 1e-50. Outside it a squared radius or an inverse size overflows, and although the image
+can still be finite (a profile 1e300" away is zero everywhere), its derivatives would be 0 * inf. Such values
+mean nothing for an image in arcseconds, so they are invalid too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ import jax.numpy as jnp
 from galaxyfit.profiles.light import LightProfile
 
 _SAFE_POSITIVE = 1.0
+#: Largest |parameter| and smallest positive parameter accepted (see the module docstring).
+MAX_MAGNITUDE = 1e50
+MIN_POSITIVE = 1e-50
+
+
+def _workable(v):
+    return jnp.isfinite(v) & (jnp.abs(v) <= MAX_MAGNITUDE)
 
 
 def sanitized(profile: LightProfile):
@@ -25,19 +37,19 @@ def sanitized(profile: LightProfile):
         value = getattr(profile, field.name)
         if field.name == "ell_comps":
             e_y, e_x = (jnp.asarray(v, dtype=jnp.float64) for v in value)
-            ok = jnp.isfinite(e_y) & jnp.isfinite(e_x) & (e_y**2 + e_x**2 < 1.0)
+            ok = _workable(e_y) & _workable(e_x) & (e_y**2 + e_x**2 < 1.0)
             valid = valid & ok
             updates[field.name] = (jnp.where(ok, e_y, 0.0), jnp.where(ok, e_x, 0.0))
         elif isinstance(value, tuple):
             parts = tuple(jnp.asarray(v, dtype=jnp.float64) for v in value)
-            ok = jnp.all(jnp.stack([jnp.isfinite(v) for v in parts]))
+            ok = jnp.all(jnp.stack([_workable(v) for v in parts]))
             valid = valid & ok
-            updates[field.name] = tuple(jnp.where(jnp.isfinite(v), v, 0.0) for v in parts)
+            updates[field.name] = tuple(jnp.where(_workable(v), v, 0.0) for v in parts)
         else:
             v = jnp.asarray(value, dtype=jnp.float64)
-            ok = jnp.isfinite(v)
+            ok = _workable(v)
             if field.name in profile.positive_parameters:
-                ok = ok & (v > 0.0)
+                ok = ok & (v >= MIN_POSITIVE)
                 updates[field.name] = jnp.where(ok, v, _SAFE_POSITIVE)
             else:
                 updates[field.name] = jnp.where(ok, v, 0.0)

@@ -1,0 +1,45 @@
+"""Zero derivatives, not NaN, for a model that cannot be evaluated.
+
+A likelihood returns ``jnp.where(ok, value, -1e99)``; where ``ok`` is False the value is fine but its derivatives
+are not. In forward mode the select discards the NaN tangent, but in reverse mode the zero cotangent of the unused
+branch is pulled back through the model, and ``0 * inf`` (an overflowed exponent, a radius that underflowed)
+becomes NaN at the parameters. ``guarded`` therefore also selects on the *input* tangent: its JVP linearises ``f``
+once and feeds it ``where(ok, t, 0)``, so the transpose (reverse mode) ends in that same select, which drops the NaN
+cotangent. A primal evaluation is unchanged, and a derivative costs what it did before (one linearisation).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _is_float0(x) -> bool:
+    return getattr(x, "dtype", None) == jax.dtypes.float0
+
+
+def _select(ok, tree):
+    return jax.tree_util.tree_map(lambda t: t if _is_float0(t) else jnp.where(ok, t, jnp.zeros_like(t)), tree)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def guarded(f, x):
+    """``f(x) -> (y, ok)`` (``y`` a pytree of float arrays, ``ok`` a boolean scalar), returned unchanged; every
+    derivative of ``y`` (grad, jacfwd, jacrev, hessian, under vmap) is exactly zero where ``ok`` is False."""
+    return f(x)
+
+
+@guarded.defjvp
+def _guarded_jvp(f, primals, tangents):
+    (x,), (t,) = primals, tangents
+    y, linear, ok = jax.linearize(lambda x_: _split(f(x_)), x, has_aux=True)
+    dy = _select(ok, linear(_select(ok, t)))
+    return (y, ok), (dy, np.zeros(np.shape(ok), dtype=jax.dtypes.float0))
+
+
+def _split(out):
+    y, ok = out
+    return y, ok
