@@ -71,8 +71,9 @@ class AnalysisImaging:
 
     ``log_likelihood_function(instance)`` is a pure JAX function of the instance (``instance.galaxies`` and optionally
     ``instance.dataset_model``): jit it, vmap it over a batch of instances, differentiate it. A model that cannot be
-    evaluated (|ell_comps| >= 1, a non-positive size, NaN) returns ``INVALID_LOG_LIKELIHOOD`` (-1e99) with finite
-    (zero) gradients instead of raising.
+    evaluated (|ell_comps| >= 1, a non-positive size, NaN, a parameter beyond float64's workable range, or any model
+    whose image or chi^2 overflows) returns ``INVALID_LOG_LIKELIHOOD`` (-1e99) with exactly zero derivatives in every
+    mode (``analysis/guard.py``) instead of raising.
     """
 
     def __init__(self, dataset: Imaging, adapt_images=None, cosmology=None, settings: Settings | None = None, title_prefix: str | None = None):
