@@ -20,3 +20,6 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobian);
 // params_1 (..., P_1), ..., params_n (..., P_n) f64 -> the sum of the n profiles' images (..., H, W) f64 in one pass;
 // attributes as above with `laws` (n entries) in place of `law`.
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfiles);
+
+// model (..., n) f64, data (n,) f64, inverse_noise (n,) f64 -> chi^2 (...) f64 (galaxyfit/statistics.hpp).
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitChiSquared);

@@ -214,6 +214,7 @@ PYBIND11_MODULE(_core, m) {
     d["galaxyfit_render_profile_f64"] = capsule(GalaxyfitRenderProfile);
     d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobian);
     d["galaxyfit_render_profiles_f64"] = capsule(GalaxyfitRenderProfiles);
+    d["galaxyfit_chi_squared_f64"] = capsule(GalaxyfitChiSquared);
     return d;
   });
 }

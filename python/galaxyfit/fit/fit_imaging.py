@@ -12,6 +12,7 @@ from galaxyfit.fit import formulas
 from galaxyfit.fit.model_image import blurred_slim, unblurred_box
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import DatasetModel, Galaxies
+from galaxyfit.kernels.statistics import chi_squared
 from galaxyfit.settings import Settings
 
 
@@ -86,7 +87,8 @@ class FitImaging:
 
     @cached_property
     def chi_squared(self):
-        return jnp.sum(self.chi_squared_slim)
+        """sum of ``chi_squared_slim``, summed by the C++ kernel (``kernels/statistics.py`` says why)."""
+        return chi_squared(self.blurred_image_slim, self.data_slim, jnp.asarray(self.plan.inverse_noise_slim))
 
     @property
     def noise_normalization(self):
