@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import jax.numpy as jnp
+import numpy as np
 
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit import formulas
@@ -125,9 +126,8 @@ class FitImaging:
     @property
     def model_image(self):
         """(N_y, N_x) model before PSF convolution (non-operated plus operated components) over the whole image."""
-        grid = self.plan.full_grid
-        box = unblurred_box(self.galaxies, self.plan, grid=grid) + unblurred_box(self.galaxies, self.plan, operated=True, grid=grid)
-        return self.plan.native_from_box(box)
+        grid = self.plan.image_grid
+        return np.asarray(unblurred_box(self.galaxies, self.plan, grid=grid) + unblurred_box(self.galaxies, self.plan, operated=True, grid=grid))
 
     @property
     def blurred_image(self):

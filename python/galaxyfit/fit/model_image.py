@@ -17,7 +17,8 @@ def _light_profiles(galaxies) -> list[LightProfile]:
 def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None):
     """(H, W) sum over the galaxies' profiles (non-operated by default) of their pixel means on the box.
 
-    ``grid``: ``plan.grid`` (default: only the pixels the likelihood needs) or ``plan.full_grid`` (every box pixel).
+    ``grid``: ``plan.grid`` (default: only the box pixels the likelihood needs) or ``plan.image_grid`` (the whole
+    image, every pixel).
     """
     grid = plan.grid if grid is None else grid
     chosen = [p for p in _light_profiles(galaxies) if p.operated == operated]
@@ -25,7 +26,7 @@ def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None):
     box = profiles_image([p for p in chosen if not isinstance(p, PointSource)], grid, plan.settings.over_sampling)
     for point in points:
         box = box + point_source_image(point, grid, plan.dataset.psf)
-    if plan.zero_outside_image:
+    if plan.zero_outside_image and grid is not plan.image_grid:  # the image grid holds no pixel outside the image
         box = box * plan.inside_image
     return box
 

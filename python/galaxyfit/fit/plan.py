@@ -25,8 +25,9 @@ class ImagePlan:
         Image index (row, column) of box pixel [0, 0]; may be negative.
     grid : BoxGrid
         Pixel-centre coordinates of the box, limited to the pixels the likelihood needs.
-    full_grid : BoxGrid
-        The same box, every pixel rendered (for figures).
+    image_grid : BoxGrid
+        The whole image, every pixel rendered (for model images shown to people); uniform over-sampling uses its
+        fine sub-grid at the unmasked pixels and its coarse one elsewhere.
     unmasked_box : (H, W) bool
         Box pixels that are unmasked image pixels (the pixels of the fit).
     inside_image : (H, W) bool
@@ -79,8 +80,10 @@ class ImagePlan:
         geometry = dict(y0=(r0 - (ny - 1) / 2.0) * ps_y, x0=(c0 - (nx - 1) / 2.0) * ps_x, shape=self.box_shape,
                         pixel_scales=(ps_y, ps_x))
         self.grid = BoxGrid(**geometry, fine_pixels=fine, coarse_pixels=coarse, span_begin=span_begin, span_end=span_end)
-        # The same box with every pixel rendered, for images shown to people (FitImaging.model_image).
-        self.full_grid = BoxGrid(**geometry, fine_pixels=fine, coarse_pixels=coarse)
+        unmasked_image = np.flatnonzero(~mask) if over.mode == "uniform" else None
+        self.image_grid = BoxGrid(y0=-(ny - 1) / 2.0 * ps_y, x0=-(nx - 1) / 2.0 * ps_x, shape=(ny, nx), pixel_scales=(ps_y, ps_x),
+                                  fine_pixels=unmasked_image,
+                                  coarse_pixels=np.flatnonzero(mask) if over.mode == "uniform" else None)
         self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
         self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
         self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])
@@ -98,15 +101,4 @@ class ImagePlan:
         """(N_y, N_x) numpy image holding ``slim`` at the unmasked pixels and ``fill`` elsewhere."""
         out = np.full(self.dataset.shape, fill, dtype=np.float64)
         out[self.image_index] = np.asarray(slim)
-        return out
-
-    def native_from_box(self, box) -> np.ndarray:
-        """(N_y, N_x) numpy image of a box's values inside the image (zero where the box does not reach)."""
-        box = np.asarray(box)
-        out = np.zeros(self.dataset.shape)
-        ny, nx = self.dataset.shape
-        r0, c0 = self.box_origin
-        rs, re = max(r0, 0), min(r0 + self.box_shape[0], ny)
-        cs, ce = max(c0, 0), min(c0 + self.box_shape[1], nx)
-        out[rs:re, cs:ce] = box[rs - r0 : re - r0, cs - c0 : ce - c0]
         return out
