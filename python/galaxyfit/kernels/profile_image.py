@@ -179,8 +179,8 @@ def _jvp(primals, tangents, *, law, config):
 
 def _no_second_derivatives(*_args, **_kwargs):
     raise NotImplementedError(
-        "second derivatives of C++ profile images with respect to their parameters are not implemented; use "
-        "Settings(profile_backend='jax') for Hessians"
+        "second derivatives of C++ profile images with respect to their parameters are not implemented; for Hessians "
+        "use Settings(over_sampling=OverSampling(backend='jax'))"
     )
 
 
