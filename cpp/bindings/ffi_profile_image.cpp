@@ -104,10 +104,10 @@ void render_sum(ffi::ThreadPool& pool, const galaxyfit::RenderConfig& c, int64_t
   const int64_t height = c.height, plane = c.height * c.width;
   const int64_t step = rows_per_task(c.width), blocks = (height + step - 1) / step, n_row_tasks = n_batch * blocks;
   PatchStore patches(c, n_batch * n);
-  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch, [&](int64_t task) {
-    if (task >= n_row_tasks) {
-      const int64_t b = task - n_row_tasks;
-      for (int64_t i = 0; i < n; ++i) patches.compute(laws[i], params[i] + b * n_params[i], c, b * n + i);
+  galaxyfit::ffi_parallel_for(pool, n_row_tasks + n_batch * n, [&](int64_t task) {
+    if (task >= n_row_tasks) {  // one task per profile's patch: the caller takes the last ones if a worker is late
+      const int64_t k = task - n_row_tasks, b = k / n, i = k % n;
+      patches.compute(laws[i], params[i] + b * n_params[i], c, k);
       return;
     }
     const int64_t b = task / blocks, r0 = (task % blocks) * step, r1 = std::min(height, r0 + step);
