@@ -123,6 +123,7 @@ OVERFLOWING = [  # parameters that pass the physical checks but overflow float64
     ("Chameleon", "core_radius_1", 1e300),
     ("Sersic", "intensity", 1e300),
     ("Exponential", "centre", (1e300, 0.0)),
+    ("Sersic", "centre", (1e20, 0.0)),  # beyond 1e6": a pixel index would overflow
 ]
 
 
@@ -155,6 +156,24 @@ def test_overflowing_models_are_invalid_with_zero_derivatives_in_every_mode(data
     eps = 1e-6
     fd = (log_l(dataclasses.replace(good, intensity=good.intensity + eps)) - log_l(dataclasses.replace(good, intensity=good.intensity - eps))) / (2 * eps)
     assert float(grad.intensity) == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_jax_backend_far_centre_and_circular_hessian(dataset):
+    """The reference (JAX) backend too: a centre 1e20" away is invalid with zero derivatives, and the Hessian at a
+    circular model (ell_comps = (0, 0), the default) is finite."""
+    analysis = gf.AnalysisImaging(dataset, settings=gf.Settings(over_sampling=OverSampling(backend="jax")))
+
+    def log_l(v):
+        return analysis.log_likelihood_function(instance_of(gf.Galaxy(0.5, bulge=gf.lp.Sersic((v[0], v[1]), (v[2], v[3]), v[4], v[5], v[6]))))
+
+    far = jnp.array([1e20, 0.0, 0.05, 0.03, 1.0, 0.3, 3.0])
+    bright = jnp.array([0.0, 0.0, 0.05, 0.03, 1e49, 0.3, 3.0])  # valid, but ln L ~ -1e102: floored at -1e99
+    for v in (far, bright):
+        assert float(log_l(v)) == gf.INVALID_LOG_LIKELIHOOD
+        np.testing.assert_array_equal(jax.grad(log_l)(v), 0.0)
+    hessian = np.asarray(jax.jit(jax.hessian(log_l))(jnp.array([0.02, -0.01, 0.0, 0.0, 1.0, 0.3, 3.0])))
+    assert np.isfinite(hessian).all()
+    np.testing.assert_allclose(hessian, hessian.T, rtol=1e-10, atol=1e-8)
 
 
 def test_adapt_images_are_refused_by_name(dataset):

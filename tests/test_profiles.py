@@ -137,3 +137,24 @@ def test_cusp_laws_stay_finite_at_the_centre():
         value, grad = jax.value_and_grad(lambda p: p.brightness_at(p.centre[0], p.centre[1]))(profile)
         assert np.isfinite(float(value))
         assert np.isfinite(np.array(jax.tree_util.tree_leaves(grad))).all()
+
+
+def test_second_derivatives_at_a_circular_profile_are_finite_and_exact():
+    """At ell_comps = (0, 0), every profile's default, the Hessian with respect to ell_comps was NaN: the clamp of
+    |e| had a floor whose second derivative overflows. A circular Sersic's brightness is smooth in ell_comps there,
+    so its Hessian must match finite differences of its gradient."""
+
+    def brightness(e):
+        profile = light.Sersic((0.0, 0.0), (e[0], e[1]), 1.0, 0.3, 3.0)
+        form = geometry.circular_quadratic_form(profile.ell_comps)
+        return profile.brightness(geometry.radius_squared(form, 0.1, 0.2))
+
+    zero = jnp.zeros(2)
+    hessian = np.asarray(jax.hessian(brightness)(zero))
+    grad = jax.grad(brightness)
+    eps = 1e-6
+    fd = np.stack([(grad(zero.at[k].set(eps)) - grad(zero.at[k].set(-eps))) / (2 * eps) for k in range(2)])
+    np.testing.assert_allclose(hessian, fd, rtol=1e-6, atol=1e-8)
+    # Profiles whose width depends on q itself (a cone in ell_comps at 0) still get finite derivatives there.
+    gaussian = lambda e: light.Gaussian((0.0, 0.0), (e[0], e[1]), 1.0, 0.3).total_flux((0.1, 0.1))  # noqa: E731
+    assert np.isfinite(np.asarray(jax.hessian(gaussian)(zero))).all()

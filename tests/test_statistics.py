@@ -52,6 +52,18 @@ def test_derivatives_match_the_formula_in_every_mode():
             np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="same pixel count"):
         chi_squared(model, data[:-1], inverse_noise)
+    with pytest.raises(ValueError, match="at least one axis"):
+        chi_squared(1.0, 2.0, 1.0)
+
+
+def test_overflow_gives_inf_not_nan():
+    """An infinite term in an early block once turned the compensated sum into inf - inf = NaN."""
+    model, data, inverse_noise = _arrays(2048)
+    model[0] = np.inf
+    assert float(chi_squared(model, data, inverse_noise)) == np.inf
+    assert float(chi_squared(np.full(2048, 1e160), data, inverse_noise)) == np.inf
+    model[0] = np.nan
+    assert np.isnan(float(chi_squared(model, data, inverse_noise)))
 
 
 def test_the_likelihood_sums_its_chi_squared_in_the_kernel():

@@ -1,6 +1,7 @@
 #include "galaxyfit/statistics.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace galaxyfit {
 
@@ -29,7 +30,13 @@ double chi_squared(const double* model, const double* data, const double* invers
   constexpr int64_t kBlock = 1024;
   double sum = 0.0, compensation = 0.0;  // Kahan (1965) summation of the block sums
   for (int64_t start = 0; start < n; start += kBlock) {
-    const double y = block_sum(model + start, data + start, inverse_noise + start, std::min(kBlock, n - start)) - compensation;
+    const double block = block_sum(model + start, data + start, inverse_noise + start, std::min(kBlock, n - start));
+    if (!std::isfinite(sum) || !std::isfinite(block)) {  // an overflow (inf) or NaN: no compensation, which would make inf - inf
+      sum += block;
+      compensation = 0.0;
+      continue;
+    }
+    const double y = block - compensation;
     const double t = sum + y;
     compensation = (t - sum) - y;
     sum = t;

@@ -179,7 +179,8 @@ class AnalysisImaging:
         """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 (with zero derivatives) if it cannot be
         evaluated."""
         log_likelihood, ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
-        return jnp.where(ok, log_likelihood, INVALID_LOG_LIKELIHOOD)
+        # -1e99 is also the floor: a valid but absurd model (intensity 1e49) must not rank below a rejected one.
+        return jnp.where(ok, jnp.maximum(log_likelihood, INVALID_LOG_LIKELIHOOD), INVALID_LOG_LIKELIHOOD)
 
     def normalized_residuals_function(self, instance):
         """((data - model) / noise over the unmasked pixels, shape (pixels_in_mask,); validity flag) -- the

@@ -39,6 +39,9 @@ def chi_squared(model, data, inverse_noise):
     model = jnp.asarray(model, dtype=jnp.float64)
     data = jnp.asarray(data, dtype=jnp.float64)
     inverse_noise = jnp.asarray(inverse_noise, dtype=jnp.float64)
+    if model.ndim == 0 or data.ndim == 0 or inverse_noise.ndim == 0:
+        raise ValueError("model, data and inverse_noise must be arrays over pixels (at least one axis), got shapes "
+                         f"{model.shape}, {data.shape}, {inverse_noise.shape}")
     n = model.shape[-1]
     if data.shape[-1] != n or inverse_noise.shape[-1] != n:
         raise ValueError(f"model, data and inverse_noise must end in the same pixel count, got {model.shape}, "

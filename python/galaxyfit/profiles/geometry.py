@@ -35,8 +35,12 @@ def ell_comps_from(axis_ratio, angle):
 
 
 def _magnitude(e_y, e_x):
-    # |e| with a zero (sub)gradient at e = 0 instead of NaN (sqrt has an infinite slope there).
-    return jnp.sqrt(jnp.maximum(e_y**2 + e_x**2, 1e-300))
+    # |e| with zero (sub)derivatives of every order at e = 0 instead of NaN: sqrt has an infinite slope there, and a
+    # floor such as max(e^2, 1e-300) still overflows in the second derivative (1e-300^-1.5), which reverse mode
+    # multiplies by the zero it selects. Both branches of the select stay finite.
+    mag2 = e_y**2 + e_x**2
+    positive = mag2 > 0.0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, mag2, 1.0)), 0.0)
 
 
 def axis_ratio_and_angle_from(ell_comps):
@@ -69,7 +73,8 @@ def circular_quadratic_form(ell_comps):
     mag2 = e_y**2 + e_x**2
     # Rescale components whose magnitude exceeds the limit, keeping their direction (finite arithmetic for
     # invalid models; they are rejected by the likelihood anyway).
-    scale = jnp.where(mag2 > ELL_COMPS_LIMIT**2, ELL_COMPS_LIMIT / jnp.sqrt(jnp.maximum(mag2, 1e-300)), 1.0)
+    beyond = mag2 > ELL_COMPS_LIMIT**2  # (the unused branch stays finite, so no derivative of any order is NaN)
+    scale = jnp.where(beyond, ELL_COMPS_LIMIT / jnp.sqrt(jnp.where(beyond, mag2, 1.0)), 1.0)
     e_y, e_x = e_y * scale, e_x * scale
     f2 = e_y**2 + e_x**2
     inv = 1.0 / (1.0 - f2)

@@ -5,10 +5,11 @@ size, NaN). The likelihood must then return a value the search ignores -- with f
 ``jnp.where(valid, f(x), -1e99)`` alone does not give (the unused branch's NaNs leak into the gradient). So the
 likelihood is evaluated on a sanitised copy (invalid fields replaced by harmless values) and the result selected.
 
-Beyond the physical conditions, a parameter must lie in float64's workable range: |value| <= 1e50, and a positive
-one (a size, an index) >= 1e-50. Outside it a squared radius or an inverse size overflows, and although the image
-can still be finite (a profile 1e300" away is zero everywhere), its derivatives would be 0 * inf. Such values
-mean nothing for an image in arcseconds, so they are invalid too.
+Beyond the physical conditions, a parameter must lie in float64's workable range: |value| <= 1e50, a positive one
+(a size, an index) >= 1e-50, and a centre coordinate within 1e6 arcsec (~280 degrees) of the image centre. Outside
+it a squared radius, an inverse size or a pixel index overflows, and although the image can still be finite (a
+profile 1e20" away is zero everywhere), its derivatives would be 0 * inf. Such values mean nothing for an image in
+arcseconds, so they are invalid too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _SAFE_POSITIVE = 1.0
 #: Largest |parameter| and smallest positive parameter accepted (see the module docstring).
 MAX_MAGNITUDE = 1e50
 MIN_POSITIVE = 1e-50
+MAX_CENTRE = 1e6  # arcsec
 
 
 def _workable(v):
@@ -42,9 +44,9 @@ def sanitized(profile: LightProfile):
             updates[field.name] = (jnp.where(ok, e_y, 0.0), jnp.where(ok, e_x, 0.0))
         elif isinstance(value, tuple):
             parts = tuple(jnp.asarray(v, dtype=jnp.float64) for v in value)
-            ok = jnp.all(jnp.stack([_workable(v) for v in parts]))
-            valid = valid & ok
-            updates[field.name] = tuple(jnp.where(_workable(v), v, 0.0) for v in parts)
+            within = [jnp.isfinite(v) & (jnp.abs(v) <= MAX_CENTRE) for v in parts]  # (the only pair besides ell_comps)
+            valid = valid & jnp.all(jnp.stack(within))
+            updates[field.name] = tuple(jnp.where(w, v, 0.0) for v, w in zip(parts, within))
         else:
             v = jnp.asarray(value, dtype=jnp.float64)
             ok = _workable(v)
