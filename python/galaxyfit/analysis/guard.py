@@ -35,11 +35,7 @@ def guarded(f, x):
 @guarded.defjvp
 def _guarded_jvp(f, primals, tangents):
     (x,), (t,) = primals, tangents
-    y, linear, ok = jax.linearize(lambda x_: _split(f(x_)), x, has_aux=True)
+    y, linear, ok = jax.linearize(f, x, has_aux=True)  # f returns (y, ok): ok rides along as auxiliary data
     dy = _select(ok, linear(_select(ok, t)))
     return (y, ok), (dy, np.zeros(np.shape(ok), dtype=jax.dtypes.float0))
 
-
-def _split(out):
-    y, ok = out
-    return y, ok
