@@ -38,4 +38,3 @@ def _guarded_jvp(f, primals, tangents):
     y, linear, ok = jax.linearize(f, x, has_aux=True)  # f returns (y, ok): ok rides along as auxiliary data
     dy = _select(ok, linear(_select(ok, t)))
     return (y, ok), (dy, np.zeros(np.shape(ok), dtype=jax.dtypes.float0))
-
