@@ -2,6 +2,7 @@
 likelihoods, failed samples discarded, the analysis lifecycle, results written to disk."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import pytest
 import galaxyfit as gf
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
 from galaxyfit.model import Collection, Model, UniformPrior
-from galaxyfit.search import Dynesty, Emcee, FitProblem, LevenbergMarquardt, MultiNest, MultiNestUnavailable, Nautilus
+from galaxyfit.search import Dynesty, Emcee, FitProblem, LevenbergMarquardt, MaximumNotReachedWarning, MultiNest, MultiNestUnavailable, Nautilus
+from galaxyfit.search.base import check_reached_maximum
 from galaxyfit.search.multinest import load_pymultinest
 from galaxyfit.search.samples import Samples
 
@@ -87,7 +89,10 @@ def test_lm_from_the_prior_medians(small_imaging, sim_truth):
 
 def test_dynesty_and_emcee_agree_with_nautilus(nautilus_result, small_imaging, sim_truth):
     analysis = gf.AnalysisImaging(small_imaging)
-    dynesty = Dynesty(n_live=100, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MaximumNotReachedWarning)  # a converged run passes the optimiser check
+        dynesty = Dynesty(n_live=100, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
+    assert dynesty.search["maximum_check"]["reached"] and dynesty.search["maximum_check"]["gap"] < 3.0
     assert np.all(within_sigma(dynesty, TRUTH, 3.0))
     assert dynesty.log_evidence == pytest.approx(nautilus_result.log_evidence, abs=5 * dynesty.log_evidence_error + 0.1)
     emcee = Emcee(n_walkers=16, n_steps=400, initial=TRUTH * 1.01, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
@@ -95,6 +100,27 @@ def test_dynesty_and_emcee_agree_with_nautilus(nautilus_result, small_imaging, s
     sigma_nautilus = np.array(list(nautilus_result.errors_at_sigma(1.0).values())).mean(axis=1)
     sigma_emcee = np.array(list(emcee.errors_at_sigma(1.0).values())).mean(axis=1)
     np.testing.assert_allclose(sigma_emcee, sigma_nautilus, rtol=0.35)
+    # Without a start, the walkers begin around the optimiser's best fit (not across the prior, where walkers stuck
+    # in poor optima inflated the spread by orders of magnitude with no warning).
+    unstarted = Emcee(n_walkers=16, n_steps=400, seed=3, progress=False).fit(three_parameter_model(sim_truth), analysis)
+    assert np.all(within_sigma(unstarted, TRUTH, 3.0))
+    sigma_unstarted = np.array(list(unstarted.errors_at_sigma(1.0).values())).mean(axis=1)
+    np.testing.assert_allclose(sigma_unstarted, sigma_nautilus, rtol=0.35)
+
+
+def test_a_sampler_stalled_below_the_peak_is_flagged(small_imaging, sim_truth):
+    """check_reached_maximum: an optimiser started from a sampler's best point that climbs far higher means the
+    sampler did not converge (dynesty's random walks were seen to stall 4000 below the peak of a bright source)."""
+    model = three_parameter_model(sim_truth)
+    problem = FitProblem(model, gf.AnalysisImaging(small_imaging))
+    at_truth = float(problem.log_likelihood(TRUTH[None, :])[0])
+    poor = TRUTH * np.array([0.5, 1.6, 0.6])
+    with pytest.warns(MaximumNotReachedWarning, match="did not reach the maximum likelihood"):
+        check = check_reached_maximum(problem, poor, float(problem.log_likelihood(poor[None, :])[0]), "test sampler")
+    assert not check["reached"] and check["optimum_log_likelihood"] >= at_truth - 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MaximumNotReachedWarning)
+        assert check_reached_maximum(problem, TRUTH, at_truth, "test sampler")["reached"]
 
 
 def multinest_available() -> bool:

@@ -37,6 +37,30 @@ class ProgressProblem(FitProblem):
             self._bar = None
 
 
+class MaximumNotReachedWarning(UserWarning):
+    """A sampler's best point lies far below the optimum an optimiser reaches from it: the sampler did not converge,
+    and its posterior and evidence should not be trusted."""
+
+
+def check_reached_maximum(problem, best_vector, best_log_likelihood: float, search_name: str, seed: int = 0) -> dict:
+    """Polish the sampler's best point with Levenberg-Marquardt and warn (:class:`MaximumNotReachedWarning`) when the
+    optimum's ln L exceeds the sampler's best by more than max(10, n_dim): a converged posterior's best sample lies
+    within about n_dim / 2 of the maximum (a chi^2 with n_dim degrees of freedom over 2). Returns
+    {"optimum_log_likelihood", "gap", "reached"}."""
+    from galaxyfit.search.lm import LevenbergMarquardt
+
+    optimum, _ = LevenbergMarquardt(initial=np.asarray(best_vector, dtype=float), n_posterior=0, seed=seed)._run(problem)
+    optimum_log_l = float(optimum.max_log_likelihood)
+    gap = optimum_log_l - float(best_log_likelihood)
+    reached = bool(gap <= max(10.0, float(problem.n_dim)))
+    if not reached:
+        warnings.warn(f"{search_name} did not reach the maximum likelihood: its best ln L is {best_log_likelihood:.2f}, "
+                      f"but an optimiser started there reaches {optimum_log_l:.2f}. Its posterior and evidence are not "
+                      "reliable; use the default search (nautilus) or more live points.", MaximumNotReachedWarning,
+                      stacklevel=3)
+    return {"optimum_log_likelihood": optimum_log_l, "gap": gap, "reached": reached}
+
+
 class ParameterAtPriorLimitWarning(UserWarning):
     """A best-fit parameter sits on a hard limit of its prior."""
 

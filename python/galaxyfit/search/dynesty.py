@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galaxyfit.search.base import Search
+from galaxyfit.search.base import Search, check_reached_maximum
 from galaxyfit.search.samples import Samples
 
 
@@ -77,4 +77,8 @@ class Dynesty(Search):
         samples = Samples(results.samples, results.logl, np.exp(log_w - np.max(log_w)), problem.model.parameter_names,
                           log_evidence=float(results.logz[-1]), log_evidence_error=float(results.logzerr[-1]),
                           info={"n_like": int(np.sum(results.ncall))})
-        return samples, {"search": {"n_like": int(np.sum(results.ncall))}}
+        # dynesty's random walks can stall short of a sharp peak and still report tight posteriors and a small
+        # evidence error; an optimiser started from its best point tells.
+        best = int(np.argmax(results.logl))
+        check = check_reached_maximum(problem, results.samples[best], float(results.logl[best]), self.name, seed=self.seed)
+        return samples, {"search": {"n_like": int(np.sum(results.ncall)), "maximum_check": check}}

@@ -12,8 +12,13 @@ class Emcee(Search):
     """Posterior samples with emcee; all walkers are evaluated as one batch per step (``vectorize=True``).
 
     Parameters: ``n_walkers``, ``n_steps``, ``burn_in`` (fraction of steps discarded), ``thin``, ``initial`` (a
-    vector or instance around which walkers start in a ball of relative size ``ball``; default: draws from the
-    prior), ``seed``. MCMC gives no evidence.
+    vector or instance around which walkers start in a ball of relative size ``ball``; default: the best fit of the
+    Levenberg-Marquardt optimiser started as ``LevenbergMarquardt()`` starts itself), ``seed``. MCMC gives no
+    evidence.
+
+    Why not start the walkers across the prior: on a sharp likelihood, walkers that begin in a poor local optimum stay
+    there (the stretch move only proposes along lines through other walkers, all of which it would have to beat), and
+    their points then inflate the posterior's spread by orders of magnitude with no sign of trouble.
     """
 
     name = "emcee"
@@ -37,10 +42,16 @@ class Emcee(Search):
         start = initial if initial is not None else self.initial
         model = problem.model
         if start is None:
-            walkers = problem.prior_transform(rng.random((self.n_walkers, problem.n_dim)))
+            from galaxyfit.search.lm import LevenbergMarquardt
+
+            optimum, _ = LevenbergMarquardt(seed=self.seed, n_posterior=0)._run(problem)
+            centre = optimum.max_log_likelihood_vector
         else:
             centre = np.asarray(start, dtype=float) if isinstance(start, (list, tuple, np.ndarray)) else model.vector_from_instance(start)
-            walkers = centre + self.ball * np.maximum(np.abs(centre), 1e-3) * rng.standard_normal((self.n_walkers, problem.n_dim))
+        walkers = centre + self.ball * np.maximum(np.abs(centre), 1e-3) * rng.standard_normal((self.n_walkers, problem.n_dim))
+        limits = np.array(model.parameter_limits, dtype=float)
+        span = np.where(np.isfinite(limits[:, 1] - limits[:, 0]), limits[:, 1] - limits[:, 0], 1.0)
+        walkers = np.clip(walkers, limits[:, 0] + 1e-9 * span, limits[:, 1] - 1e-9 * span)  # inside the prior's support
 
         def log_probability(points):
             log_prior = problem.log_prior(points)

@@ -177,7 +177,8 @@ class Result:
         lines = [f"{self.search.get('name', 'search')}: max log likelihood {self.log_likelihood:.3f}"]
         if self.log_evidence is not None:
             err = f" +- {self.log_evidence_error:.3f}" if self.log_evidence_error is not None else ""
-            lines.append(f"log evidence {self.log_evidence:.3f}{err}")
+            kind = " (Laplace approximation at the optimum)" if self.search.get("name") == "lm" else ""
+            lines.append(f"log evidence{kind} {self.log_evidence:.3f}{err}")
         minus, plus = self.samples.errors_at_sigma(1.0)
         lines.append(f"{'parameter':50s} {'max L':>12s} {'median':>12s} {'-1 sigma':>10s} {'+1 sigma':>10s}")
         for name, ml, med, m, p in zip(self.model.parameter_names, self.max_log_likelihood_vector, self.median_pdf_vector, minus, plus):
