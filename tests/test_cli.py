@@ -1,6 +1,7 @@
 """The galaxyfit command: simulate -> fit round trip, the demo with the optimiser, help texts and input errors."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,6 +80,9 @@ def test_arguments_are_checked_before_fitting(tmp_path, capsys):
     assert "taken is an existing file, not a folder" in error_of(["fit", data, "--pixel-scale", "0.25", *noise, "--output", str(tmp_path / "taken")])
     assert "taken is an existing file" in error_of(["fit", data, "--pixel-scale", "0.25", *noise, "--output", str(tmp_path / "taken" / "sub")])
     assert "taken is an existing file" in error_of(["simulate", str(tmp_path / "taken"), "--size", "40"])
+    if Path("/proc/self").is_dir():  # a folder nobody can create: refused before the fit, not when saving after it
+        assert "cannot create the folder" in error_of(["fit", data, "--pixel-scale", "0.25", *noise, "--search", "lm",
+                                                       "--output", "/proc/galaxyfit-test/out"])
     for bad in ("-1", "0", "nan", "inf"):
         assert "--pixel-scale must be a finite positive number" in error_of(["fit", data, "--pixel-scale", bad, *noise])
     for argv in (["fit", data, "--pixel-scale", "0.25", *noise, "--n-live", "0"], ["simulate", str(tmp_path / "s0"), "--size", "0"],
@@ -86,3 +90,7 @@ def test_arguments_are_checked_before_fitting(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert "must be a positive integer" in capsys.readouterr().err
+    for bad in ("0", "-1", "nan"):  # a redshift at or below zero gave NaN kpc sizes in result.json
+        with pytest.raises(SystemExit):
+            main(["fit", data, "--pixel-scale", "0.25", *noise, "--redshift", bad])
+        assert "--redshift: must be a positive number" in capsys.readouterr().err

@@ -44,6 +44,18 @@ def test_from_fits_reads_big_endian_arrays_without_flipping(tmp_path):
     np.testing.assert_allclose(variance.noise_map, np.sqrt(2.0))
 
 
+def test_images_in_a_fits_extension_are_found(tmp_path):
+    """Pipelines often leave the primary HDU empty and store the image in extension 1: by default the first HDU
+    holding data is read; an explicit HDU still means that HDU."""
+    data = np.arange(12.0).reshape(3, 4) + 1.0
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, name="SCI"), fits.ImageHDU(data * 0 + 0.5, name="ERR")]).writeto(tmp_path / "d.fits")
+    imaging = Imaging.from_fits(tmp_path / "d.fits", 0.1, noise_map_path=tmp_path / "d.fits", noise_map_hdu="ERR")
+    np.testing.assert_array_equal(imaging.data, data)
+    np.testing.assert_array_equal(imaging.noise_map, 0.5)
+    with pytest.raises(DatasetError, match="HDU 0 of data file .* holds no data"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, noise_map_path=tmp_path / "d.fits", data_hdu=0)
+
+
 def test_imfit_data_based_noise_formula():
     data = np.array([[10.0, -200.0]])
     sigma = imfit_noise_map(data, gain=4.725, read_noise=4.3, original_sky=130.14)

@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 #: The demo galaxy, the same bulge + disk as the standard simulated benchmark (../shared/data/sim/README.md).
@@ -67,7 +68,8 @@ def _print_result(result, truth_vector=None) -> None:
     print(f"max log likelihood {result.log_likelihood:.3f}", end="")
     if result.log_evidence is not None:
         error = f" +- {result.log_evidence_error:.3f}" if result.log_evidence_error is not None else ""
-        print(f"; log evidence {result.log_evidence:.3f}{error}")
+        kind = " (Laplace approximation at the optimum)" if result.search.get("name") == "lm" else ""
+        print(f"; log evidence{kind} {result.log_evidence:.3f}{error}")
     else:
         print()
 
@@ -130,7 +132,24 @@ def _check_output(output, flag: str) -> None:
         if path.exists():
             if not path.is_dir():
                 raise UsageError(f"{flag} {output}: {path} is an existing file, not a folder")
-            return
+            break
+    # Made now, so a folder that cannot be written fails before the fit, not after it.
+    try:
+        Path(output).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag} {output}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(output, os.W_OK):
+        raise UsageError(f"{flag} {output}: the folder is not writable")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -308,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "(.yaml/.json; format in galaxyfit.model.model_file). Default: sersic")
     p.add_argument("--shared-centre", action="store_true", help="with '+' models: one centre for all components")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
-    p.add_argument("--redshift", type=float, default=0.5, help="galaxy redshift, for sizes in kpc in the results (default 0.5)")
+    p.add_argument("--redshift", type=_positive_float, default=0.5, help="galaxy redshift (> 0), for sizes in kpc in the results (default 0.5)")
     p.add_argument("--search", choices=["nautilus", "lm", "dynesty", "emcee", "multinest"], default="nautilus", help=SEARCH_HELP)
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the search (default 1)")
@@ -334,8 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"galaxyfit: warning: {message}\n"  # one line for a command-line user, not a source location
+
+
 def main(argv=None) -> int:
     _configure_xla()
+    warnings.formatwarning = _format_warning
     args = build_parser().parse_args(argv)
     from galaxyfit.errors import GalaxyfitError
 

@@ -12,9 +12,11 @@ from galaxyfit.errors import DatasetError
 from galaxyfit.output import atomic_destination
 
 
-def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
-    """The 2-D array in ``hdu`` of the FITS file ``path`` as native float64. Raises DatasetError naming the file if it
-    is missing, unreadable, has no such HDU, or the HDU holds no 2-D image."""
+def read_array(path, hdu: int | str | None = None, what: str = "image") -> np.ndarray:
+    """The 2-D array in ``hdu`` of the FITS file ``path`` as native float64; ``hdu=None``: the first HDU holding data
+    (the primary one, or the first extension when the primary is empty, as pipelines often write images, and as
+    astropy's ``fits.getdata`` reads them). Raises DatasetError naming the file if it is missing, unreadable, has no
+    such HDU, or the HDU holds no 2-D image."""
     path = Path(path)
     if path.is_dir():
         raise DatasetError(f"{what} file {path} is a directory, not a FITS file")
@@ -22,6 +24,8 @@ def read_array(path, hdu: int | str = 0, what: str = "image") -> np.ndarray:
         raise DatasetError(f"{what} file {path} does not exist")
     try:
         with fits.open(path, memmap=False) as hdul:
+            if hdu is None:
+                hdu = next((i for i, h in enumerate(hdul) if h.data is not None), 0)
             try:
                 data = hdul[hdu].data
             except (IndexError, KeyError):

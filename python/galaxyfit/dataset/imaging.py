@@ -134,10 +134,10 @@ class Imaging:
         noise_map_path=None,
         psf_path=None,
         mask_path=None,
-        data_hdu=0,
-        noise_map_hdu=0,
-        psf_hdu=0,
-        mask_hdu=0,
+        data_hdu=None,
+        noise_map_hdu=None,
+        psf_hdu=None,
+        mask_hdu=None,
         noise_map_is_variance: bool = False,
         gain: float | None = None,
         read_noise: float = 0.0,
@@ -153,6 +153,7 @@ class Imaging:
         when no map is given, from Imfit's data-based model with ``gain`` (e-/ADU), ``read_noise`` (e-),
         ``original_sky`` (the subtracted sky, data units), ``exposure_time`` (s, for count-rate images) and
         ``n_combined`` (see :func:`galaxyfit.dataset.noise.imfit_noise_map`). ``mask_path``: non-zero = masked.
+        ``*_hdu``: the HDU (index or name) of each file; None (default): the first HDU holding data.
         Raises DatasetError naming the file for unreadable inputs, and if neither a noise map nor a gain is given.
         """
         data = fits_io.read_array(data_path, data_hdu, "data")

@@ -58,7 +58,7 @@ class Mask:
         return cls((r2 > outer_radius**2 * (1 + 1e-12)) | (r2 < inner_radius**2 * (1 - 1e-12)), pixel_scales)
 
     @classmethod
-    def from_fits(cls, path, pixel_scales, hdu: int = 0, masked_value: str = "nonzero") -> "Mask":
+    def from_fits(cls, path, pixel_scales, hdu: int | str | None = None, masked_value: str = "nonzero") -> "Mask":
         """A mask image: by default non-zero (and non-finite) pixels are masked, zero pixels used (Imfit's
         convention). ``masked_value="zero"`` inverts it (zero = masked)."""
         array = fits_io.read_array(Path(path), hdu, "mask")
