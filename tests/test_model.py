@@ -139,3 +139,43 @@ def test_likelihood_of_vectors_is_one_jitted_vmapped_function(small_imaging):
     one_by_one = [analysis.log_likelihood_function(model.instance_from_vector(v)) for v in vectors]
     np.testing.assert_allclose(values, one_by_one, rtol=1e-12)
     assert np.all(np.isfinite(values))
+
+
+MODEL_FILE = """
+galaxies:
+  galaxy:
+    redshift: 0.5
+    bulge:
+      type: Sersic
+      sersic_index: {type: UniformPrior, lower_limit: 1.0, upper_limit: 6.0}
+    disk:
+      type: Exponential
+      centre: bulge.centre
+      effective_radius: 1.6
+dataset_model:
+  background_sky_level: {type: GaussianPrior, mean: 0.0, sigma: 0.01}
+"""
+
+
+def test_model_file_links_fixes_and_priors(tmp_path):
+    """The YAML model file of model_file.py's docstring: 7 bulge + 2 disk ell + intensity + sky = 11 free parameters."""
+    from galaxyfit.model.model_file import load_model
+
+    path = tmp_path / "model.yaml"
+    path.write_text(MODEL_FILE)
+    model = load_model(path)
+    assert model.prior_count == 7 + 3 + 1
+    names = model.parameter_names
+    assert "galaxies.galaxy.bulge.centre_0" in names and not any(n.startswith("galaxies.galaxy.disk.centre") for n in names)
+    assert "galaxies.galaxy.disk.effective_radius" not in names and "dataset_model.background_sky_level" in names
+    instance = model.instance_from_prior_medians()
+    assert instance.galaxies.galaxy.disk.centre == instance.galaxies.galaxy.bulge.centre
+    assert instance.galaxies.galaxy.disk.effective_radius == 1.6
+    assert instance.galaxies.galaxy.bulge.sersic_index == pytest.approx(3.5)
+    # Bad entries are refused when the file is read, naming the entry.
+    for text, message in [("centre: [0.0]", "bulge.centre: needs 2 entries, got 1"),
+                          ("effective_radius: -1", "bulge.effective_radius: must be positive, got -1"),
+                          ("sersic_index: {type: UniformPrior, lower: 1}", "UniformPrior takes lower_limit, upper_limit")]:
+        path.write_text(f"galaxies:\n  galaxy:\n    bulge:\n      type: Sersic\n      {text}\n")
+        with pytest.raises(ModelError, match=message.replace("[", r"\[")):
+            load_model(path)

@@ -125,7 +125,9 @@ def model_from_dict(data: dict) -> Collection:
                 if isinstance(value, str):
                     links.append((model, parameter, value, f"galaxies.{galaxy_name}"))
                 else:
-                    setattr(model, parameter, _value(value, f"{where}.{parameter}"))
+                    value = _value(value, f"{where}.{parameter}")
+                    _check_fixed(CLASSES[type_name], parameter, value, f"{where}.{parameter}")
+                    setattr(model, parameter, value)
             components[name] = model
         setattr(galaxies, galaxy_name, Model(Galaxy, redshift=redshift, **components))
     model = Collection(galaxies=galaxies)
@@ -137,6 +139,16 @@ def model_from_dict(data: dict) -> Collection:
     for target, parameter, link, galaxy_path in links:
         setattr(target, parameter, _resolve_link(model, link, galaxy_path))
     return model
+
+
+def _check_fixed(cls, parameter: str, value, where: str) -> None:
+    """A pair (centre, ell_comps) needs two entries, and a fixed size or index must be positive: caught here, not
+    as an index error or a -1e99 likelihood at every point of the search."""
+    default = getattr(cls, parameter, None)
+    if isinstance(default, tuple) and isinstance(value, tuple) and len(value) != len(default):
+        raise ModelError(f"{where}: needs {len(default)} entries, got {len(value)}")
+    if parameter in getattr(cls, "positive_parameters", ()) and isinstance(value, float) and not value > 0:
+        raise ModelError(f"{where}: must be positive, got {value:g}")
 
 
 def _value(value, where: str):
