@@ -80,10 +80,10 @@ class ImagePlan:
         geometry = dict(y0=(r0 - (ny - 1) / 2.0) * ps_y, x0=(c0 - (nx - 1) / 2.0) * ps_x, shape=self.box_shape,
                         pixel_scales=(ps_y, ps_x))
         self.grid = BoxGrid(**geometry, fine_pixels=fine, coarse_pixels=coarse, span_begin=span_begin, span_end=span_end)
-        unmasked_image = np.flatnonzero(~mask) if over.mode == "uniform" else None
+        uniform = over.mode == "uniform"
         self.image_grid = BoxGrid(y0=-(ny - 1) / 2.0 * ps_y, x0=-(nx - 1) / 2.0 * ps_x, shape=(ny, nx), pixel_scales=(ps_y, ps_x),
-                                  fine_pixels=unmasked_image,
-                                  coarse_pixels=np.flatnonzero(mask) if over.mode == "uniform" else None)
+                                  fine_pixels=np.flatnonzero(~mask) if uniform else None,
+                                  coarse_pixels=np.flatnonzero(mask) if uniform else None)
         self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
         self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
         self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])

@@ -69,10 +69,10 @@ class _Node:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (it has {', '.join(attributes) or 'none'})")
 
     def __setattr__(self, name, value):
-        self._check_attribute(name)
+        self._check_attribute(name, value)
         self._attributes[name] = _as_component(value)
 
-    def _check_attribute(self, name):  # overridden by Model
+    def _check_attribute(self, name, value):  # overridden by Model
         pass
 
     # ---- walking ------------------------------------------------------------------------------------------------------
@@ -226,6 +226,19 @@ def _resolve(value, values):
     return value
 
 
+def fixed_value_problem(cls, name: str, value) -> str | None:
+    """Why ``value`` cannot be given to ``cls``'s parameter ``name`` (None if it can): a pair (centre, ell_comps)
+    needs two entries, and a fixed size or index must be positive. Caught when the model is built, not as an index
+    error or a -1e99 likelihood at every point of the search."""
+    default = getattr(cls, name, None)
+    if isinstance(default, tuple) and isinstance(value, (tuple, list)) and len(value) != len(default):
+        return f"needs {len(default)} entries, got {len(value)}"
+    fixed = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if fixed and name in getattr(cls, "positive_parameters", ()) and not value > 0:
+        return f"must be positive, got {value:g}"
+    return None
+
+
 class Model(_Node):
     """A class (light profile, ``Galaxy``, ``DatasetModel``) whose constructor arguments are priors or values.
 
@@ -255,18 +268,21 @@ class Model(_Node):
                 prior = default_prior(name, field.name)
                 self._attributes[field.name] = prior if prior is not None else float(default)
         for key, value in kwargs.items():
-            self._check_attribute(key)
+            self._check_attribute(key, value)
             self._attributes[key] = _as_component(value)
         # keep the class's field order whatever the keyword order
         order = [f.name for f in dataclasses.fields(cls)]
         object.__setattr__(self, "_attributes", {k: self._attributes[k] for k in order})
 
-    def _check_attribute(self, name):
+    def _check_attribute(self, name, value):
         if self.cls is Galaxy:
             return
         names = [f.name for f in dataclasses.fields(self.cls)]
         if name not in names:
             raise ModelError(f"{self.cls.__name__} has no parameter {name!r} (it has {', '.join(names)})")
+        problem = fixed_value_problem(self.cls, name, value)
+        if problem is not None:
+            raise ModelError(f"{self.cls.__name__}.{name}: {problem}")
 
     def _build(self, values):
         resolved = {k: _resolve(v, values) for k, v in self._attributes.items()}

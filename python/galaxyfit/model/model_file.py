@@ -29,7 +29,7 @@ from pathlib import Path
 
 from galaxyfit.errors import ModelError
 from galaxyfit.galaxy import DatasetModel, Galaxy
-from galaxyfit.model.model import CLASSES, Collection, Model, _Node
+from galaxyfit.model.model import CLASSES, Collection, Model, _Node, fixed_value_problem
 from galaxyfit.model.priors import PRIORS
 
 #: Shorthand names for ``--model a+b``: profile class and component name.
@@ -126,7 +126,9 @@ def model_from_dict(data: dict) -> Collection:
                     links.append((model, parameter, value, f"galaxies.{galaxy_name}"))
                 else:
                     value = _value(value, f"{where}.{parameter}")
-                    _check_fixed(CLASSES[type_name], parameter, value, f"{where}.{parameter}")
+                    problem = fixed_value_problem(CLASSES[type_name], parameter, value)  # named by its path in the file
+                    if problem is not None:
+                        raise ModelError(f"{where}.{parameter}: {problem}")
                     setattr(model, parameter, value)
             components[name] = model
         setattr(galaxies, galaxy_name, Model(Galaxy, redshift=redshift, **components))
@@ -139,16 +141,6 @@ def model_from_dict(data: dict) -> Collection:
     for target, parameter, link, galaxy_path in links:
         setattr(target, parameter, _resolve_link(model, link, galaxy_path))
     return model
-
-
-def _check_fixed(cls, parameter: str, value, where: str) -> None:
-    """A pair (centre, ell_comps) needs two entries, and a fixed size or index must be positive: caught here, not
-    as an index error or a -1e99 likelihood at every point of the search."""
-    default = getattr(cls, parameter, None)
-    if isinstance(default, tuple) and isinstance(value, tuple) and len(value) != len(default):
-        raise ModelError(f"{where}: needs {len(default)} entries, got {len(value)}")
-    if parameter in getattr(cls, "positive_parameters", ()) and isinstance(value, float) and not value > 0:
-        raise ModelError(f"{where}: must be positive, got {value:g}")
 
 
 def _value(value, where: str):
