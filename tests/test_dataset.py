@@ -85,6 +85,7 @@ def test_psf_is_normalised_by_default():
         (dict(psf=np.ones((4, 3))), "odd"),
         (dict(psf=np.zeros((3, 3))), "all zero"),
         (dict(psf=np.full((3, 3), np.nan)), "non-finite"),
+        (dict(psf=-np.ones((3, 3))), "sums to -9 < 0"),
         (dict(mask=np.ones((4, 4), bool)), "no pixels"),
         (dict(mask=np.zeros((3, 4), bool)), "mask shape"),
         (dict(pixel_scales=-0.1), "pixel_scales"),
@@ -95,6 +96,20 @@ def test_bad_input_raises_a_specific_error(kwargs, message):
     args.update(kwargs)
     with pytest.raises(DatasetError, match=message):
         Imaging(**args)
+
+
+def test_psf_negative_values_warn_only_when_large():
+    args = dict(data=np.zeros((4, 4)), noise_map=np.ones((4, 4)), pixel_scales=0.1)
+    psf = np.ones((5, 5))
+    psf[0, :] = -0.01  # noise-like wings: 0.05 / 20 = 0.25 % of the positive sum, accepted silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = Imaging(psf=psf, **args)
+    np.testing.assert_allclose(quiet.psf, psf / psf.sum())
+    psf[0, :] = -0.5  # 2.5 / 20 = 12.5 %: kept as given, with a warning that says how much
+    with pytest.warns(UserWarning, match=r"psf: its 5 negative values sum to 12.5% of its positive ones"):
+        loud = Imaging(psf=psf, **args)
+    np.testing.assert_allclose(loud.psf, psf / psf.sum())
 
 
 def test_nan_data_and_bad_noise_in_used_pixels():

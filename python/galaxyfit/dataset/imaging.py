@@ -13,6 +13,10 @@ from galaxyfit.dataset.noise import imfit_noise_map, noise_map_from_variance
 from galaxyfit.dataset.pixels import pixel_scales_pair
 from galaxyfit.errors import DatasetError
 
+#: Fraction of a PSF's positive sum above which its negative values draw a warning (noise in an empirical PSF's
+#: wings stays well below it).
+NEGATIVE_PSF_WARNING = 0.05
+
 
 def _first_bad(bad: np.ndarray) -> str:
     i, j = np.argwhere(bad)[0]
@@ -122,6 +126,15 @@ class Imaging:
         total = psf.sum()
         if total == 0 or not np.any(psf):
             raise DatasetError("psf is all zero (its sum is 0), so it cannot blur or be normalized")
+        if total < 0:
+            raise DatasetError(f"psf sums to {total:.6g} < 0: blurring with it would turn light negative (is it a residual "
+                               "or background-subtracted image rather than a PSF?)")
+        negative = -psf[psf < 0].sum()
+        if negative > NEGATIVE_PSF_WARNING * psf[psf > 0].sum():
+            # Noise in an empirical PSF's wings gives small negative values, which are kept as they are; a large
+            # negative part usually means the wrong file or an over-subtracted background.
+            warnings.warn(f"psf: its {int((psf < 0).sum())} negative values sum to {negative / psf[psf > 0].sum():.1%} of its "
+                          "positive ones; the model will be blurred with them as given", stacklevel=3)
         return psf / total if normalize else psf
 
     # ---- construction ------------------------------------------------------------------------------------------
