@@ -1,6 +1,7 @@
 """The galaxyfit command: simulate -> fit round trip, the demo with the optimiser, help texts and input errors."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,15 @@ def test_arguments_are_checked_before_fitting(tmp_path, capsys):
     if Path("/proc/self").is_dir():  # a folder nobody can create: refused before the fit, not when saving after it
         assert "cannot create the folder" in error_of(["fit", data, "--pixel-scale", "0.25", *noise, "--search", "lm",
                                                        "--output", "/proc/galaxyfit-test/out"])
-    for bad in ("-1", "0", "nan", "inf"):
-        assert "--pixel-scale must be a finite positive number" in error_of(["fit", data, "--pixel-scale", bad, *noise])
+    # Numbers that cannot be right are refused by argparse naming the flag (not the Python argument behind it).
+    for flag, bad, message in (("--pixel-scale", "-1", "must be a positive number"), ("--pixel-scale", "0", "must be a positive number"),
+                               ("--pixel-scale", "nan", "must be a positive number"), ("--pixel-scale", "inf", "must be a positive number"),
+                               ("--gain", "-4.7", "must be a positive number"), ("--read-noise", "-1", "must be a finite number >= 0"),
+                               ("--original-sky", "nan", "must be a finite number >= 0"), ("--exposure-time", "0", "must be a positive number"),
+                               ("--n-combined", "0", "must be a positive integer"), ("--mask-radius", "-3", "must be a positive number")):
+        with pytest.raises(SystemExit):
+            main(["fit", data, "--pixel-scale", "0.25", "--gain", "4.7", flag, bad])
+        assert f"argument {flag}: {message}" in capsys.readouterr().err
     for argv in (["fit", data, "--pixel-scale", "0.25", *noise, "--n-live", "0"], ["simulate", str(tmp_path / "s0"), "--size", "0"],
                  ["fit", data, "--pixel-scale", "0.25", *noise, "--n-live", "abc"]):
         with pytest.raises(SystemExit):
@@ -94,3 +102,49 @@ def test_arguments_are_checked_before_fitting(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(["fit", data, "--pixel-scale", "0.25", *noise, "--redshift", bad])
         assert "--redshift: must be a positive number" in capsys.readouterr().err
+
+
+def test_help_lists_what_each_command_accepts(capsys):
+    from galaxyfit.cli import build_parser
+    from galaxyfit.profiles.light import PROFILES
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--help"])
+    demo_help = " ".join(capsys.readouterr().out.split())
+    assert "multinest" not in demo_help  # the demo does not offer it, so its help must not name it
+    assert "(default 20261129)" in demo_help
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fit", "--help"])
+    fit_help = "".join(capsys.readouterr().out.split())
+    for name in PROFILES:  # every light profile can be named in --model, and the help says so
+        assert name.lower() in fit_help
+
+
+def test_shorthand_names_every_light_profile():
+    from galaxyfit.model.model_file import model_from_shorthand
+
+    model = model_from_shorthand("sersic+exponentialcore+pointsource+gaussiansph", shared_centre=True)
+    instance = model.instance_from_prior_medians()
+    components = instance.galaxies.galaxy
+    assert type(components.bulge).__name__ == "Sersic"
+    assert type(components.disk).__name__ == "ExponentialCore"
+    assert type(components.point_source).__name__ == "PointSource"
+    assert type(components.gaussian).__name__ == "GaussianSph"
+    assert components.point_source.centre == components.bulge.centre  # linked by shared_centre
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    """``galaxyfit ... | head``: when the reader goes away, no traceback and no "Exception ignored" message."""
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "galaxyfit", "simulate", str(tmp_path / "sim"), "--size", "20"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    assert (tmp_path / "sim" / "data.fits").is_file()  # the work was done; only the report was lost

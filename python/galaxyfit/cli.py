@@ -114,8 +114,6 @@ class UsageError(Exception):
 
 def _check_fit_arguments(args) -> None:
     """Argument errors that would otherwise surface only after a long fit, or be silently ignored."""
-    if not (args.pixel_scale > 0 and args.pixel_scale < float("inf")):
-        raise UsageError(f"--pixel-scale must be a finite positive number of arcsec per pixel, got {args.pixel_scale}")
     if args.gain is None:
         given = [flag for flag, value in (("--read-noise", args.read_noise), ("--original-sky", args.original_sky),
                                           ("--exposure-time", args.exposure_time), ("--n-combined", args.n_combined)) if value is not None]
@@ -149,6 +147,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
     if not (value > 0 and value < float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
+    if not (value >= 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -280,18 +288,29 @@ def cmake_dir(args) -> int:
     return 0
 
 
-SEARCH_HELP = ("nautilus (nested sampling, the default: posterior and evidence), lm (Levenberg-Marquardt: best fit and "
-               "errors from the Jacobian), dynesty (nested sampling), emcee (MCMC), multinest (needs libmultinest)")
+_SEARCH_TEXT = {
+    "nautilus": "nautilus (nested sampling, the default: posterior and evidence)",
+    "lm": "lm (Levenberg-Marquardt: best fit, errors from the Jacobian)",
+    "dynesty": "dynesty (nested sampling)",
+    "emcee": "emcee (MCMC)",
+    "multinest": "multinest (nested sampling; needs the MultiNest library)",
+}
+
+
+def _search_help(choices) -> str:
+    return ", ".join(_SEARCH_TEXT[name] for name in choices)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from galaxyfit.model.model_file import SHORTHAND
+
     parser = argparse.ArgumentParser(prog="galaxyfit", description="Fit models of galaxy light to astronomical images.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def simulation_options(p, exposure_time=147.74366464024976):
         p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
-        p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise (and of the search)")
-        p.add_argument("--exposure-time", type=float, default=exposure_time,
+        p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise and of the search (default 20261129)")
+        p.add_argument("--exposure-time", type=_positive_float, default=exposure_time,
                        help="exposure time in seconds; sets the signal-to-noise (default: peak S/N 50 at 100x100)")
 
     p = sub.add_parser("demo", help="simulate a bulge + disk galaxy and fit it with the default search",
@@ -299,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "circular 3\" mask), fit all 13 parameters with default priors, print truth vs fit with "
                                    "1-sigma errors, and write data/model/residual figures and a results JSON.")
     simulation_options(p)
-    p.add_argument("--search", choices=["nautilus", "lm", "dynesty", "emcee"], default="nautilus", help=SEARCH_HELP)
+    demo_searches = ["nautilus", "lm", "dynesty", "emcee"]
+    p.add_argument("--search", choices=demo_searches, default="nautilus", help=_search_help(demo_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default: the search's own, 200)")
     p.add_argument("--output", default="galaxyfit_demo", help="folder for fit.png, result.json, samples.csv, model.json (default galaxyfit_demo)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -309,26 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit light profiles to an image. Coordinates: centre (y, x) in arcsec from the image centre, "
                                    "FITS row 0 at the bottom; sizes in arcsec; intensities in data units per pixel.")
     p.add_argument("image", help="FITS image (data units per pixel, sky subtracted)")
-    p.add_argument("--pixel-scale", type=float, required=True, help="arcsec per pixel (use 1 to work in pixels)")
+    p.add_argument("--pixel-scale", type=_positive_float, required=True, help="arcsec per pixel (use 1 to work in pixels)")
     p.add_argument("--noise-map", help="FITS 1-sigma noise map in data units (or variance with --noise-map-is-variance)")
     p.add_argument("--noise-map-is-variance", action="store_true", help="--noise-map holds variances (data units squared)")
-    p.add_argument("--gain", type=float, help="Imfit data-based noise: gain in electrons per data unit")
-    p.add_argument("--read-noise", type=float, help="read noise in electrons (with --gain; default 0)")
-    p.add_argument("--original-sky", type=float, help="sky level already subtracted, in data units (with --gain; default 0)")
-    p.add_argument("--exposure-time", type=float, help="seconds, for count-rate images (with --gain; default 1)")
-    p.add_argument("--n-combined", type=int, help="number of images averaged into the data (with --gain; default 1)")
+    p.add_argument("--gain", type=_positive_float, help="Imfit data-based noise: gain in electrons per data unit")
+    p.add_argument("--read-noise", type=_non_negative_float, help="read noise in electrons (with --gain; default 0)")
+    p.add_argument("--original-sky", type=_non_negative_float, help="sky level already subtracted, in data units (with --gain; default 0)")
+    p.add_argument("--exposure-time", type=_positive_float, help="seconds, for count-rate images (with --gain; default 1)")
+    p.add_argument("--n-combined", type=_positive_int, help="number of images averaged into the data (with --gain; default 1)")
     p.add_argument("--psf", help="FITS PSF image, odd-sized, centred on its central pixel (normalised to unit sum)")
     p.add_argument("--mask", help="FITS mask, non-zero = excluded pixels")
     p.add_argument("--mask-nan-data", action="store_true", help="mask pixels whose data or noise is not finite "
                                                                "(with a warning that counts them) instead of stopping")
-    p.add_argument("--mask-radius", type=float, help="also exclude pixels beyond this radius in arcsec from the image centre")
-    p.add_argument("--model", default="sersic", help="profiles joined by '+' (sersic, exponential, devvaucouleurs, sersiccore, "
-                                                     "gaussian, moffat, chameleon; e.g. sersic+exponential) or a model file "
-                                                     "(.yaml/.json; format in galaxyfit.model.model_file). Default: sersic")
+    p.add_argument("--mask-radius", type=_positive_float, help="also exclude pixels beyond this radius in arcsec from the image centre")
+    p.add_argument("--model", default="sersic", help="light profiles joined by '+', e.g. sersic+exponential (known: "
+                                                     f"{', '.join(SHORTHAND)}), or a model file (.yaml/.json; format in "
+                                                     "galaxyfit.model.model_file). Default: sersic")
     p.add_argument("--shared-centre", action="store_true", help="with '+' models: one centre for all components")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
     p.add_argument("--redshift", type=_positive_float, default=0.5, help="galaxy redshift (> 0), for sizes in kpc in the results (default 0.5)")
-    p.add_argument("--search", choices=["nautilus", "lm", "dynesty", "emcee", "multinest"], default="nautilus", help=SEARCH_HELP)
+    fit_searches = ["nautilus", "lm", "dynesty", "emcee", "multinest"]
+    p.add_argument("--search", choices=fit_searches, default="nautilus", help=_search_help(fit_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the search (default 1)")
     p.add_argument("--output", default="galaxyfit_output", help="results folder (default galaxyfit_output); a nautilus run "
@@ -344,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=simulate)
 
     p = sub.add_parser("timing", help="time the demo likelihood (single and batched calls)")
-    p.add_argument("--size", type=int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
-    p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise")
+    p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
+    p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise (default 20261129)")
     p.set_defaults(run=timing)
 
     p = sub.add_parser("cmake-dir", help="print the directory of the installed C++ package (for find_package)")
@@ -364,10 +385,20 @@ def main(argv=None) -> int:
     from galaxyfit.errors import GalaxyfitError
 
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # inside the try: a pipe's reader may already have gone
+        return status
     except (GalaxyfitError, UsageError) as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (``galaxyfit ... | head``): stop quietly, as Unix tools do. stdout is
+        # pointed at devnull so the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured): nothing left to flush there
+            pass
+        return 1
     except KeyboardInterrupt:
         checkpoint = Path(getattr(args, "output", None) or ".") / "nautilus_checkpoint.hdf5"
         resumable = getattr(args, "search", None) == "nautilus" and args.command == "fit" and checkpoint.is_file()

@@ -32,16 +32,22 @@ from galaxyfit.galaxy import DatasetModel, Galaxy
 from galaxyfit.model.model import CLASSES, Collection, Model, _Node, fixed_value_problem
 from galaxyfit.model.priors import PRIORS
 
-#: Shorthand names for ``--model a+b``: profile class and component name.
-SHORTHAND = {
-    "sersic": ("Sersic", "bulge"),
-    "devvaucouleurs": ("DevVaucouleurs", "bulge"),
-    "exponential": ("Exponential", "disk"),
-    "sersiccore": ("SersicCore", "bulge"),
-    "gaussian": ("Gaussian", "gaussian"),
-    "moffat": ("Moffat", "moffat"),
-    "chameleon": ("Chameleon", "chameleon"),
-}
+#: Shorthand names for ``--model a+b``: every light profile by its class name in lower case (``sersic``,
+#: ``sersicsph``, ``exponentialcore``, ``pointsource`` ...), mapped to (class, component name). Sersic-like
+#: components are named ``bulge``, exponential ones ``disk``, the rest after their profile.
+def _shorthand() -> dict[str, tuple[str, str]]:
+    from galaxyfit.profiles.light import PROFILES
+
+    names = {"Sersic": "bulge", "DevVaucouleurs": "bulge", "SersicCore": "bulge", "Exponential": "disk",
+             "ExponentialCore": "disk", "PointSource": "point_source", "ElsonFreeFall": "elson_free_fall"}
+    table = {}
+    for cls_name in PROFILES:
+        base = cls_name[:-3] if cls_name.endswith("Sph") else cls_name
+        table[cls_name.lower()] = (cls_name, names.get(base, base.lower()))
+    return table
+
+
+SHORTHAND = _shorthand()
 
 
 def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool = False, sky: bool = False):

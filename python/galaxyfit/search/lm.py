@@ -129,7 +129,9 @@ class LevenbergMarquardt(Search):
         starts = self._starts(problem, initial if initial is not None else self.initial)
         runs = [run for run in map(optimise, starts) if run is not None]
         if not runs:
-            raise ModelError("every starting point gives a non-finite chi^2; give a starting point (initial=...)")
+            raise ModelError("every starting point gives a non-finite chi^2 (no model there can be evaluated): give a "
+                             "starting point (LevenbergMarquardt(initial=...) in Python) or, on the command line, "
+                             "priors that exclude the failing region in a model file (--model FILE.yaml)")
         x, chi2, iterations, history = min(runs, key=lambda run: run[1])
         jac = np.asarray(jacobian_fn(jnp.asarray(x)))
         # ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 (the noise term is fixed by the dataset)
