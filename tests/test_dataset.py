@@ -98,18 +98,38 @@ def test_bad_input_raises_a_specific_error(kwargs, message):
         Imaging(**args)
 
 
-def test_psf_negative_values_warn_only_when_large():
+def test_psf_negative_values_warn_only_when_large(tmp_path):
+    from galaxyfit.errors import NegativePSFWarning
+
     args = dict(data=np.zeros((4, 4)), noise_map=np.ones((4, 4)), pixel_scales=0.1)
-    psf = np.ones((5, 5))
-    psf[0, :] = -0.01  # noise-like wings: 0.05 / 20 = 0.25 % of the positive sum, accepted silently
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[-25:26, -25:26]
+    star = np.exp(-(x**2 + y**2) / (2 * 2.0**2))
+    noisy = star + 1.5e-3 * rng.standard_normal(star.shape)  # an empirical 51x51 PSF: ~6 % negative from wing noise
+    assert 0.04 < -noisy[noisy < 0].sum() / noisy[noisy > 0].sum() < 0.2 and noisy.min() > -0.01
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        quiet = Imaging(psf=psf, **args)
-    np.testing.assert_allclose(quiet.psf, psf / psf.sum())
-    psf[0, :] = -0.5  # 2.5 / 20 = 12.5 %: kept as given, with a warning that says how much
-    with pytest.warns(UserWarning, match=r"psf: its 5 negative values sum to 12.5% of its positive ones"):
-        loud = Imaging(psf=psf, **args)
-    np.testing.assert_allclose(loud.psf, psf / psf.sum())
+        quiet = Imaging(psf=noisy, **args)
+    np.testing.assert_allclose(quiet.psf, noisy / noisy.sum())
+    oversubtracted = star - 0.003  # a background taken off twice: every wing pixel negative, the sum 23 % negative
+    with pytest.warns(NegativePSFWarning, match=r"psf: its 2\d+ negative values sum to 2\d\.\d% of its positive ones") as record:
+        loud = Imaging(psf=oversubtracted, **args)
+    assert record[0].filename == __file__  # points at the caller's line, not inside galaxyfit
+    np.testing.assert_allclose(loud.psf, oversubtracted / oversubtracted.sum())  # used as given
+    dip = star.copy()
+    dip[0, 0] = -0.05  # one value at -5 % of the peak: a residual image, not noise
+    with pytest.warns(NegativePSFWarning, match=r"reach -5.00% of its peak"):
+        Imaging(psf=dip, **args)
+    # Read from a file: said once, naming the file, and not again when the dataset is masked.
+    fits.PrimaryHDU(np.ones((4, 4))).writeto(tmp_path / "d.fits")
+    fits.PrimaryHDU(oversubtracted).writeto(tmp_path / "psf.fits")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = Imaging.from_fits(tmp_path / "d.fits", 0.1, gain=1.0, psf_path=tmp_path / "psf.fits")
+        dataset.apply_mask(Mask.circular(dataset.shape, 0.1, 0.15))
+    negative = [w for w in caught if issubclass(w.category, NegativePSFWarning)]
+    assert len(negative) == 1 and str(negative[0].message).endswith(f"[psf file {tmp_path / 'psf.fits'}]")
+    assert negative[0].filename == __file__
 
 
 def test_nan_data_and_bad_noise_in_used_pixels():

@@ -16,3 +16,7 @@ class ModelError(GalaxyfitError, ValueError):
 
 class SearchError(GalaxyfitError, ValueError):
     """A search that cannot run as configured: too few live points, or a checkpoint written for another fit."""
+
+
+class NegativePSFWarning(UserWarning):
+    """A PSF whose negative values are large enough to suggest the wrong file or an over-subtracted background."""

@@ -11,11 +11,28 @@ from galaxyfit.dataset import fits_io
 from galaxyfit.dataset.mask import Mask
 from galaxyfit.dataset.noise import imfit_noise_map, noise_map_from_variance
 from galaxyfit.dataset.pixels import pixel_scales_pair
-from galaxyfit.errors import DatasetError
+from galaxyfit.errors import DatasetError, NegativePSFWarning
 
-#: Fraction of a PSF's positive sum above which its negative values draw a warning (noise in an empirical PSF's
-#: wings stays well below it).
-NEGATIVE_PSF_WARNING = 0.05
+#: A PSF draws a warning when its negative values sum to more than this fraction of its positive ones, or when its
+#: most negative value is below -this fraction of its peak. Zero-mean noise in the wings of a large empirical PSF
+#: gives ~0.4 N sigma of negative sum over N pixels (51x51 pixels at 1.5e-3 of the peak each: ~6 %, and ~10 % in
+#: narrower PSFs), but not 20 %, and its single values stay above -1 % of the peak; a residual image or an
+#: over-subtracted background does not.
+NEGATIVE_PSF_SUM = 0.2
+NEGATIVE_PSF_PEAK = 0.02
+
+
+def negative_psf_problem(psf: np.ndarray) -> str | None:
+    """A warning's text when ``psf`` (2-D, finite, positive sum) has a suspiciously large negative part, else None.
+
+    Such a PSF is still used as given: the check only catches the wrong file or an over-subtracted background."""
+    positive = psf[psf > 0].sum()
+    negative = -psf[psf < 0].sum()
+    lowest, peak = float(psf.min()), float(psf.max())
+    if negative <= NEGATIVE_PSF_SUM * positive and lowest >= -NEGATIVE_PSF_PEAK * peak:
+        return None
+    return (f"psf: its {int((psf < 0).sum())} negative values sum to {negative / positive:.1%} of its positive ones and reach "
+            f"{lowest / peak:.2%} of its peak; the model will be blurred with them as given")
 
 
 def _first_bad(bad: np.ndarray) -> str:
@@ -129,12 +146,9 @@ class Imaging:
         if total < 0:
             raise DatasetError(f"psf sums to {total:.6g} < 0: blurring with it would turn light negative (is it a residual "
                                "or background-subtracted image rather than a PSF?)")
-        negative = -psf[psf < 0].sum()
-        if negative > NEGATIVE_PSF_WARNING * psf[psf > 0].sum():
-            # Noise in an empirical PSF's wings gives small negative values, which are kept as they are; a large
-            # negative part usually means the wrong file or an over-subtracted background.
-            warnings.warn(f"psf: its {int((psf < 0).sum())} negative values sum to {negative / psf[psf > 0].sum():.1%} of its "
-                          "positive ones; the model will be blurred with them as given", stacklevel=3)
+        problem = negative_psf_problem(psf)
+        if problem is not None:
+            warnings.warn(problem, NegativePSFWarning, stacklevel=3)
         return psf / total if normalize else psf
 
     # ---- construction ------------------------------------------------------------------------------------------
@@ -184,7 +198,13 @@ class Imaging:
         if mask is not None and mask.shape != data.shape:
             raise DatasetError(f"mask file {mask_path} has shape {mask.shape}, data file {data_path} {data.shape}")
         try:
-            return cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                imaging = cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data)
+            for w in caught:  # again, from the caller's line, the PSF's naming its file
+                text = f"{w.message} [psf file {psf_path}]" if issubclass(w.category, NegativePSFWarning) else str(w.message)
+                warnings.warn(text, w.category, stacklevel=2)
+            return imaging
         except DatasetError as exc:
             # Name the file the complaint is about: the checks speak of arrays, the user handed over files.
             files = {"data": data_path, "noise_map": noise_map_path, "psf": psf_path, "mask": mask_path}
@@ -197,7 +217,9 @@ class Imaging:
     def apply_mask(self, mask) -> "Imaging":
         """A copy with ``mask`` (Mask or bool array; True = excluded) replacing the current one. Combine masks
         explicitly with ``imaging.mask | other``."""
-        masked = Imaging(self.data, self.noise_map, self.psf, self.pixel_scales, mask, normalize_psf=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NegativePSFWarning)  # said once, when this dataset was made
+            masked = Imaging(self.data, self.noise_map, self.psf, self.pixel_scales, mask, normalize_psf=False)
         masked.psf_normalized = self.psf_normalized
         return masked
 
