@@ -144,9 +144,9 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}") from None
     if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
     return value
 
 
@@ -166,7 +166,7 @@ def _positive_int(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 
@@ -307,9 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="galaxyfit", description="Fit models of galaxy light to astronomical images.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def simulation_options(p, exposure_time=147.74366464024976):
+    def simulation_options(p, seed_help="random seed of the simulated noise", exposure_time=147.74366464024976):
         p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
-        p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise and of the search (default 20261129)")
+        p.add_argument("--seed", type=int, default=20261129, help=f"{seed_help} (default 20261129)")
         p.add_argument("--exposure-time", type=_positive_float, default=exposure_time,
                        help="exposure time in seconds; sets the signal-to-noise (default: peak S/N 50 at 100x100)")
 
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Simulate a seeded bulge + disk galaxy (Sersic n=4 + exponential, Gaussian PSF sigma 0.1\", "
                                    "circular 3\" mask), fit all 13 parameters with default priors, print truth vs fit with "
                                    "1-sigma errors, and write data/model/residual figures and a results JSON.")
-    simulation_options(p)
+    simulation_options(p, seed_help="random seed of the simulated noise and of the search")
     demo_searches = ["nautilus", "lm", "dynesty", "emcee"]
     p.add_argument("--search", choices=demo_searches, default="nautilus", help=_search_help(demo_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default: the search's own, 200)")
@@ -378,27 +378,61 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"galaxyfit: warning: {message}\n"  # one line for a command-line user, not a source location
 
 
+class _StdoutUntilClosed:
+    """sys.stdout that, once its reader has gone (``galaxyfit fit ... | head``), drops what is printed instead of
+    raising BrokenPipeError: the fit goes on and writes its results; only the report on the screen is lost."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._closed = False
+
+    def _closed_now(self) -> None:
+        self._closed = True
+        try:  # the stream's own buffer is flushed again at exit: let that go to devnull, not to the broken pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._closed_now()
+        return len(text)
+
+    def flush(self):
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed_now()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None) -> int:
     _configure_xla()
     warnings.formatwarning = _format_warning
+    stdout = sys.stdout
+    sys.stdout = _StdoutUntilClosed(stdout)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
+
+
+def _run(argv) -> int:
     args = build_parser().parse_args(argv)
     from galaxyfit.errors import GalaxyfitError
 
     try:
-        status = args.run(args)
-        sys.stdout.flush()  # inside the try: a pipe's reader may already have gone
-        return status
+        return args.run(args)
     except (GalaxyfitError, UsageError) as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # The reader of our output went away (``galaxyfit ... | head``): stop quietly, as Unix tools do. stdout is
-        # pointed at devnull so the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured): nothing left to flush there
-            pass
-        return 1
     except KeyboardInterrupt:
         checkpoint = Path(getattr(args, "output", None) or ".") / "nautilus_checkpoint.hdf5"
         resumable = getattr(args, "search", None) == "nautilus" and args.command == "fit" and checkpoint.is_file()

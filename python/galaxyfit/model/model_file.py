@@ -32,9 +32,6 @@ from galaxyfit.galaxy import DatasetModel, Galaxy
 from galaxyfit.model.model import CLASSES, Collection, Model, _Node, fixed_value_problem
 from galaxyfit.model.priors import PRIORS
 
-#: Shorthand names for ``--model a+b``: every light profile by its class name in lower case (``sersic``,
-#: ``sersicsph``, ``exponentialcore``, ``pointsource`` ...), mapped to (class, component name). Sersic-like
-#: components are named ``bulge``, exponential ones ``disk``, the rest after their profile.
 def _shorthand() -> dict[str, tuple[str, str]]:
     from galaxyfit.profiles.light import PROFILES
 
@@ -47,6 +44,9 @@ def _shorthand() -> dict[str, tuple[str, str]]:
     return table
 
 
+#: Shorthand names for ``--model a+b``: every light profile by its class name in lower case (``sersic``,
+#: ``sersicsph``, ``exponentialcore``, ``pointsource`` ...), mapped to (class, component name). Sersic-like
+#: components are named ``bulge``, exponential ones ``disk``, the rest after their profile.
 SHORTHAND = _shorthand()
 
 
