@@ -255,3 +255,57 @@ def test_prior_limit_check_in_unit_cube_coordinates(sim_truth):
     assert parameters_at_prior_limits(model, [0.2, 29.9999, 4.0]) == {"galaxies.galaxy.bulge.effective_radius": (29.9999, 30.0)}
     assert parameters_at_prior_limits(model, [0.2, 29.9, 4.0]) == {}  # 0.2 is far from 1e-6 in log space
     assert list(parameters_at_prior_limits(model, [1.0000001e-6, 1.0, 4.0])) == ["galaxies.galaxy.bulge.intensity"]
+
+
+def test_nautilus_keeps_one_ellipsoid_per_bound_unless_asked(small_imaging, sim_truth, monkeypatch):
+    """split_bounds=False (the default) reaches nautilus as n_points_min = n_live // 2 + 1; an explicit
+    n_points_min wins, and split_bounds=True leaves nautilus its own default."""
+    import nautilus
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, prior, likelihood, n_dim, **options):
+            seen.append(options)
+            raise RuntimeError("recorded")
+
+    monkeypatch.setattr(nautilus, "Sampler", Recorder)
+    analysis = gf.AnalysisImaging(small_imaging)
+    for search in (Nautilus(n_live=150, progress=False), Nautilus(n_live=150, split_bounds=True, progress=False),
+                   Nautilus(n_live=150, n_points_min=40, progress=False)):
+        with pytest.raises(RuntimeError, match="recorded"):
+            search.fit(three_parameter_model(sim_truth), analysis)
+    assert seen[0]["n_points_min"] == 76
+    assert "n_points_min" not in seen[1]
+    assert seen[2]["n_points_min"] == 40
+    assert Nautilus(progress=False).settings()["split_bounds"] is False
+
+
+def test_nautilus_n_points_min_above_half_n_live_means_one_ellipsoid_per_bound():
+    """What split_bounds=False relies on, checked against the installed nautilus: on two well-separated modes its
+    default splits bounds into several ellipsoids (one network each), n_points_min = n_live // 2 + 1 never does,
+    and both runs find both modes (equal weights) and the same evidence."""
+    import nautilus
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    modes = [multivariate_normal(mean=[0.25, 0.25], cov=0.03**2), multivariate_normal(mean=[0.75, 0.75], cov=0.03**2)]
+
+    def log_likelihood(x):
+        return logsumexp([m.logpdf(x) for m in modes], axis=0) - np.log(2)
+
+    pieces, log_z, weight_of_first = {}, {}, {}
+    for label, extra in (("nautilus default", {}), ("one ellipsoid", {"n_points_min": 101})):
+        sampler = nautilus.Sampler(lambda u: u, log_likelihood, n_dim=2, n_live=200, n_networks=1, vectorized=True, seed=3,
+                                   neural_network_kwargs={"hidden_layer_sizes": (16,)}, **extra)
+        sampler.run(n_eff=1000, verbose=False)
+        pieces[label] = [len(bound.neural_bounds) for bound in sampler.bounds[1:]]
+        log_z[label] = sampler.log_z
+        points, log_w, _ = sampler.posterior()
+        w = np.exp(log_w - log_w.max())
+        weight_of_first[label] = w[points.sum(axis=1) < 1].sum() / w.sum()
+    assert max(pieces["nautilus default"]) >= 2, pieces
+    assert set(pieces["one ellipsoid"]) == {1}, pieces
+    for label in pieces:  # the prior is the unit square: Z = 1 up to the modes' mass outside it (none to 1e-10)
+        assert abs(log_z[label]) < 0.1, log_z
+        assert abs(weight_of_first[label] - 0.5) < 0.05, weight_of_first

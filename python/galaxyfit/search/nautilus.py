@@ -12,6 +12,12 @@ from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
 from galaxyfit.search.samples import Samples
 
 
+#: The emulator network of each bound: one small network, trained as nautilus trains its own (Adam on mini-batches
+#: until 10 epochs bring no gain). Full-batch L-BFGS (150-300 iterations) was faster but left the evidence ~0.05 low
+#: on sim_bulge_disk, five times its quoted error (bench/README.md).
+NEURAL_NETWORK_KWARGS = {"hidden_layer_sizes": (32, 16)}
+
+
 class Nautilus(Search):
     """Posterior samples and the Bayesian evidence by nautilus, tuned for a likelihood that costs ~0.1 ms.
 
@@ -26,6 +32,16 @@ class Nautilus(Search):
     n_networks : int
         Neural networks per bound (nautilus' default 4). Training them is most of nautilus' own time when a
         likelihood is this cheap, so one small network (``neural_network_kwargs``) is used.
+    split_bounds : bool
+        Let nautilus split each bound's ellipsoid into several (its multi-ellipsoid decomposition), with one network
+        per piece. Off by default: a bound is fitted to the n_live best points and nautilus splits only an ellipsoid
+        holding at least 2 ``n_points_min`` points, so ``n_points_min = n_live // 2 + 1`` keeps one ellipsoid and
+        one network per bound (and still lets nautilus step over a likelihood plateau, such as the -1e99 of invalid
+        models, once that many points lie above it). The network, not the ellipsoid, shapes the bound and can hold
+        several modes, so the answer does not change; well-separated modes cost more likelihood calls (2.4x on a
+        two-mode test problem), which are cheap here, while the splitting's Gaussian mixtures, ellipsoid fits and
+        extra networks are not: on sim_bulge_disk (seeds 1-3) the default search took 60-74 s instead of 75-102 s,
+        with the same answers (bench/README.md). An ``n_points_min`` in ``sampler_kwargs`` overrides this.
     n_update : int or None
         New points above the live set's threshold before a new bound (nautilus' default: n_live); 3 n_live
         builds fewer bounds.
@@ -43,7 +59,8 @@ class Nautilus(Search):
     filepath : str or None
         HDF5 checkpoint (h5py): written as the run goes; a run started again with the same file resumes.
     neural_network_kwargs : dict
-        scikit-learn ``MLPRegressor`` arguments of the emulator network (default one (32, 16) network).
+        scikit-learn ``MLPRegressor`` arguments of the emulator network (default ``NEURAL_NETWORK_KWARGS``: one
+        (32, 16) network).
     sampler_kwargs : dict
         Any other ``nautilus.Sampler`` arguments.
 
@@ -52,7 +69,8 @@ class Nautilus(Search):
 
     name = "nautilus"
 
-    def __init__(self, n_live: int = 200, enlarge_per_dim: float = 1.3, n_networks: int = 1, n_update: int | None = None, n_batch: int = 256,
+    def __init__(self, n_live: int = 200, enlarge_per_dim: float = 1.3, n_networks: int = 1, split_bounds: bool = False,
+                 n_update: int | None = None, n_batch: int = 256,
                  n_eff: float = 10000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
                  neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, **sampler_kwargs):
         super().__init__(max_batch=max_batch, progress=progress)
@@ -61,6 +79,7 @@ class Nautilus(Search):
         self.n_live = int(n_live)
         self.enlarge_per_dim = float(enlarge_per_dim)
         self.n_networks = int(n_networks)
+        self.split_bounds = bool(split_bounds)
         self.n_update = int(n_update) if n_update is not None else 3 * self.n_live
         self.n_batch = int(n_batch)
         self.n_eff = n_eff
@@ -68,12 +87,12 @@ class Nautilus(Search):
         self.discard_exploration = bool(discard_exploration)
         self.seed = int(seed)
         self.filepath = filepath
-        self.neural_network_kwargs = dict(neural_network_kwargs) if neural_network_kwargs is not None else {"hidden_layer_sizes": (32, 16)}
+        self.neural_network_kwargs = dict(neural_network_kwargs if neural_network_kwargs is not None else NEURAL_NETWORK_KWARGS)
         self.sampler_kwargs = sampler_kwargs
 
     def settings(self) -> dict:
         return {"name": self.name, "n_live": self.n_live, "enlarge_per_dim": self.enlarge_per_dim, "n_networks": self.n_networks,
-                "n_update": self.n_update, "n_batch": self.n_batch, "n_eff": self.n_eff, "f_live": self.f_live,
+                "split_bounds": self.split_bounds, "n_update": self.n_update, "n_batch": self.n_batch, "n_eff": self.n_eff, "f_live": self.f_live,
                 "discard_exploration": self.discard_exploration, "seed": self.seed,
                 "neural_network_kwargs": self.neural_network_kwargs, **self.sampler_kwargs}
 
@@ -90,6 +109,8 @@ class Nautilus(Search):
         options = dict(n_live=self.n_live, enlarge_per_dim=self.enlarge_per_dim, n_networks=self.n_networks, n_update=self.n_update,
                        n_batch=self.n_batch, neural_network_kwargs=self.neural_network_kwargs, vectorized=True, pass_dict=False,
                        seed=self.seed)
+        if not self.split_bounds:
+            options["n_points_min"] = self.n_live // 2 + 1
         resuming = False
         if self.filepath is not None:
             resuming = check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
