@@ -140,24 +140,23 @@ def _check_output(output, flag: str) -> None:
         raise UsageError(f"{flag} {output}: the folder is not writable")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
-    return value
+def _finite_float(description: str, accept):
+    """An argparse type: a finite float for which ``accept(value)`` holds; the message names the rule."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (accept(value) and value < float("inf")):
+            raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not (value >= 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+_positive_float = _finite_float("a finite positive number", lambda value: value > 0)
+_non_negative_float = _finite_float("a finite number >= 0", lambda value: value >= 0)
 
 
 def _positive_int(text: str) -> int:
