@@ -113,6 +113,15 @@ class _Node:
     def parameter_limits(self) -> list[tuple[float, float]]:
         return [p.limits for p in self.priors]
 
+    def interior_limits(self, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) arrays of the priors' limits moved inwards by ``fraction`` of each finite width (by
+        ``fraction`` itself where a limit is infinite): bounds that keep a point strictly inside every prior, e.g.
+        off a radius prior's 0."""
+        limits = np.array(self.parameter_limits, dtype=float).reshape(-1, 2)
+        lower, upper = limits[:, 0], limits[:, 1]
+        margin = fraction * np.where(np.isfinite(upper - lower), upper - lower, 1.0)
+        return lower + margin, upper - margin
+
     # ---- vectors <-> instances -------------------------------------------------------------------------------------------
 
     def instance_from_vector(self, vector):

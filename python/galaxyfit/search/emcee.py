@@ -49,9 +49,7 @@ class Emcee(Search):
         else:
             centre = np.asarray(start, dtype=float) if isinstance(start, (list, tuple, np.ndarray)) else model.vector_from_instance(start)
         walkers = centre + self.ball * np.maximum(np.abs(centre), 1e-3) * rng.standard_normal((self.n_walkers, problem.n_dim))
-        limits = np.array(model.parameter_limits, dtype=float)
-        span = np.where(np.isfinite(limits[:, 1] - limits[:, 0]), limits[:, 1] - limits[:, 0], 1.0)
-        walkers = np.clip(walkers, limits[:, 0] + 1e-9 * span, limits[:, 1] - 1e-9 * span)  # inside the prior's support
+        walkers = np.clip(walkers, *model.interior_limits(1e-9))  # inside the prior's support
 
         def log_probability(points):
             log_prior = problem.log_prior(points)

@@ -95,7 +95,4 @@ def moments_vector(model, dataset) -> np.ndarray | None:
         vector = model.vector_from_instance(instance)
     except (AttributeError, TypeError, ValueError):
         return None
-    lower = np.array([lo for lo, _ in model.parameter_limits])
-    upper = np.array([hi for _, hi in model.parameter_limits])
-    width = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
-    return np.clip(vector, lower + 1e-6 * width, upper - 1e-6 * width)
+    return np.clip(vector, *model.interior_limits(1e-6))

@@ -92,9 +92,7 @@ class LevenbergMarquardt(Search):
         model, analysis = problem.model, problem.analysis
         lower = np.array([lo for lo, _ in model.parameter_limits])
         upper = np.array([hi for _, hi in model.parameter_limits])
-        # Stay strictly inside bounded priors (e.g. a radius prior starting at 0).
-        margin = 1e-9 * np.where(np.isfinite(upper - lower), upper - lower, 1.0)
-        lo, hi = lower + margin, upper - margin
+        lo, hi = model.interior_limits(1e-9)  # strictly inside bounded priors (e.g. a radius prior starting at 0)
 
         def residuals(vector):
             return analysis.normalized_residuals_function(model.instance_from_vector(vector))
