@@ -16,6 +16,8 @@
 namespace py = pybind11;
 using galaxyfit::PixelRun;
 
+void register_nested_support(py::module_& m);  // nested_support_bindings.cpp
+
 namespace {
 
 using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
@@ -207,6 +209,7 @@ PYBIND11_MODULE(_core, m) {
         return y;
       },
       py::arg("function"), py::arg("x"), "The kernels' vector exp (0), log (1) or log1p (2) of a 1-D array (tests).");
+  register_nested_support(m);
   m.def("registrations", []() {
     py::dict d;
     d["galaxyfit_psf_convolve_f64"] = capsule(GalaxyfitPsfConvolve);
