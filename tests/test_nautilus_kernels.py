@@ -78,17 +78,76 @@ def test_minimum_volume_ellipsoid_matches_nautilus():
         np.testing.assert_allclose(a_inv, a_inv_ref, rtol=1e-8, atol=1e-9 * np.abs(a_inv_ref).max())
         d = points - c
         assert np.einsum("...i,ij,...j", d, a, d).max() == pytest.approx(1.0, rel=1e-10)  # all inside, one on it
+    points = rng.normal(size=(200, 4))
+    np.testing.assert_allclose(minimum_volume_enclosing_ellipsoid(points, n_batch=0)[1], nautilus_mvee(points, n_batch=0)[1], rtol=1e-8)
     with pytest.raises(ValueError, match="more points"):
         _core.mvee_weights(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="must not be negative"):
+        _core.mvee_weights(points, 100, -5)
     with pytest.raises(RuntimeError, match="not positive definite"):
         _core.mvee_weights(np.zeros((10, 2)))
 
 
-def test_unsupported_network_settings_fall_back_to_scikit_learn():
+@pytest.mark.parametrize("offset, spread, n_dim", [(0.5, 1e-7, 13), (1e6, 1e-3, 5), (1e4, 1e-2, 3)])
+def test_minimum_volume_ellipsoid_of_a_narrow_distant_live_set(offset, spread, n_dim):
+    """A live set far narrower than its distance from the origin (late in a run). The iteration is affine invariant,
+    so the reference is nautilus' function on the standardised points, mapped back; nautilus' function on the raw
+    points loses digits to conditioning here (its centre is off by up to ~50 % of the spread at 1e-7) and the C++
+    iteration on raw points fails its Cholesky factorisation."""
+    from nautilus.bounds.basic import minimum_volume_enclosing_ellipsoid as nautilus_mvee
+
+    points = offset + spread * np.random.default_rng(6).normal(size=(400, n_dim))
+    mean, std = points.mean(axis=0), points.std(axis=0)
+    c_s, a_s, _ = nautilus_mvee((points - mean) / std)
+    c_ref, a_ref = mean + std * c_s, a_s / np.outer(std, std)
+    c, a, a_inv = minimum_volume_enclosing_ellipsoid(points)
+    np.testing.assert_allclose(c, c_ref, rtol=0, atol=1e-8 * spread + 1e-15 * offset)
+    # deviations of 1e-3 at 1e6 carry ~1e-7 relative precision in float64: the shapes agree to that
+    np.testing.assert_allclose(a, a_ref, rtol=1e-6, atol=1e-9 * np.abs(a_ref).max())
+    np.testing.assert_allclose(a @ a_inv, np.eye(n_dim), atol=1e-8)
+    d = points - c
+    assert np.einsum("...i,ij,...j", d, a, d).max() == pytest.approx(1.0, rel=1e-8)
+    if spread < 1e-6:  # what the standardisation avoids
+        with pytest.raises(RuntimeError, match="not positive definite"):
+            _core.mvee_weights(points)
+
+
+def test_minimum_volume_ellipsoid_of_points_in_a_subspace_is_nautilus_own():
+    from nautilus.bounds.basic import minimum_volume_enclosing_ellipsoid as nautilus_mvee
+
+    points = np.random.default_rng(7).normal(size=(50, 3))
+    points[:, 2] = points[:, 0] + points[:, 1]
+    with np.errstate(all="ignore"):
+        ours, theirs = minimum_volume_enclosing_ellipsoid(points), nautilus_mvee(points)
+    for x, y in zip(ours, theirs):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_network_settings_are_read_as_scikit_learn_reads_them():
     assert compiled_training_settings({"hidden_layer_sizes": (32, 16)})["learning_rate_init"] == 1e-2  # nautilus' default
+    assert compiled_training_settings({"hidden_layer_sizes": 8})["hidden_layer_sizes"] == (8,)
+    assert compiled_training_settings({"n_iter_no_change": np.inf, "max_iter": 50})["n_iter_no_change"] == 50
+    assert compiled_training_settings({"batch_size": np.int64(64)})["batch_size"] == 64
+    for kwargs in ({"tol": -1.0}, {"alpha": -1.0}, {"n_iter_no_change": 0}, {"beta_1": 1.0}, {"hidden_layer_sizes": (0,)}):
+        with pytest.raises(ValueError):
+            compiled_training_settings(kwargs)
     for kwargs in ({"solver": "lbfgs"}, {"activation": "tanh"}, {"early_stopping": True}, {"shuffle": False},
-                   {"learning_rate": "adaptive"}):
+                   {"learning_rate": "adaptive"}, {"batch_size": "all"}):  # not the C++ trainer's algorithm
         assert compiled_training_settings(kwargs) is None, kwargs
+
+
+def test_emulator_pickles_for_nautilus_pool():
+    """nautilus' sampler pool sends bounds, emulators included, to other processes by pickling them."""
+    import pickle
+
+    from galaxyfit.search import nautilus_kernels
+
+    x = np.random.default_rng(8).normal(size=(400, 3))
+    emulator = nautilus_kernels.CompiledEmulator.train(x, np.exp(-np.sum(x**2, axis=1)), n_networks=2,
+                                                       neural_network_kwargs={"hidden_layer_sizes": (16,)})
+    copy = pickle.loads(pickle.dumps(emulator))
+    assert type(copy) is nautilus_kernels.CompiledEmulator
+    np.testing.assert_array_equal(copy.predict(x), emulator.predict(x))
 
 
 def test_nautilus_with_compiled_kernels_finds_both_modes_and_resumes(tmp_path):

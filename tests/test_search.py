@@ -206,6 +206,9 @@ def test_checkpoint_of_another_fit_is_refused(small_imaging, sim_truth, tmp_path
     assert fingerprint(FitProblem(other_model, analysis), settings) != three
     assert fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), {**settings, "seed": 9}) != three
     assert fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), {**settings, "progress": True}) == three
+    # nautilus' checkpoints are the same whether its bound kernels ran in C++ or in its own code
+    unchanged = Nautilus(compiled_bounds=False, progress=False).settings()
+    assert fingerprint(FitProblem(three_parameter_model(sim_truth), analysis), unchanged) == three
     checkpoint = tmp_path / "nautilus_checkpoint.hdf5"
     assert check_checkpoint(checkpoint, three) is False  # new run: fingerprint recorded
     checkpoint.write_bytes(b"written by nautilus")

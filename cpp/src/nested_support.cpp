@@ -155,6 +155,8 @@ void mvee_weights(const double* points, int64_t n_points, int n_dim, int n_max, 
   if (n_dim < 1 || n_points <= n_dim)
     throw std::invalid_argument("mvee_weights: need more points (" + std::to_string(n_points) + ") than dimensions (" +
                                 std::to_string(n_dim) + ")");
+  if (n_max < 0 || n_batch < 0)
+    throw std::invalid_argument("mvee_weights: n_max and n_batch must not be negative");
   const int m = n_dim + 1;
   RowMatrix q(n_points, m);
   q.leftCols(n_dim) = MapConstRow(points, n_points, n_dim);
@@ -176,7 +178,7 @@ void mvee_weights(const double* points, int64_t n_points, int n_dim, int n_max, 
   Eigen::VectorXd g(n_points);
   RowMatrix qv;
   std::vector<int64_t> index(n_points);
-  const int64_t take = std::min<int64_t>(n_batch, n_points);
+  const int64_t take = n_batch == 0 ? n_points : std::min<int64_t>(n_batch, n_points);  // 0: all, as nautilus' [-0:]
   Eigen::VectorXd qj(m);
   for (int round = 0; round < n_max; ++round) {
     qv.noalias() = q * v_inv;

@@ -1,6 +1,8 @@
 // Numerical kernels of the nested sampler's bounds (nautilus; Lange 2023, MNRAS 525, 3181): the emulator network's
 // training and the minimum-volume enclosing ellipsoid. Plain C++17, no Python: the same algorithms nautilus runs in
-// scikit-learn and numpy, which cost most of a fit's time when a likelihood takes ~0.05 ms.
+// scikit-learn and numpy, which cost most of a fit's time when a likelihood takes ~0.05 ms. The random stream
+// (splitmix64) is the same on every platform; the arithmetic may differ in the last bits between instruction sets
+// (fused multiply-adds), as XLA's does.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +52,9 @@ void mlp_predict(const Mlp& network, const double* x, int64_t n_samples, double*
 /// taking the n_batch points with the largest Mahalanobis distance g_j = q_j^T V^-1 q_j (q_j = (x_j, 1),
 /// V = sum_j u_j q_j q_j^T) in decreasing order and, for each with g_j >= n_dim + 1, moving weight
 /// a = (g_j - n_dim - 1) / ((n_dim + 1)(g_j - 1)) onto it. The first point of a round uses the round's g_j, the
-/// others g_j under the updated V, as nautilus does. Throws std::invalid_argument when n_points <= n_dim or
-/// std::runtime_error when V is not positive definite (points in a lower-dimensional subspace).
+/// others g_j under the updated V, as nautilus does; n_batch = 0 takes every point. Throws std::invalid_argument
+/// when n_points <= n_dim or n_max or n_batch is negative, and std::runtime_error when V is not positive definite
+/// (points in a lower-dimensional subspace; standardising the points first keeps V well conditioned otherwise).
 void mvee_weights(const double* points, int64_t n_points, int n_dim, int n_max, int n_batch, double* u);
 
 }  // namespace galaxyfit

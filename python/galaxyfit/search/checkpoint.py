@@ -14,8 +14,9 @@ import numpy as np
 from galaxyfit.errors import SearchError
 from galaxyfit.output import write_json_atomic
 
-#: Settings that change how a run is reported, not what it computes.
-_COSMETIC = ("progress",)
+#: Settings that do not change what a checkpoint holds: how a run is reported, and where nautilus' bound kernels run
+#: (its checkpoints are read and written the same way with galaxyfit's C++ kernels or its own code).
+_COSMETIC = ("progress", "compiled_bounds")
 
 
 def _canonical_model(model) -> str:
