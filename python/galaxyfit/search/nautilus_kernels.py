@@ -122,7 +122,8 @@ def _make_compiled_emulator():
             return np.mean([_core.mlp_predict(network.coefs_, network.intercepts_, x_t) if _relu_network(network)
                             else network.predict(x_t) for network in self.neural_networks], axis=0)
 
-    CompiledEmulator.__module__, CompiledEmulator.__qualname__ = __name__, "CompiledEmulator"  # pickled by name: nautilus' pool sends bounds to processes
+    # Pickled by name: nautilus' sampler pool sends bounds, emulators included, to other processes.
+    CompiledEmulator.__module__, CompiledEmulator.__qualname__ = __name__, "CompiledEmulator"
     return CompiledEmulator
 
 
@@ -146,8 +147,8 @@ def minimum_volume_enclosing_ellipsoid(points, n_max=100, n_batch=20):
     nautilus' own function, which carries on past a failed factorisation, is used.
     """
     points = np.asarray(points, dtype=float)
-    scale = np.std(points, axis=0)
-    standardised = (points - np.mean(points, axis=0)) / np.where(scale > 0, scale, 1.0)
+    spread = np.std(points, axis=0)
+    standardised = (points - np.mean(points, axis=0)) / np.where(spread > 0, spread, 1.0)
     try:
         u = _core.mvee_weights(standardised, int(n_max), int(n_batch))
     except RuntimeError:
@@ -159,8 +160,8 @@ def minimum_volume_enclosing_ellipsoid(points, n_max=100, n_batch=20):
     a_inv = np.atleast_2d(np.cov(points, aweights=u, rowvar=False, bias=True))
     a = np.linalg.inv(a_inv)
     d = points - c
-    scale = np.amax(np.einsum("...i,ij,...j", d, a, d))
-    return c, a / scale, a_inv * scale
+    outermost = np.amax(np.einsum("...i,ij,...j", d, a, d))
+    return c, a / outermost, a_inv * outermost
 
 
 _lock = threading.Lock()
