@@ -312,3 +312,43 @@ def test_nautilus_n_points_min_above_half_n_live_means_one_ellipsoid_per_bound()
     for label in pieces:  # the prior is the unit square: Z = 1 up to the modes' mass outside it (none to 1e-10)
         assert abs(log_z[label]) < 0.1, log_z
         assert abs(weight_of_first[label] - 0.5) < 0.05, weight_of_first
+
+
+def test_fit_killed_while_writing_its_checkpoint_resumes(nautilus_result, small_imaging, sim_truth, tmp_path, monkeypatch):
+    """nautilus rewrites its checkpoint in place; galaxyfit stages each write and replaces the file whole, so a fit
+    stopped in the middle of a write (here: the write raises after leaving a partial file) keeps the previous
+    checkpoint, and running it again resumes to the same answer as an uninterrupted fit."""
+    import h5py
+    import nautilus
+
+    checkpoint = tmp_path / "cp.hdf5"
+    original, calls = nautilus.Sampler.write, []
+
+    def dies_on_the_third_write(self, filepath, overwrite=False):
+        calls.append(filepath)
+        if len(calls) == 3:
+            with open(filepath, "wb") as partial:
+                partial.write(b"\x89HDF\r\n\x1a\n half a file")
+            raise KeyboardInterrupt("killed while writing")
+        return original(self, filepath, overwrite=overwrite)
+
+    monkeypatch.setattr(nautilus.Sampler, "write", dies_on_the_third_write)
+    search = Nautilus(n_live=200, n_eff=1000, seed=3, filepath=str(checkpoint), progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+    assert all(path != checkpoint for path in calls)  # every write went to the staging file
+    with h5py.File(checkpoint, "r") as stream:  # the second write's checkpoint, whole
+        assert "sampler" in stream
+    monkeypatch.setattr(nautilus.Sampler, "write", original)
+    resumed = search.fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+    assert resumed.log_evidence == pytest.approx(nautilus_result.log_evidence, rel=0, abs=1e-8)
+    np.testing.assert_allclose(resumed.max_log_likelihood_vector, nautilus_result.max_log_likelihood_vector, rtol=1e-8)
+
+
+def test_a_likelihood_pool_is_refused():
+    from galaxyfit.errors import SearchError
+
+    for pool in (2, (2, 2)):
+        with pytest.raises(SearchError, match="JAX deadlocks in forked worker processes; pool=\\(None, n\\)"):
+            Nautilus(pool=pool)
+    assert Nautilus(pool=(None, 2)).sampler_kwargs["pool"] == (None, 2)

@@ -14,9 +14,9 @@ import numpy as np
 from galaxyfit.errors import SearchError
 from galaxyfit.output import write_json_atomic
 
-#: Settings that do not change what a checkpoint holds: how a run is reported, and where nautilus' bound kernels run
-#: (its checkpoints are read and written the same way with galaxyfit's C++ kernels or its own code).
-_COSMETIC = ("progress", "compiled_bounds")
+#: Settings that do not change what a checkpoint holds: how a run is reported, where nautilus' bound kernels run (its
+#: checkpoints are read and written the same way with galaxyfit's C++ kernels or its own code), and its process pool.
+_COSMETIC = ("progress", "compiled_bounds", "pool")
 
 
 def _canonical_model(model) -> str:

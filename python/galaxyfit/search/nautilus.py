@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -95,6 +98,11 @@ class Nautilus(Search):
         self.seed = int(seed)
         self.filepath = filepath
         self.neural_network_kwargs = dict(neural_network_kwargs if neural_network_kwargs is not None else NEURAL_NETWORK_KWARGS)
+        pool = sampler_kwargs.get("pool")
+        if pool is not None and not (isinstance(pool, tuple) and len(pool) == 2 and pool[0] is None):
+            raise SearchError(f"Nautilus(pool={pool!r}): the likelihood is one compiled JAX function evaluated in batches "
+                              "in this process, and JAX deadlocks in forked worker processes; pool=(None, n) gives "
+                              "nautilus n processes for sampling its bounds only")
         self.sampler_kwargs = sampler_kwargs
 
     def settings(self) -> dict:
@@ -141,5 +149,33 @@ class Nautilus(Search):
                 raise
             raise SearchError(f"cannot resume from checkpoint {self.filepath}: it is damaged or incomplete ({exc}); "
                               "delete it (and its .fingerprint.json) to start again") from exc
+        if self.filepath is not None:
+            _write_checkpoints_atomically(sampler)
         sampler.run(f_live=self.f_live, n_eff=self.n_eff, discard_exploration=self.discard_exploration, verbose=False)
+        if self.filepath is not None:
+            sampler.write(self.filepath, overwrite=True)  # the finished state (shell updates are not written)
         return sampler
+
+
+def _write_checkpoints_atomically(sampler) -> None:
+    """Make nautilus' checkpoint writes replace the file whole.
+
+    nautilus rewrites its HDF5 checkpoint in place (``write`` deletes the file and writes it again after each new
+    bound; ``write_shell_update`` edits it after each batch of points), so a fit killed during a write left a file
+    that could not be read, and its progress was lost. Now each full write goes to a staging file beside the
+    checkpoint, which replaces it by ``os.replace`` once complete, so a killed process leaves the previous or the new
+    checkpoint, never a partial one. The in-place shell updates are dropped: a resumed fit restarts from the last
+    bound (at most one bound's points are computed again, with the same random numbers, so the result is the same),
+    and copying the file for each update instead would cost ~12 s per sim_bulge_disk fit (30 MB, hundreds of
+    updates). ``Nautilus._run`` writes the finished state once more at the end.
+    """
+    write = sampler.write
+
+    def staged_write(filepath, overwrite=False):
+        filepath = Path(filepath)
+        staging = filepath.with_name(filepath.stem + ".partial" + filepath.suffix)  # nautilus wants .h5 / .hdf5
+        write(staging, overwrite=True)
+        os.replace(staging, filepath)
+
+    sampler.write = staged_write
+    sampler.write_shell_update = lambda filepath, shell: None
