@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import shutil
-from pathlib import Path
-
 import numpy as np
 
 from galaxyfit.errors import SearchError
+from galaxyfit.output import atomic_destination
 from galaxyfit.search.base import Search
 from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
 from galaxyfit.search.nautilus_kernels import compiled_bound_kernels
@@ -162,20 +159,18 @@ def _write_checkpoints_atomically(sampler) -> None:
 
     nautilus rewrites its HDF5 checkpoint in place (``write`` deletes the file and writes it again after each new
     bound; ``write_shell_update`` edits it after each batch of points), so a fit killed during a write left a file
-    that could not be read, and its progress was lost. Now each full write goes to a staging file beside the
-    checkpoint, which replaces it by ``os.replace`` once complete, so a killed process leaves the previous or the new
-    checkpoint, never a partial one. The in-place shell updates are dropped: a resumed fit restarts from the last
+    that could not be read, and its progress was lost. Now each full write goes to a temporary file beside the
+    checkpoint (``galaxyfit.output.atomic_destination``), renamed onto it once complete, so a killed process leaves
+    the previous or the new checkpoint, never a partial one. The in-place shell updates are dropped: a resumed fit restarts from the last
     bound (at most one bound's points are computed again, with the same random numbers, so the result is the same),
     and copying the file for each update instead would cost ~12 s per sim_bulge_disk fit (30 MB, hundreds of
-    updates). ``Nautilus._run`` writes the finished state once more at the end.
+    updates). ``Nautilus._sample`` writes the finished state once more at the end.
     """
     write = sampler.write
 
     def staged_write(filepath, overwrite=False):
-        filepath = Path(filepath)
-        staging = filepath.with_name(filepath.stem + ".partial" + filepath.suffix)  # nautilus wants .h5 / .hdf5
-        write(staging, overwrite=True)
-        os.replace(staging, filepath)
+        with atomic_destination(filepath, suffix=".hdf5") as staging:  # nautilus wants an .h5 / .hdf5 name
+            write(staging, overwrite=True)
 
     sampler.write = staged_write
     sampler.write_shell_update = lambda filepath, shell: None
