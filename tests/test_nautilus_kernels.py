@@ -192,3 +192,18 @@ def test_nautilus_with_compiled_kernels_finds_both_modes_and_resumes(tmp_path):
     for log_z, first in ((plain.log_z, plain_first), (compiled.log_z, compiled_first)):
         assert abs(log_z) < 0.1
         assert abs(first - 0.5) < 0.05
+
+
+def test_search_says_when_its_networks_fall_back_to_scikit_learn():
+    import warnings
+
+    from galaxyfit.search import Nautilus
+
+    with pytest.warns(UserWarning, match="trained by scikit-learn"):
+        Nautilus(neural_network_kwargs={"hidden_layer_sizes": (16,), "solver": "lbfgs"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Nautilus()  # the default networks use the C++ trainer: no warning
+        Nautilus(compiled_bounds=False, neural_network_kwargs={"solver": "lbfgs"})  # nautilus unchanged, as asked
+    with pytest.raises(ValueError):
+        Nautilus(neural_network_kwargs={"tol": -1.0})

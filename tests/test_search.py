@@ -314,7 +314,7 @@ def test_nautilus_n_points_min_above_half_n_live_means_one_ellipsoid_per_bound()
         assert abs(weight_of_first[label] - 0.5) < 0.05, weight_of_first
 
 
-def test_fit_killed_while_writing_its_checkpoint_resumes(nautilus_result, small_imaging, sim_truth, tmp_path, monkeypatch):
+def test_fit_killed_while_writing_its_checkpoint_resumes(nautilus_result, small_imaging, sim_truth, tmp_path, monkeypatch, capsys):
     """nautilus rewrites its checkpoint in place; galaxyfit stages each write and replaces the file whole, so a fit
     stopped in the middle of a write (here: the write raises after leaving a partial file) keeps the previous
     checkpoint, and running it again resumes to the same answer as an uninterrupted fit."""
@@ -340,7 +340,9 @@ def test_fit_killed_while_writing_its_checkpoint_resumes(nautilus_result, small_
     with h5py.File(checkpoint, "r") as stream:  # the second write's checkpoint, whole
         assert "sampler" in stream
     monkeypatch.setattr(nautilus.Sampler, "write", original)
+    capsys.readouterr()
     resumed = search.fit(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging))
+    assert f"resuming from checkpoint {checkpoint}" in capsys.readouterr().err
     assert resumed.log_evidence == pytest.approx(nautilus_result.log_evidence, rel=0, abs=1e-8)
     np.testing.assert_allclose(resumed.max_log_likelihood_vector, nautilus_result.max_log_likelihood_vector, rtol=1e-8)
 
@@ -352,3 +354,18 @@ def test_a_likelihood_pool_is_refused():
         with pytest.raises(SearchError, match="JAX deadlocks in forked worker processes; pool=\\(None, n\\)"):
             Nautilus(pool=pool)
     assert Nautilus(pool=(None, 2)).sampler_kwargs["pool"] == (None, 2)
+
+
+def test_search_messages_print_above_the_progress_bar(small_imaging, sim_truth, capsys):
+    """A line printed while the bar is shown goes through tqdm, on its own line, not into the bar's line."""
+    from galaxyfit.search.base import ProgressProblem
+
+    problem = ProgressProblem(three_parameter_model(sim_truth), gf.AnalysisImaging(small_imaging), progress=True)
+    try:
+        problem.message("resuming from checkpoint x.hdf5")
+    finally:
+        problem.close()
+    err = capsys.readouterr().err
+    assert "likelihoods" in err  # the bar was drawn
+    # tqdm clears the bar's line first; a plain print would follow the bar's text on its line
+    assert "\rresuming from checkpoint x.hdf5\n" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 
@@ -30,6 +31,13 @@ class ProgressProblem(FitProblem):
             self._bar.update(len(values))
             self._bar.set_postfix(best_log_likelihood=f"{self.best:.2f}", refresh=False)
         return values
+
+    def message(self, text: str) -> None:
+        """Print a line to stderr above the progress bar (a plain print would land inside the bar's line)."""
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
 
     def close(self) -> None:
         if self._bar is not None:

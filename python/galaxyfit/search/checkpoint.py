@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,5 +78,4 @@ def check_checkpoint(filepath, expected: str) -> bool:
             f"checkpoint {filepath} was written by a different fit (model, data or search settings differ, or its "
             f"fingerprint {sidecar.name} is missing); delete it or write to another output folder"
         )
-    print(f"resuming from checkpoint {filepath}", file=sys.stderr)
     return True

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
+import warnings
 import numpy as np
 
 from galaxyfit.errors import SearchError
 from galaxyfit.output import atomic_destination
 from galaxyfit.search.base import Search
 from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
-from galaxyfit.search.nautilus_kernels import compiled_bound_kernels
+from galaxyfit.search.nautilus_kernels import compiled_bound_kernels, compiled_training_settings
 from galaxyfit.search.samples import Samples
 
 
@@ -95,6 +97,11 @@ class Nautilus(Search):
         self.seed = int(seed)
         self.filepath = filepath
         self.neural_network_kwargs = dict(neural_network_kwargs if neural_network_kwargs is not None else NEURAL_NETWORK_KWARGS)
+        if self.compiled_bounds and compiled_training_settings(self.neural_network_kwargs) is None:
+            warnings.warn(f"Nautilus(neural_network_kwargs={self.neural_network_kwargs!r}): galaxyfit's C++ trainer "
+                          "reproduces MLPRegressor's adam solver with relu units, shuffled mini-batches ('auto' or an "
+                          "integer batch_size) and no early stopping; these networks are trained by scikit-learn "
+                          "instead, several times slower per bound", stacklevel=2)
         pool = sampler_kwargs.get("pool")
         if pool is not None and not (isinstance(pool, tuple) and len(pool) == 2 and pool[0] is None):
             raise SearchError(f"Nautilus(pool={pool!r}): the likelihood is one compiled JAX function evaluated in batches "
@@ -126,6 +133,9 @@ class Nautilus(Search):
         resuming = False
         if self.filepath is not None:
             resuming = check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
+            if resuming:
+                text = f"resuming from checkpoint {self.filepath}"
+                problem.message(text) if hasattr(problem, "message") else print(text, file=sys.stderr)
             options.update(filepath=str(self.filepath), resume=True)
         options.update(self.sampler_kwargs)
         with compiled_bound_kernels() if self.compiled_bounds else contextlib.nullcontext():
