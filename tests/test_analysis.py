@@ -257,3 +257,21 @@ def test_operated_profiles_are_added_after_convolution():
     point = gf.FitImaging(dataset, [gf.Galaxy(0.5, star=gf.lp.PointSource((0.0, 0.0), 3.0))])
     assert point.blurred_image.sum() == pytest.approx(3.0, rel=1e-12)
     np.testing.assert_allclose(point.blurred_image[6:15, 6:15], 3.0 * dataset.psf, rtol=1e-12)
+
+
+def test_psf_footprint_dilation_matches_scipy_and_scales_to_large_psfs():
+    """The region the model is rendered on is the unmasked region dilated by the PSF's rectangle: the same pixels as
+    scipy's binary_dilation, in time and memory independent of the PSF size (a 201x201 PSF once took 13 GB)."""
+    import scipy.ndimage
+
+    from galaxyfit.fit.plan import dilated_by_rectangle
+
+    rng = np.random.default_rng(5)
+    for shape, height, width in (((40, 50), 5, 7), ((61, 61), 51, 51), ((30, 20), 3, 1), ((25, 25), 1, 9), ((90, 80), 21, 35)):
+        region = rng.random(shape) > 0.97
+        expected = scipy.ndimage.binary_dilation(region, structure=np.ones((height, width), dtype=bool))
+        np.testing.assert_array_equal(dilated_by_rectangle(region, height, width), expected)
+    disc = np.zeros((461, 461), dtype=bool)
+    disc[200:261, 200:261] = True
+    grown = dilated_by_rectangle(disc, 401, 401)  # a fixed-size structure this big would need ~40 GB of scipy's work
+    assert grown.all()

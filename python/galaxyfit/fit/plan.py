@@ -66,7 +66,7 @@ class ImagePlan:
         over = settings.over_sampling
         # Pixels that blur into the unmasked ones: the unmasked region dilated by the PSF footprint. The likelihood
         # evaluates the model only there (uniform: exactly these pixels; adaptive: the span of each row).
-        needed = scipy.ndimage.binary_dilation(unmasked_box, structure=np.ones((ky, kx), dtype=bool))
+        needed = dilated_by_rectangle(unmasked_box, ky, kx)
         fine = coarse = span_begin = span_end = None
         if over.mode == "uniform":
             if not over.pad_outside_image:
@@ -102,3 +102,11 @@ class ImagePlan:
         out = np.full(self.dataset.shape, fill, dtype=np.float64)
         out[self.image_index] = np.asarray(slim)
         return out
+
+
+def dilated_by_rectangle(region: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``region`` (bool, 2D) dilated by a centred ``height`` x ``width`` rectangle (odd sizes), as
+    ``scipy.ndimage.binary_dilation`` with ``structure=np.ones((height, width))`` and zero border, but as two 1D
+    running maxima (van Herk 1992), O(pixels) whatever the PSF size instead of O(pixels x PSF pixels)."""
+    grown = scipy.ndimage.maximum_filter1d(region.astype(np.uint8), size=height, axis=0, mode="constant", cval=0)
+    return scipy.ndimage.maximum_filter1d(grown, size=width, axis=1, mode="constant", cval=0).astype(bool)
