@@ -369,3 +369,41 @@ def test_search_messages_print_above_the_progress_bar(small_imaging, sim_truth, 
     assert "likelihoods" in err  # the bar was drawn
     # tqdm clears the bar's line first; a plain print would follow the bar's text on its line
     assert "\rresuming from checkpoint x.hdf5\n" in err
+
+
+def test_search_arguments_are_checked_when_the_search_is_made(small_imaging, sim_truth):
+    from galaxyfit.errors import SearchError
+
+    for search in (Nautilus, LevenbergMarquardt, Emcee, Dynesty):
+        for bad in (-1, 2**32, 1.5, True, "3"):
+            with pytest.raises(SearchError, match="seed must be an integer from 0 to 2\\*\\*32 - 1"):
+                search(seed=bad)
+    with pytest.raises(SearchError, match="'bogus' is not an argument of nautilus.Sampler"):
+        Nautilus(bogus=3)
+    with pytest.raises(SearchError, match="'foo' is not an argument of scikit-learn's MLPRegressor"):
+        Nautilus(neural_network_kwargs={"foo": 1})
+    # the user's network settings go over the default network, not instead of it
+    assert Nautilus(neural_network_kwargs={"alpha": 1e-3}).neural_network_kwargs == {"hidden_layer_sizes": (32, 16), "alpha": 1e-3}
+    with pytest.raises(TypeError, match=r"needs an analysis such as galaxyfit.AnalysisImaging\(dataset\), got Imaging"):
+        LevenbergMarquardt().fit(three_parameter_model(sim_truth), small_imaging)
+
+
+def test_more_free_parameters_than_pixels_is_said_and_refused_by_the_optimiser(small_imaging, sim_truth):
+    from galaxyfit.errors import ModelError
+
+    mask = np.ones(small_imaging.shape, dtype=bool)
+    mask[24, 23:25] = False  # two pixels for three free parameters
+    analysis = gf.AnalysisImaging(small_imaging.apply_mask(mask))
+    with pytest.warns(UserWarning, match="3 free parameters but the mask leaves 2 pixels"):
+        with pytest.raises(ModelError, match="cannot fit 3 free parameters to the 2 pixels"):
+            LevenbergMarquardt(progress=False).fit(three_parameter_model(sim_truth), analysis)
+
+
+def test_result_json_is_strict_json(tmp_path):
+    """NaN and infinity (an undefined evidence or reduced chi^2) are written as null, which every parser reads."""
+    from galaxyfit.output import write_json_atomic
+
+    write_json_atomic(tmp_path / "r.json", {"log_evidence": float("nan"), "x": np.float64(np.inf), "v": np.array([1.0, np.nan]), "n": 3})
+    text = (tmp_path / "r.json").read_text()
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON")) == {
+        "log_evidence": None, "x": None, "v": [1.0, None], "n": 3}

@@ -4,6 +4,7 @@ interrupted run never leaves a truncated file where a complete one stood."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -48,14 +49,16 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
     if isinstance(value, (np.floating, np.integer)):
-        return value.item()
+        return _jsonable(value.item())
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
-        return value.item()
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # strict JSON has no NaN or Infinity (jq and most parsers reject them)
     return value
 
 
 def write_json_atomic(path, data) -> None:
-    write_text_atomic(path, json.dumps(_jsonable(data), indent=1, allow_nan=True))
+    write_text_atomic(path, json.dumps(_jsonable(data), indent=1, allow_nan=False))
 
 
 def write_figure_atomic(figure, path, **kwargs) -> None:

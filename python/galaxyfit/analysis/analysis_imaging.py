@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 
 from galaxyfit.analysis.guard import guarded
@@ -121,6 +123,11 @@ class AnalysisImaging:
             raise ModelError(f"the model's instances need .galaxies holding Galaxy objects: {exc}") from exc
         if len(galaxies) == 0:
             raise ModelError("the model has no galaxies")
+        if model.prior_count >= self.plan.pixels_in_mask:
+            warnings.warn(f"the model has {model.prior_count} free parameters but the mask leaves "
+                          f"{self.plan.pixels_in_mask} pixels: the data cannot constrain them, and errors, reduced "
+                          "chi^2 and evidence mean nothing; use a larger image or mask, or fewer free parameters",
+                          stacklevel=3)
         return self
 
     def make_result(self, samples, model, search: dict, timing: dict | None = None, covariance=None):

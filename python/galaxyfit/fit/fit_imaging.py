@@ -116,10 +116,12 @@ class FitImaging:
 
     @property
     def reduced_chi_squared_dof(self):
-        """chi^2 / (N - k) with k = ``n_free_parameters`` (Imfit's reduced chi^2); raises if k is unknown."""
+        """chi^2 / (N - k) with k = ``n_free_parameters`` (Imfit's reduced chi^2); NaN when N <= k (no degrees of
+        freedom); raises if k is unknown."""
         if self.n_free_parameters is None:
             raise ValueError("reduced_chi_squared_dof needs n_free_parameters")
-        return self.chi_squared / (self.pixels_in_mask - self.n_free_parameters)
+        dof = self.pixels_in_mask - self.n_free_parameters
+        return self.chi_squared / dof if dof > 0 else float("nan")
 
     # ---- images for figures and outputs (numpy, not for use under jit) ------------------------------------------------
 

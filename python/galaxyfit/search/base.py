@@ -93,6 +93,16 @@ def parameters_at_prior_limits(model, vector, tolerance: float = 1e-4) -> dict:
     return found
 
 
+def checked_seed(seed) -> int:
+    """A search's random seed as an int; SearchError unless it is an integer in [0, 2**32 - 1] (numpy's and the
+    samplers' generators accept no other)."""
+    from galaxyfit.errors import SearchError
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
+        raise SearchError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    return int(seed)
+
+
 class Search:
     """Base of the searches: ``fit(model, analysis)`` runs the analysis lifecycle around ``_run``.
 
@@ -111,6 +121,9 @@ class Search:
         return {"name": self.name}
 
     def fit(self, model, analysis, **kwargs):
+        if not all(hasattr(analysis, name) for name in ("modify_model", "modify_before_fit", "log_likelihood_function")):
+            raise TypeError(f"{type(self).__name__}.fit(model, analysis) needs an analysis such as "
+                            f"galaxyfit.AnalysisImaging(dataset), got {type(analysis).__name__}")
         start = time.perf_counter()
         model = analysis.modify_model(model)
         analysis.modify_before_fit(model)

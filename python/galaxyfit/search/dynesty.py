@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galaxyfit.search.base import Search, check_reached_maximum
+from galaxyfit.search.base import Search, check_reached_maximum, checked_seed
 from galaxyfit.search.samples import Samples
 
 
@@ -44,7 +44,7 @@ class Dynesty(Search):
     def __init__(self, n_live: int = 200, sample: str = "rwalk", bound: str = "multi", dlogz: float = 0.1, seed: int = 1,
                  max_batch: int = 256, progress: bool = True, **sampler_kwargs):
         super().__init__(max_batch=max_batch, progress=progress)
-        self.n_live, self.sample, self.bound, self.dlogz, self.seed = int(n_live), sample, bound, float(dlogz), int(seed)
+        self.n_live, self.sample, self.bound, self.dlogz, self.seed = int(n_live), sample, bound, float(dlogz), checked_seed(seed)
         self.sampler_kwargs = sampler_kwargs
 
     def settings(self) -> dict:

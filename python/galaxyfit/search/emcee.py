@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galaxyfit.search.base import Search
+from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
 
@@ -27,7 +27,7 @@ class Emcee(Search):
                  seed: int = 1, max_batch: int = 256, progress: bool = True):
         super().__init__(max_batch=max_batch, progress=progress)
         self.n_walkers, self.n_steps, self.burn_in, self.thin = int(n_walkers), int(n_steps), float(burn_in), int(thin)
-        self.initial, self.ball, self.seed = initial, float(ball), int(seed)
+        self.initial, self.ball, self.seed = initial, float(ball), checked_seed(seed)
 
     def settings(self) -> dict:
         return {"name": self.name, "n_walkers": self.n_walkers, "n_steps": self.n_steps, "burn_in": self.burn_in, "thin": self.thin, "seed": self.seed}

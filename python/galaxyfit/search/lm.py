@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.errors import ModelError
-from galaxyfit.search.base import Search
+from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.initial import moments_vector
 from galaxyfit.search.samples import gaussian_samples
 
@@ -58,7 +58,7 @@ class LevenbergMarquardt(Search):
         self.max_iterations = int(max_iterations)
         self.tolerance = float(tolerance)
         self.n_posterior = int(n_posterior)
-        self.seed = int(seed)
+        self.seed = checked_seed(seed)
 
     def settings(self) -> dict:
         return {"name": self.name, "max_iterations": self.max_iterations, "tolerance": self.tolerance, "n_draws": self.n_draws,
@@ -95,6 +95,10 @@ class LevenbergMarquardt(Search):
         lower = np.array([lo for lo, _ in model.parameter_limits])
         upper = np.array([hi for _, hi in model.parameter_limits])
         lo, hi = model.interior_limits(1e-9)  # strictly inside bounded priors (e.g. a radius prior starting at 0)
+        n_pixels = getattr(getattr(analysis, "plan", None), "pixels_in_mask", None)
+        if n_pixels is not None and model.prior_count > n_pixels:  # J^T J is singular: no optimum, no errors
+            raise ModelError(f"Levenberg-Marquardt cannot fit {model.prior_count} free parameters to the {n_pixels} "
+                             "pixels the mask leaves: use a larger image or mask, or fewer free parameters")
 
         def residuals(vector):
             return analysis.normalized_residuals_function(model.instance_from_vector(vector))

@@ -10,7 +10,7 @@ import tempfile
 import numpy as np
 
 from galaxyfit.errors import GalaxyfitError
-from galaxyfit.search.base import Search
+from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
 
@@ -43,7 +43,7 @@ class MultiNest(Search):
                  output: str | None = None, progress: bool = True):
         super().__init__(max_batch=1, progress=progress)
         self.n_live, self.evidence_tolerance, self.sampling_efficiency = int(n_live), float(evidence_tolerance), float(sampling_efficiency)
-        self.seed, self.output = int(seed), output
+        self.seed, self.output = checked_seed(seed), output
 
     def settings(self) -> dict:
         return {"name": self.name, "n_live": self.n_live, "evidence_tolerance": self.evidence_tolerance,

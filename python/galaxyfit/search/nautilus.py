@@ -10,7 +10,7 @@ import numpy as np
 
 from galaxyfit.errors import SearchError
 from galaxyfit.output import atomic_destination
-from galaxyfit.search.base import Search
+from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
 from galaxyfit.search.nautilus_kernels import compiled_bound_kernels, compiled_training_settings
 from galaxyfit.search.samples import Samples
@@ -51,8 +51,8 @@ class Nautilus(Search):
         (``galaxyfit.search.nautilus_kernels``): the same algorithms as nautilus' scikit-learn and numpy code, which
         were ~60 % of a fit's time at this likelihood's cost. False runs nautilus unchanged.
     n_update : int or None
-        New points above the live set's threshold before a new bound (nautilus' default: n_live); 3 n_live
-        builds fewer bounds.
+        New points above the live set's threshold before a new bound. None (the default) means 3 n_live, which
+        builds fewer bounds than nautilus' own default of n_live.
     n_batch : int
         Points proposed per batch, i.e. per vmapped likelihood call (256, a size the likelihood is compiled for).
     n_eff : float
@@ -67,12 +67,15 @@ class Nautilus(Search):
     filepath : str or None
         HDF5 checkpoint (h5py): written as the run goes; a run started again with the same file resumes.
     neural_network_kwargs : dict
-        scikit-learn ``MLPRegressor`` arguments of the emulator network (default ``NEURAL_NETWORK_KWARGS``: one
-        (32, 16) network).
+        scikit-learn ``MLPRegressor`` arguments of the emulator network, over ``NEURAL_NETWORK_KWARGS`` (one (32, 16)
+        network): ``{"alpha": 1e-3}`` keeps that network. SearchError names an argument MLPRegressor does not have.
     sampler_kwargs : dict
-        Any other ``nautilus.Sampler`` arguments.
+        Any other ``nautilus.Sampler`` arguments; SearchError names one nautilus does not have.
 
-    The log-evidence error is nautilus' statistical estimate 1 / sqrt(n_eff) (Lange 2023, section 3).
+    The log-evidence error is nautilus' statistical estimate 1 / sqrt(n_eff) (Lange 2023, section 3). It leaves out
+    the scatter that comes from where the bounds fall: on sim_bulge_disk, runs with different seeds gave log Z from
+    3804.88 to 3804.96 (bench/README.md), a spread about three times the quoted 0.010. Compare evidences of two models
+    with that in mind, or run each with a few seeds.
     """
 
     name = "nautilus"
@@ -94,9 +97,11 @@ class Nautilus(Search):
         self.n_eff = n_eff
         self.f_live = f_live
         self.discard_exploration = bool(discard_exploration)
-        self.seed = int(seed)
+        self.seed = checked_seed(seed)
         self.filepath = filepath
-        self.neural_network_kwargs = dict(neural_network_kwargs if neural_network_kwargs is not None else NEURAL_NETWORK_KWARGS)
+        self.neural_network_kwargs = {**NEURAL_NETWORK_KWARGS, **(neural_network_kwargs or {})}
+        _check_arguments(self.neural_network_kwargs, _network_arguments(), "neural_network_kwargs", "scikit-learn's MLPRegressor")
+        _check_arguments(sampler_kwargs, _sampler_arguments(), "Nautilus", "nautilus.Sampler")
         if self.compiled_bounds and compiled_training_settings(self.neural_network_kwargs) is None:
             warnings.warn(f"Nautilus(neural_network_kwargs={self.neural_network_kwargs!r}): galaxyfit's C++ trainer "
                           "reproduces MLPRegressor's adam solver with relu units, shuffled mini-batches ('auto' or an "
@@ -184,3 +189,30 @@ def _write_checkpoints_atomically(sampler) -> None:
 
     sampler.write = staged_write
     sampler.write_shell_update = lambda filepath, shell: None
+
+
+def _network_arguments() -> set:
+    from sklearn.neural_network import MLPRegressor
+
+    return set(MLPRegressor().get_params())
+
+
+def _sampler_arguments() -> set | None:
+    """nautilus.Sampler's keyword arguments; None when it takes any (``**kwargs``)."""
+    import inspect
+
+    import nautilus
+
+    parameters = inspect.signature(nautilus.Sampler).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return set(parameters) - {"prior", "likelihood"}
+
+
+def _check_arguments(given: dict, known: set | None, where: str, what: str) -> None:
+    if known is None:
+        return
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise SearchError(f"{where}: {', '.join(map(repr, unknown))} {'is not an argument' if len(unknown) == 1 else 'are not arguments'} "
+                          f"of {what} (known: {', '.join(sorted(known))})")
