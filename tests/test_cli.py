@@ -98,6 +98,12 @@ def test_arguments_are_checked_before_fitting(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert "must be a positive integer" in capsys.readouterr().err
+    for argv in (["fit", data, "--pixel-scale", "0.25", *noise, "--seed", "-5"], ["simulate", str(tmp_path / "s1"), "--seed", "4294967296"],
+                 ["demo", "--seed", "x"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "--seed: must be an integer from 0 to 4294967295" in capsys.readouterr().err
+    assert "--noise-map-is-variance needs --noise-map" in error_of(["fit", data, "--pixel-scale", "0.25", "--noise-map-is-variance"])
     for bad in ("0", "-1", "nan"):  # a redshift at or below zero gave NaN kpc sizes in result.json
         with pytest.raises(SystemExit):
             main(["fit", data, "--pixel-scale", "0.25", *noise, "--redshift", bad])
@@ -156,3 +162,17 @@ def test_a_closed_pipe_loses_only_the_report(tmp_path):
                "--quiet", "--output", str(tmp_path / "fit"))
     assert done.returncode == 0 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert json.loads((tmp_path / "fit" / "result.json").read_text())["log_likelihood"] > -1e99  # the fit ran and was saved
+
+
+def test_timing_uses_the_demos_data(capsys):
+    """`galaxyfit timing` times the likelihood of the demo's own simulated galaxy (same exposure time)."""
+    import re
+
+    import galaxyfit as gf
+    from galaxyfit import cli
+
+    assert main(["timing", "--size", "40"]) == 0
+    printed = float(re.search(r"log likelihood at the truth (-?[0-9.]+)", capsys.readouterr().out).group(1))
+    dataset = cli._simulated_dataset(40, 20261129, cli.DEMO_EXPOSURE_TIME)
+    instance = gf.ModelInstance(galaxies=gf.ModelInstance(galaxy=cli._demo_galaxy()))
+    assert printed == pytest.approx(float(gf.AnalysisImaging(dataset).log_likelihood_function(instance)), abs=1e-3)

@@ -210,3 +210,25 @@ def test_infinite_noise_is_rejected_like_nan():
     noise[1, 1] = np.inf
     with pytest.raises(DatasetError, match=r"noise_map has 1 non-positive or non-finite values .*: inf\)"):
         Imaging(np.zeros((5, 5)), noise, pixel_scales=0.1)
+
+
+def test_noise_and_file_errors_say_what_is_wrong(tmp_path):
+    data = np.ones((6, 6))
+    fits.PrimaryHDU(data).writeto(tmp_path / "d.fits")
+    variance = np.ones((6, 6))
+    variance[4, 1] = -2.5
+    fits.PrimaryHDU(variance).writeto(tmp_path / "var.fits")
+    with pytest.raises(DatasetError, match=r"variance map file .*var.fits has 1 negative values .*row 4, column 1: -2.5\)"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, noise_map_path=tmp_path / "var.fits", noise_map_is_variance=True)
+    mask = np.zeros((6, 6))
+    mask[4, 1] = 1
+    fits.PrimaryHDU(mask).writeto(tmp_path / "m.fits")  # a negative variance in a masked pixel is not used
+    Imaging.from_fits(tmp_path / "d.fits", 0.1, noise_map_path=tmp_path / "var.fits", noise_map_is_variance=True, mask_path=tmp_path / "m.fits")
+    with pytest.raises(DatasetError, match="noise_map_is_variance=True needs noise_map_path"):
+        Imaging.from_fits(tmp_path / "d.fits", 0.1, gain=1.0, noise_map_is_variance=True)
+    fits.PrimaryHDU(data - 5.0).writeto(tmp_path / "sky_subtracted.fits")  # data + sky <= 0 everywhere
+    with pytest.raises(DatasetError, match="if the sky was subtracted .* give its level as original_sky"):
+        Imaging.from_fits(tmp_path / "sky_subtracted.fits", 0.1, gain=4.0)
+    (tmp_path / "notes.fits").write_text("plain text, not FITS")
+    with pytest.raises(DatasetError, match="notes.fits is not a readable FITS file: it does not start with a FITS header$"):
+        Imaging.from_fits(tmp_path / "notes.fits", 0.1, gain=1.0)

@@ -10,6 +10,9 @@ import time
 import warnings
 from pathlib import Path
 
+#: Exposure time (s) of the demo's simulated galaxy: peak signal-to-noise 50 at 100x100.
+DEMO_EXPOSURE_TIME = 147.74366464024976
+
 #: The demo galaxy, the same bulge + disk as the standard simulated benchmark (../shared/data/sim/README.md).
 DEMO_TRUTH = {
     "bulge": dict(centre=(0.0, 0.0), ell_comps=(0.0962250449, 0.0555555556), intensity=1.0, effective_radius=0.6, sersic_index=4.0),
@@ -172,6 +175,19 @@ def _positive_int(text: str) -> int:
 _positive_int.__name__ = "positive integer"  # argparse names a type by __name__ in its messages
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 4294967295, got {text!r}") from None
+    if not 0 <= value < 2**32:  # numpy's and the samplers' generators take no other seeds
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 4294967295, got {text!r}")
+    return value
+
+
+_seed.__name__ = "seed"
+
+
 def _load_dataset(args):
     import galaxyfit as gf
 
@@ -180,6 +196,8 @@ def _load_dataset(args):
         if args.gain is not None:
             raise UsageError("give either --noise-map or --gain (Imfit's data-based noise), not both")
         noise = dict(noise_map_path=args.noise_map, noise_map_is_variance=args.noise_map_is_variance)
+    elif args.noise_map_is_variance:
+        raise UsageError("--noise-map-is-variance needs --noise-map FILE, the variance map it describes")
     elif args.gain is not None:
         noise = dict(gain=args.gain, read_noise=_or(args.read_noise, 0.0), original_sky=_or(args.original_sky, 0.0),
                      exposure_time=_or(args.exposure_time, 1.0), n_combined=_or(args.n_combined, 1))
@@ -250,7 +268,7 @@ def timing(args) -> int:
     import galaxyfit as gf
     from galaxyfit.model import Collection, Model
 
-    dataset = _simulated_dataset(args.size, args.seed, 147.7)
+    dataset = _simulated_dataset(args.size, args.seed, DEMO_EXPOSURE_TIME)  # the demo's own data
     analysis = gf.AnalysisImaging(dataset)
     model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Sersic, disk=gf.lp.Exponential)))
     truth = jnp.asarray(model.vector_from_instance(gf.ModelInstance(galaxies=gf.ModelInstance(galaxy=_demo_galaxy()))))
@@ -306,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="galaxyfit", description="Fit models of galaxy light to astronomical images.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def simulation_options(p, seed_help="random seed of the simulated noise", exposure_time=147.74366464024976):
+    def simulation_options(p, seed_help="random seed of the simulated noise", exposure_time=DEMO_EXPOSURE_TIME):
         p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
-        p.add_argument("--seed", type=int, default=20261129, help=f"{seed_help} (default 20261129)")
+        p.add_argument("--seed", type=_seed, default=20261129, help=f"{seed_help} (default 20261129)")
         p.add_argument("--exposure-time", type=_positive_float, default=exposure_time,
                        help="exposure time in seconds; sets the signal-to-noise (default: peak S/N 50 at 100x100)")
 
@@ -350,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit_searches = ["nautilus", "lm", "dynesty", "emcee", "multinest"]
     p.add_argument("--search", choices=fit_searches, default="nautilus", help=_search_help(fit_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
-    p.add_argument("--seed", type=int, default=1, help="random seed of the search (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="random seed of the search (default 1)")
     p.add_argument("--output", default="galaxyfit_output", help="results folder (default galaxyfit_output); a nautilus run "
                                                                 "checkpoints there and resumes if restarted")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -365,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("timing", help="time the demo likelihood (single and batched calls)")
     p.add_argument("--size", type=_positive_int, default=100, help="image side in pixels; the field is 10 arcsec wide (default 100)")
-    p.add_argument("--seed", type=int, default=20261129, help="random seed of the simulated noise (default 20261129)")
+    p.add_argument("--seed", type=_seed, default=20261129, help="random seed of the simulated noise (default 20261129)")
     p.set_defaults(run=timing)
 
     p = sub.add_parser("cmake-dir", help="print the directory of the installed C++ package (for find_package)")

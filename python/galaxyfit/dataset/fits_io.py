@@ -31,7 +31,8 @@ def read_array(path, hdu: int | str | None = None, what: str = "image") -> np.nd
             except (IndexError, KeyError):
                 raise DatasetError(f"{what} file {path} has no HDU {hdu!r} (it has {len(hdul)})") from None
     except OSError as exc:
-        raise DatasetError(f"{what} file {path} is not a readable FITS file: {exc}") from exc
+        reason = "it does not start with a FITS header" if "SIMPLE" in str(exc) else str(exc)  # not astropy's advice
+        raise DatasetError(f"{what} file {path} is not a readable FITS file: {reason}") from exc
     if data is None:
         raise DatasetError(f"HDU {hdu!r} of {what} file {path} holds no data")
     data = np.squeeze(np.asarray(data))

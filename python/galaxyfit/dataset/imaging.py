@@ -183,6 +183,8 @@ class Imaging:
         ``*_hdu``: the HDU (index or name) of each file; None (default): the first HDU holding data.
         Raises DatasetError naming the file for unreadable inputs, and if neither a noise map nor a gain is given.
         """
+        if noise_map_is_variance and noise_map_path is None:
+            raise DatasetError("noise_map_is_variance=True needs noise_map_path, the variance map it describes")
         data = fits_io.read_array(data_path, data_hdu, "data")
         if noise_map_path is not None:
             if gain is not None:
@@ -197,6 +199,12 @@ class Imaging:
         mask = None if mask_path is None else Mask.from_fits(mask_path, pixel_scales, mask_hdu)
         if mask is not None and mask.shape != data.shape:
             raise DatasetError(f"mask file {mask_path} has shape {mask.shape}, data file {data_path} {data.shape}")
+        if noise_map_is_variance and noise.shape == data.shape:  # say what the file holds, not the NaN of its sqrt
+            negative = (noise < 0) & (True if mask is None else ~np.asarray(mask))
+            if negative.any():
+                i, j = np.argwhere(negative)[0]
+                raise DatasetError(f"variance map file {noise_map_path} has {int(negative.sum())} negative values in "
+                                   f"unmasked pixels ({_first_bad(negative)}: {float(noise[i, j])})")
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -212,6 +220,9 @@ class Imaging:
             culprit = next((name for name in files if message.startswith(name) and files[name] is not None), None)
             where = f"{culprit.replace('_', ' ')} file {files[culprit]}" if culprit else \
                 ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in files.items() if v is not None)
+            if gain is not None and culprit is None and message.startswith("noise_map"):
+                message += ("; Imfit's data-based noise needs data + original_sky > 0 where the read noise is 0: if the "
+                            "sky was subtracted from the image, give its level as original_sky (--original-sky)")
             raise DatasetError(f"{message} [{where}]") from None
 
     def apply_mask(self, mask) -> "Imaging":
