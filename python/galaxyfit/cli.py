@@ -176,13 +176,13 @@ _positive_int.__name__ = "positive integer"  # argparse names a type by __name__
 
 
 def _seed(text: str) -> int:
+    from galaxyfit.errors import SearchError
+    from galaxyfit.search.base import checked_seed
+
     try:
-        value = int(text)
-    except ValueError:
+        return checked_seed(int(text))
+    except (ValueError, SearchError):
         raise argparse.ArgumentTypeError(f"must be an integer from 0 to 4294967295, got {text!r}") from None
-    if not 0 <= value < 2**32:  # numpy's and the samplers' generators take no other seeds
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 4294967295, got {text!r}")
-    return value
 
 
 _seed.__name__ = "seed"

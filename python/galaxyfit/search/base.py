@@ -37,7 +37,7 @@ class ProgressProblem(FitProblem):
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:
-            print(text, file=sys.stderr)
+            super().message(text)
 
     def close(self) -> None:
         if self._bar is not None:

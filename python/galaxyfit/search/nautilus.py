@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import warnings
+
 import numpy as np
 
 from galaxyfit.errors import SearchError
@@ -139,8 +139,7 @@ class Nautilus(Search):
         if self.filepath is not None:
             resuming = check_checkpoint(self.filepath, fingerprint(problem, self.settings()))
             if resuming:
-                text = f"resuming from checkpoint {self.filepath}"
-                problem.message(text) if hasattr(problem, "message") else print(text, file=sys.stderr)
+                problem.message(f"resuming from checkpoint {self.filepath}")
             options.update(filepath=str(self.filepath), resume=True)
         options.update(self.sampler_kwargs)
         with compiled_bound_kernels() if self.compiled_bounds else contextlib.nullcontext():

@@ -8,6 +8,7 @@ value does not depend on the batch it came in.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import jax
@@ -87,3 +88,7 @@ class FitProblem:
         self.n_calls = 0
         self.likelihood_seconds = 0.0
         return time.perf_counter() - start
+
+    def message(self, text: str) -> None:
+        """A line for the user on stderr (a search with a progress bar prints it above the bar)."""
+        print(text, file=sys.stderr)
