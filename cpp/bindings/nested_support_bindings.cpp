@@ -88,22 +88,13 @@ Array mvee(const Array& points, int n_max, int n_batch) {
   const double* p = rows_of(points, "points", n, d);
   Array u(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)});
   double* pu = u.mutable_data();
-  std::string error;
-  bool value_error = false;
   {
     py::gil_scoped_release release;
     try {
       galaxyfit::mvee_weights(p, n, d, n_max, n_batch, pu);
     } catch (const std::invalid_argument& e) {
-      error = e.what();
-      value_error = true;
-    } catch (const std::runtime_error& e) {
-      error = e.what();
+      throw py::value_error(e.what());  // as in train; a failed factorisation's runtime_error becomes RuntimeError
     }
-  }
-  if (!error.empty()) {
-    if (value_error) throw py::value_error(error);
-    throw std::runtime_error(error);
   }
   return u;
 }
