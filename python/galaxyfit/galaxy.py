@@ -8,6 +8,7 @@ from typing import Iterator
 
 import jax
 
+from galaxyfit.numbers import real_number
 from galaxyfit.profiles.light import LightProfile
 
 
@@ -19,9 +20,7 @@ class Galaxy:
     """
 
     def __init__(self, redshift: float, **components):
-        if isinstance(redshift, int) and not isinstance(redshift, bool):
-            redshift = float(redshift)
-        object.__setattr__(self, "redshift", redshift)
+        object.__setattr__(self, "redshift", real_number(redshift, "Galaxy.redshift"))
         object.__setattr__(self, "_components", dict(components))
 
     def __getattr__(self, name):
@@ -93,6 +92,9 @@ class DatasetModel:
     several datasets are not implemented)."""
 
     background_sky_level: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "background_sky_level", real_number(self.background_sky_level, "DatasetModel.background_sky_level"))
 
 
 jax.tree_util.register_dataclass(DatasetModel, data_fields=["background_sky_level"], meta_fields=[])

@@ -27,6 +27,7 @@ from galaxyfit.galaxy import DatasetModel, Galaxy
 from galaxyfit.model.defaults import default_prior
 from galaxyfit.model.instance import ModelInstance
 from galaxyfit.model.priors import Prior, prior_from_dict
+from galaxyfit.numbers import real_vector
 from galaxyfit.profiles import light, operated
 
 #: Classes a model may be made of, by the name used in model files.
@@ -51,6 +52,8 @@ def _as_component(value):
         return tuple(_as_component(v) for v in value)
     if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
         return float(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+        return float(value)  # e.g. a 0-d (possibly big-endian) value sliced from a FITS table
     if dataclasses.is_dataclass(value) or isinstance(value, Galaxy):
         return value  # a fixed profile, galaxy or dataset model
     raise ModelError(f"cannot use {value!r} ({type(value).__name__}) as a model attribute")
@@ -127,6 +130,7 @@ class _Node:
     def instance_from_vector(self, vector):
         """The instance for a parameter vector (length ``prior_count``; numpy or JAX, traceable)."""
         n = self.prior_count
+        vector = real_vector(vector)
         if np.shape(vector)[-1:] != (n,):
             raise ModelError(f"vector must have {n} entries (the model's free parameters), got shape {np.shape(vector)}")
         values = {id(p): vector[i] for i, p in enumerate(self.priors)}
@@ -134,6 +138,7 @@ class _Node:
 
     def vector_from_unit_cube(self, unit):
         """Physical parameters for a point of the unit hypercube (each prior's inverse CDF); traceable."""
+        unit = real_vector(unit, "unit")
         values = [p.value_for(unit[i]) for i, p in enumerate(self.priors)]
         return jnp.stack(values) if isinstance(unit, jax.Array) else np.array(values, dtype=np.float64)
 
@@ -142,6 +147,7 @@ class _Node:
 
     def log_prior(self, vector):
         """Sum of the priors' log densities at ``vector`` (-inf outside bounded priors); traceable."""
+        vector = real_vector(vector)
         return sum(p.log_prior(vector[i]) for i, p in enumerate(self.priors))
 
     @property

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
+from galaxyfit.numbers import real_number
 from galaxyfit.profiles.geometry import axis_ratio_from, circular_quadratic_form
 
 Pair = Tuple[float, float]
@@ -35,18 +36,17 @@ LAW_SERSIC, LAW_SERSIC_CORE, LAW_GAUSSIAN, LAW_POWER_CORE, LAW_CHAMELEON, LAW_EX
 _S_FLOOR = 1e-24
 
 
-def _as_float(value):
-    # Python ints (e.g. centre=(0, 0)) become floats so the leaves are differentiable; arrays and tracers pass through.
-    if isinstance(value, tuple):
-        return tuple(_as_float(v) for v in value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+def _as_float(value, name):
+    # Python ints (e.g. centre=(0, 0)) become floats so the leaves are differentiable; numpy values of any real dtype
+    # and byte order become native float64 (numbers.py); JAX arrays and tracers pass through.
+    if isinstance(value, (tuple, list)):
+        return tuple(_as_float(v, f"{name}[{i}]") for i, v in enumerate(value))
+    return real_number(value, name)
 
 
 def _post_init(self):
     for field in dataclasses.fields(self):
-        object.__setattr__(self, field.name, _as_float(getattr(self, field.name)))
+        object.__setattr__(self, field.name, _as_float(getattr(self, field.name), f"{type(self).__name__}.{field.name}"))
 
 
 def light_profile(cls):

@@ -70,7 +70,7 @@ class FitProblem:
         return np.where(np.isfinite(values), values, INVALID_LOG_LIKELIHOOD)
 
     def log_likelihood_of(self, vector) -> float:
-        return float(self._single(jnp.asarray(vector, dtype=jnp.float64)))
+        return float(self._single(jnp.asarray(np.asarray(vector, dtype=np.float64))))  # any float dtype / byte order
 
     def prior_transform(self, unit) -> np.ndarray:
         """Physical parameters (n, n_dim) of unit-hypercube points (n, n_dim)."""
