@@ -75,6 +75,7 @@ def _print_result(result, truth_vector=None) -> None:
         print(f"; log evidence{kind} {result.log_evidence:.3f}{error}")
     else:
         print()
+    print(result.check_text())
 
 
 def demo(args) -> int:
@@ -159,6 +160,18 @@ def _finite_float(description: str, accept):
 
 
 _positive_float = _finite_float("a finite positive number", lambda value: value > 0)
+
+
+def _exposure_time(text: str):
+    if text.strip().lower() == "header":
+        return "header"
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a finite positive number of seconds or 'header', got {text!r}") from None
+
+
+_exposure_time.__name__ = "exposure time"
 _non_negative_float = _finite_float("a finite number >= 0", lambda value: value >= 0)
 
 
@@ -200,14 +213,32 @@ def _load_dataset(args):
         raise UsageError("--noise-map-is-variance needs --noise-map FILE, the variance map it describes")
     elif args.gain is not None:
         noise = dict(gain=args.gain, read_noise=_or(args.read_noise, 0.0), original_sky=_or(args.original_sky, 0.0),
-                     exposure_time=_or(args.exposure_time, 1.0), n_combined=_or(args.n_combined, 1))
+                     exposure_time=args.exposure_time, n_combined=_or(args.n_combined, 1))
     else:
         raise UsageError("no noise model: give --noise-map FILE (sigma or variance) or --gain (with --read-noise, --original-sky)")
     dataset = gf.Imaging.from_fits(args.image, args.pixel_scale, psf_path=args.psf, mask_path=args.mask,
-                                   mask_nan_data=args.mask_nan_data, **noise)
+                                   mask_nan_data=args.mask_nan_data, normalize_psf=not args.no_normalize_psf, **noise)
     if args.mask_radius is not None:
         dataset = dataset.apply_mask(dataset.mask | gf.Mask.circular(dataset.shape, args.pixel_scale, args.mask_radius))
     return dataset
+
+
+def _psf_text(dataset) -> str:
+    if dataset.psf.shape == (1, 1):
+        return "no PSF"
+    shape = f"PSF {dataset.psf.shape[0]}x{dataset.psf.shape[1]}"
+    if dataset.psf_normalized:
+        return f"{shape} normalised to unit sum (its sum was {dataset.psf_sum:.6g})"
+    return f"{shape} used as given (sum {dataset.psf_sum:.6g}, not normalised)"
+
+
+def _noise_text(noise_model: dict) -> str:
+    """One line saying which noise model and values are used (the header's or the options')."""
+    if noise_model.get("kind") != "imfit":
+        return f"{noise_model.get('kind', 'sigma map')} {noise_model.get('file', '')}".strip()
+    return (f"Imfit's data-based model: gain {noise_model['gain']:g} e-/data unit, read noise {noise_model['read_noise']:g} e-, "
+            f"original sky {noise_model['original_sky']:g}, exposure time {noise_model['exposure_time_source']}, "
+            f"{noise_model['n_combined']} combined image{'s' if noise_model['n_combined'] != 1 else ''}")
 
 
 def _load_model(args):
@@ -226,7 +257,8 @@ def fit(args) -> int:
     dataset = _load_dataset(args)
     model = _load_model(args)
     print(f"{args.image}: {dataset.shape[0]}x{dataset.shape[1]} pixels of {args.pixel_scale}\", {dataset.pixels_in_mask} unmasked, "
-          f"PSF {'none' if dataset.psf.shape == (1, 1) else f'{dataset.psf.shape[0]}x{dataset.psf.shape[1]}'}")
+          f"{_psf_text(dataset)}")
+    print(f"noise: {_noise_text(dataset.noise_model)}")
     print(model.info)
     search = _make_search(args.search, args)
     if args.search == "nautilus" and args.output is not None:
@@ -241,7 +273,7 @@ def fit(args) -> int:
     result = search.fit(model, analysis)
     _print_result(result)
     folder = result.save(args.output)
-    print(f"wrote {folder}: result.json, samples.csv, model.json, model.info, fit.png")
+    print(f"wrote {folder}: result.json, samples.csv with samples_info.json, model.json, model.info, fit.png")
     return 0
 
 
@@ -352,9 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gain", type=_positive_float, help="Imfit data-based noise: gain in electrons per data unit")
     p.add_argument("--read-noise", type=_non_negative_float, help="read noise in electrons (with --gain; default 0)")
     p.add_argument("--original-sky", type=_non_negative_float, help="sky level already subtracted, in data units (with --gain; default 0)")
-    p.add_argument("--exposure-time", type=_positive_float, help="seconds, for count-rate images (with --gain; default 1)")
+    p.add_argument("--exposure-time", type=_exposure_time,
+                   help="seconds, for count-rate images (with --gain), or 'header' for the image's EXPTIME. Default: the "
+                        "EXPTIME when the image's BUNIT is a rate (e.g. ELECTRONS/S), else 1 (data in counts)")
     p.add_argument("--n-combined", type=_positive_int, help="number of images averaged into the data (with --gain; default 1)")
     p.add_argument("--psf", help="FITS PSF image, odd-sized, centred on its central pixel (normalised to unit sum)")
+    p.add_argument("--no-normalize-psf", action="store_true", help="blur with the PSF exactly as given, not divided by "
+                                                                   "its sum (needed for a PSF summing to ~0, e.g. a dirty beam)")
     p.add_argument("--mask", help="FITS mask, non-zero = excluded pixels")
     p.add_argument("--mask-nan-data", action="store_true", help="mask pixels whose data or noise is not finite "
                                                                "(with a warning that counts them) instead of stopping")

@@ -13,9 +13,14 @@ from galaxyfit.output import atomic_destination
 
 
 def read_array(path, hdu: int | str | None = None, what: str = "image") -> np.ndarray:
-    """The 2-D array in ``hdu`` of the FITS file ``path`` as native float64; ``hdu=None``: the first HDU holding data
-    (the primary one, or the first extension when the primary is empty, as pipelines often write images, and as
-    astropy's ``fits.getdata`` reads them). Raises DatasetError naming the file if it is missing, unreadable, has no
+    """The 2-D array of ``read_array_and_header``."""
+    return read_array_and_header(path, hdu, what)[0]
+
+
+def read_array_and_header(path, hdu: int | str | None = None, what: str = "image"):
+    """(array, astropy Header of its HDU): the 2-D array in ``hdu`` of the FITS file ``path`` as native float64;
+    ``hdu=None``: the first HDU holding data (the primary one, or the first extension when the primary is empty, as
+    pipelines often write images, and as astropy's ``fits.getdata`` reads them). Raises DatasetError naming the file if it is missing, unreadable, has no
     such HDU, or the HDU holds no 2-D image."""
     path = Path(path)
     if path.is_dir():
@@ -27,7 +32,7 @@ def read_array(path, hdu: int | str | None = None, what: str = "image") -> np.nd
             if hdu is None:
                 hdu = next((i for i, h in enumerate(hdul) if h.data is not None), 0)
             try:
-                data = hdul[hdu].data
+                data, header = hdul[hdu].data, hdul[hdu].header.copy()
             except (IndexError, KeyError):
                 raise DatasetError(f"{what} file {path} has no HDU {hdu!r} (it has {len(hdul)})") from None
     except OSError as exc:
@@ -39,7 +44,7 @@ def read_array(path, hdu: int | str | None = None, what: str = "image") -> np.nd
     if data.ndim != 2:
         raise DatasetError(f"{what} in {path} (HDU {hdu!r}) must be a 2-D image, got shape {data.shape}")
     # FITS is big-endian; astype to native float64 copies and fixes the byte order.
-    return np.ascontiguousarray(data.astype(np.float64))
+    return np.ascontiguousarray(data.astype(np.float64)), header
 
 
 def write_fits_atomic(path, hdus: list) -> None:

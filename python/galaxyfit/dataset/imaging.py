@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from galaxyfit.dataset import fits_io
+from galaxyfit.dataset.header import exposure_time_from
 from galaxyfit.dataset.mask import Mask
 from galaxyfit.dataset.noise import imfit_noise_map, noise_map_from_variance
 from galaxyfit.dataset.pixels import pixel_scales_pair
@@ -22,17 +23,30 @@ NEGATIVE_PSF_SUM = 0.2
 NEGATIVE_PSF_PEAK = 0.02
 
 
-def negative_psf_problem(psf: np.ndarray) -> str | None:
-    """A warning's text when ``psf`` (2-D, finite, positive sum) has a suspiciously large negative part, else None.
+#: Normalising divides the PSF by its sum, which must be large against the sum of its absolute values: a PSF whose
+#: positive and negative parts cancel (an interferometric dirty beam, a difference of Gaussians, a residual image)
+#: would be scaled up without limit (a sum of 5e-15 against 38 made the model 1e17 times too bright).
+MIN_PSF_SUM_FRACTION = 1e-6
 
-    Such a PSF is still used as given: the check only catches the wrong file or an over-subtracted background."""
+
+def negative_psf_problem(psf: np.ndarray, normalize: bool = True) -> str | None:
+    """A warning's text when ``psf`` (2-D, finite, with a usable sum) has a suspiciously large negative part, else
+    None. The text says what is done with it: with ``normalize`` it is divided by its sum and used with its negative
+    values; without, used exactly as given.
+
+    Such a PSF is still used: the check only catches the wrong file or an over-subtracted background."""
     positive = psf[psf > 0].sum()
     negative = -psf[psf < 0].sum()
     lowest, peak = float(psf.min()), float(psf.max())
+    if peak <= 0:
+        return None  # refused (or meaningless) before this check: nothing positive to compare with
     if negative <= NEGATIVE_PSF_SUM * positive and lowest >= -NEGATIVE_PSF_PEAK * peak:
         return None
+    done = (f"it will be divided by its sum ({psf.sum():.6g}) and the model blurred with its negative values kept"
+            if normalize else "the model will be blurred with it exactly as given (normalize_psf=False), negative values "
+            "included")
     return (f"psf: its {int((psf < 0).sum())} negative values sum to {negative / positive:.1%} of its positive ones and reach "
-            f"{lowest / peak:.2%} of its peak; the model will be blurred with them as given")
+            f"{lowest / peak:.2%} of its peak; {done}")
 
 
 def _first_bad(bad: np.ndarray) -> str:
@@ -57,7 +71,11 @@ class Imaging:
         1-sigma noise per pixel, same units.
     psf : (k_y, k_x) array or None
         PSF image on the data's pixel grid, odd in both dimensions, centred on its central pixel. None: no
-        convolution. Normalised to unit sum unless ``normalize_psf=False``.
+        convolution. Divided by its sum unless ``normalize_psf=False``.
+    normalize_psf : bool
+        Normalise the PSF to unit sum. Refused (DatasetError) when the sum is negative or below ``1e-6`` of the sum
+        of the PSF's absolute values; ``normalize_psf=False`` uses the PSF as given, including one whose sum is ~0
+        of either sign (an interferometric dirty beam).
     pixel_scales : float or (float, float)
         Arcsec per pixel (y, x).
     mask : Mask, (N_y, N_x) bool array or None
@@ -69,7 +87,7 @@ class Imaging:
     ------
     DatasetError
         Shapes that disagree; NaN data or NaN / non-positive noise in used pixels; a PSF that is even-sized, not
-        finite or sums to zero; a mask that leaves no pixels.
+        finite or all zero, or that cannot be normalised (above); a mask that leaves no pixels.
     """
 
     def __init__(
@@ -89,7 +107,8 @@ class Imaging:
         if noise_map.shape != data.shape:
             raise DatasetError(f"noise_map shape {noise_map.shape} differs from data shape {data.shape}")
         self.pixel_scales = pixel_scales_pair(pixel_scales)
-        self.psf = _read_only(self._checked_psf(psf, normalize_psf))
+        psf, self.psf_sum = self._checked_psf(psf, normalize_psf)
+        self.psf = _read_only(psf)
         self.psf_normalized = bool(normalize_psf)
 
         if mask is None:
@@ -125,11 +144,15 @@ class Imaging:
         self.data = _read_only(data)
         self.noise_map = _read_only(noise_map)
         self.mask = Mask(mask_array, self.pixel_scales)
+        #: How the noise map was made (``from_fits`` fills in the model, its values and files) and the PSF's file.
+        self.noise_model: dict = {"kind": "sigma map"}
+        self.psf_file: str | None = None
 
     @staticmethod
-    def _checked_psf(psf, normalize: bool) -> np.ndarray:
+    def _checked_psf(psf, normalize: bool) -> tuple[np.ndarray, float]:
+        """(the PSF to blur with, the sum of the PSF as given)."""
         if psf is None:
-            return np.ones((1, 1))
+            return np.ones((1, 1)), 1.0
         psf = np.asarray(psf, dtype=np.float64)
         if psf.ndim != 2:
             raise DatasetError(f"psf must be a 2-D image, got shape {psf.shape}")
@@ -140,16 +163,25 @@ class Imaging:
             )
         if not np.isfinite(psf).all():
             raise DatasetError(f"psf has {int((~np.isfinite(psf)).sum())} non-finite values")
-        total = psf.sum()
-        if total == 0 or not np.any(psf):
-            raise DatasetError("psf is all zero (its sum is 0), so it cannot blur or be normalized")
-        if total < 0:
+        if not np.any(psf):
+            raise DatasetError("psf is all zero, so it cannot blur anything")
+        total, absolute = float(psf.sum()), float(np.abs(psf).sum())
+        tiny = abs(total) < MIN_PSF_SUM_FRACTION * absolute
+        if tiny and normalize:
+            what = "sums to exactly 0" if total == 0 else (f"sums to {total:.6g}, only {abs(total) / absolute:.2g} of the sum "
+                                                            f"of its absolute values ({absolute:.6g})")
+            raise DatasetError(f"psf {what}: its positive and negative parts cancel, so normalising it (dividing by the "
+                               f"sum) would scale it up without limit; normalising needs a sum of at least "
+                               f"{MIN_PSF_SUM_FRACTION:g} of the absolute values' sum. To blur with the PSF exactly as given "
+                               "(e.g. an interferometric dirty beam), pass normalize_psf=False (--no-normalize-psf on the "
+                               "command line)")
+        if total < 0 and not tiny:
             raise DatasetError(f"psf sums to {total:.6g} < 0: blurring with it would turn light negative (is it a residual "
                                "or background-subtracted image rather than a PSF?)")
-        problem = negative_psf_problem(psf)
+        problem = negative_psf_problem(psf, normalize)
         if problem is not None:
             warnings.warn(problem, NegativePSFWarning, stacklevel=3)
-        return psf / total if normalize else psf
+        return (psf / total if normalize else psf), total
 
     # ---- construction ------------------------------------------------------------------------------------------
 
@@ -169,7 +201,7 @@ class Imaging:
         gain: float | None = None,
         read_noise: float = 0.0,
         original_sky: float = 0.0,
-        exposure_time: float = 1.0,
+        exposure_time: float | str | None = None,
         n_combined: int = 1,
         normalize_psf: bool = True,
         mask_nan_data: bool = False,
@@ -178,21 +210,30 @@ class Imaging:
 
         Noise comes from ``noise_map_path`` (a sigma map, or a variance map with ``noise_map_is_variance=True``) or,
         when no map is given, from Imfit's data-based model with ``gain`` (e-/ADU), ``read_noise`` (e-),
-        ``original_sky`` (the subtracted sky, data units), ``exposure_time`` (s, for count-rate images) and
-        ``n_combined`` (see :func:`galaxyfit.dataset.noise.imfit_noise_map`). ``mask_path``: non-zero = masked.
+        ``original_sky`` (the subtracted sky, data units), ``exposure_time`` and ``n_combined`` (see
+        :func:`galaxyfit.dataset.noise.imfit_noise_map`). ``exposure_time``: seconds, for count-rate images; None
+        (default): the data header's EXPTIME when its BUNIT names a rate (``ELECTRONS/S``, ``counts/s``), else 1 s
+        (data in counts), with a warning for a rate image without EXPTIME; ``"header"``: the header's EXPTIME
+        whatever BUNIT says (``galaxyfit.dataset.header``). What was used is in ``noise_model``.
+        ``mask_path``: non-zero = masked.
         ``*_hdu``: the HDU (index or name) of each file; None (default): the first HDU holding data.
         Raises DatasetError naming the file for unreadable inputs, and if neither a noise map nor a gain is given.
         """
         if noise_map_is_variance and noise_map_path is None:
             raise DatasetError("noise_map_is_variance=True needs noise_map_path, the variance map it describes")
-        data = fits_io.read_array(data_path, data_hdu, "data")
+        data, header = fits_io.read_array_and_header(data_path, data_hdu, "data")
         if noise_map_path is not None:
             if gain is not None:
                 raise DatasetError("give either noise_map_path or gain (Imfit's data-based noise), not both")
             noise = fits_io.read_array(noise_map_path, noise_map_hdu, "noise map")
             noise_map = noise_map_from_variance(noise) if noise_map_is_variance else noise
+            noise_model = {"kind": "variance map" if noise_map_is_variance else "sigma map", "file": str(noise_map_path)}
         elif gain is not None:
-            noise_map = imfit_noise_map(data, gain, read_noise, original_sky, exposure_time, n_combined)
+            exposure = exposure_time_from(header, exposure_time, data_path)
+            noise_map = imfit_noise_map(data, gain, read_noise, original_sky, exposure.seconds, n_combined)
+            noise_model = {"kind": "imfit", "gain": float(gain), "read_noise": float(read_noise),
+                           "original_sky": float(original_sky), "exposure_time": exposure.seconds,
+                           "exposure_time_source": exposure.description, "n_combined": int(n_combined)}
         else:
             raise DatasetError("no noise: give noise_map_path (sigma or variance map) or gain (data-based noise)")
         psf = None if psf_path is None else fits_io.read_array(psf_path, psf_hdu, "psf")
@@ -212,6 +253,10 @@ class Imaging:
             for w in caught:  # again, from the caller's line, the PSF's naming its file
                 text = f"{w.message} [psf file {psf_path}]" if issubclass(w.category, NegativePSFWarning) else str(w.message)
                 warnings.warn(text, w.category, stacklevel=2)
+            bunit = header.get("BUNIT")
+            imaging.noise_model = {**noise_model, "data_file": str(data_path),
+                                   "data_unit": None if bunit is None else str(bunit).strip()}
+            imaging.psf_file = None if psf_path is None else str(psf_path)
             return imaging
         except DatasetError as exc:
             # Name the file the complaint is about: the checks speak of arrays, the user handed over files.
@@ -231,7 +276,8 @@ class Imaging:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NegativePSFWarning)  # said once, when this dataset was made
             masked = Imaging(self.data, self.noise_map, self.psf, self.pixel_scales, mask, normalize_psf=False)
-        masked.psf_normalized = self.psf_normalized
+        masked.psf_normalized, masked.psf_sum = self.psf_normalized, self.psf_sum
+        masked.noise_model, masked.psf_file = dict(self.noise_model), self.psf_file
         return masked
 
     def to_fits(self, folder, overwrite: bool = False) -> dict[str, Path]:
@@ -254,6 +300,14 @@ class Imaging:
         return paths
 
     # ---- views ---------------------------------------------------------------------------------------------------
+
+    def description(self) -> dict:
+        """What a result file records about this dataset: shape, pixel scales (arcsec), unmasked pixels, the noise
+        model (``noise_model``) and the PSF (shape, file, whether it was normalised and its sum as given)."""
+        return {"shape": list(self.shape), "pixel_scales": list(self.pixel_scales), "pixels_in_mask": self.pixels_in_mask,
+                "noise_model": dict(self.noise_model),
+                "psf": {"shape": list(self.psf.shape), "file": self.psf_file, "normalized": self.psf_normalized,
+                        "sum_as_given": self.psf_sum}}
 
     @property
     def shape(self) -> tuple[int, int]:
