@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +30,20 @@ from galaxyfit.search.samples import gaussian_samples
 #: older (non-"fusion emitter") code generator halves the compile time of the Jacobian (IC 3478: 0.19 -> 0.08 s) for
 #: ~2 ms more per Jacobian call (bench/README.md).
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True, "xla_cpu_use_fusion_emitters": False}
+
+
+@dataclass
+class Optimum:
+    """A Levenberg-Marquardt optimum: the parameter vector, its chi^2 and ln L, the iterations taken, the chi^2 after
+    each, the compiled Jacobian function and the seconds spent compiling."""
+
+    vector: np.ndarray
+    chi_squared: float
+    log_likelihood: float
+    iterations: int
+    history: list
+    jacobian_fn: object
+    compile_s: float
 
 
 class LevenbergMarquardt(Search):
@@ -48,10 +64,11 @@ class LevenbergMarquardt(Search):
     """
 
     name = "lm"
+    check_with_optimiser = False  # it is one: its check looks only at the best fit's centres
 
     def __init__(self, initial=None, max_iterations: int = 200, tolerance: float = 1e-8, n_posterior: int = 4000, seed: int = 0,
-                 n_draws: int = 1000, n_starts: int = 3, progress: bool = False):
-        super().__init__(max_batch=256, progress=progress)
+                 n_draws: int = 1000, n_starts: int = 3, progress: bool = False, check: bool = True):
+        super().__init__(max_batch=256, progress=progress, check=check)
         self.initial = initial
         self.n_draws = int(n_draws)
         self.n_starts = int(n_starts)
@@ -91,14 +108,30 @@ class LevenbergMarquardt(Search):
         return vector
 
     def _run(self, problem, initial=None):
-        model, analysis = problem.model, problem.analysis
+        model = problem.model
         lower = np.array([lo for lo, _ in model.parameter_limits])
         upper = np.array([hi for _, hi in model.parameter_limits])
-        lo, hi = model.interior_limits(1e-9)  # strictly inside bounded priors (e.g. a radius prior starting at 0)
-        n_pixels = getattr(getattr(analysis, "plan", None), "pixels_in_mask", None)
+        n_pixels = getattr(getattr(problem.analysis, "plan", None), "pixels_in_mask", None)
         if n_pixels is not None and model.prior_count > n_pixels:  # J^T J is singular: no optimum, no errors
             raise ModelError(f"Levenberg-Marquardt cannot fit {model.prior_count} free parameters to the {n_pixels} "
                              "pixels the mask leaves: use a larger image or mask, or fewer free parameters")
+        starts = self._starts(problem, initial if initial is not None else self.initial)
+        optimum = self.optimise(problem, starts)
+        if optimum is None:
+            raise ModelError("every starting point gives a non-finite chi^2 (no model there can be evaluated): give a "
+                             "starting point (LevenbergMarquardt(initial=...) in Python) or, on the command line, "
+                             "priors that exclude the failing region in a model file (--model FILE.yaml)")
+        jac = np.asarray(optimum.jacobian_fn(jnp.asarray(optimum.vector)))
+        samples, extra = self._finish(problem, optimum.vector, optimum.chi_squared, optimum.iterations, optimum.history,
+                                      jac, optimum.log_likelihood, lower, upper)
+        extra["search"]["compile_s"] = optimum.compile_s
+        return samples, extra
+
+    def optimise(self, problem, starts) -> "Optimum | None":
+        """The best of Levenberg-Marquardt optimisations from each of ``starts`` (parameter vectors, clipped into the
+        priors), or None when no start gives a model that can be evaluated."""
+        model, analysis = problem.model, problem.analysis
+        lo, hi = model.interior_limits(1e-9)  # strictly inside bounded priors (e.g. a radius prior starting at 0)
 
         def residuals(vector):
             return analysis.normalized_residuals_function(model.instance_from_vector(vector))
@@ -124,25 +157,19 @@ class LevenbergMarquardt(Search):
             return (value if bool(valid) and math.isfinite(value) else math.inf), r
 
         def optimise(x):
-            x = np.clip(x, lo, hi)
+            x = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
             chi2, r = chi2_of(x)
             if not math.isfinite(chi2):
                 return None
             return self._iterate(x, chi2, r, lo, hi, chi2_of, jacobian_fn)
 
-        starts = self._starts(problem, initial if initial is not None else self.initial)
         runs = [run for run in map(optimise, starts) if run is not None]
         if not runs:
-            raise ModelError("every starting point gives a non-finite chi^2 (no model there can be evaluated): give a "
-                             "starting point (LevenbergMarquardt(initial=...) in Python) or, on the command line, "
-                             "priors that exclude the failing region in a model file (--model FILE.yaml)")
+            return None
         x, chi2, iterations, history = min(runs, key=lambda run: run[1])
-        jac = np.asarray(jacobian_fn(jnp.asarray(x)))
         # ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 (the noise term is fixed by the dataset)
         log_l = -0.5 * (chi2 + analysis.plan.noise_normalization) if hasattr(analysis, "plan") else problem.log_likelihood_of(x)
-        samples, extra = self._finish(problem, x, chi2, iterations, history, jac, log_l, lower, upper)
-        extra["search"]["compile_s"] = compile_s
-        return samples, extra
+        return Optimum(x, chi2, log_l, iterations, history, jacobian_fn, compile_s)
 
     def _iterate(self, x, chi2, r, lo, hi, chi2_of, jacobian_fn):
         """Levenberg-Marquardt iterations from ``x``: (optimum, chi^2, iterations, chi^2 history)."""
@@ -177,20 +204,112 @@ class LevenbergMarquardt(Search):
 
     def _finish(self, problem, x, chi2, iterations, history, jac, log_l, lower, upper):
         model = problem.model
-        try:
-            covariance = np.linalg.inv(jac.T @ jac)
-        except np.linalg.LinAlgError:
-            covariance = np.linalg.pinv(jac.T @ jac)
-        covariance = 0.5 * (covariance + covariance.T)
-        sign, log_det = np.linalg.slogdet(covariance)
-        log_prior = float(model.log_prior(np.asarray(x, dtype=np.float64)))
-        log_z = log_l + log_prior + 0.5 * model.prior_count * math.log(2 * math.pi) + 0.5 * log_det if sign > 0 else math.nan
+        laplace = laplace_approximation(jac, model)
+        names = model.parameter_names
+        free = [name for name, bad in zip(names, laplace.unconstrained) if not bad]
+        log_z = math.nan
+        if not laplace.unconstrained.any():
+            log_prior = float(model.log_prior(np.asarray(x, dtype=np.float64)))
+            log_z = log_l + log_prior + 0.5 * model.prior_count * math.log(2 * math.pi) + 0.5 * laplace.log_det
+        else:
+            listed = ", ".join(f"{name} ({laplace.reasons[name]})" for name in names if name in laplace.reasons)
+            warnings.warn(f"Levenberg-Marquardt: the data do not constrain {listed}. Their errors are reported as "
+                          "infinite and the Laplace evidence as NaN; fix or link such parameters, narrow their priors, or "
+                          "use a sampler (the default search) to map the degeneracy.", UnconstrainedParameterWarning,
+                          stacklevel=4)
         samples = gaussian_samples(
-            x, covariance, model.parameter_names, log_l, n=self.n_posterior, seed=self.seed, log_evidence=log_z,
-            lower=lower, upper=upper,
+            x, laplace.covariance, names, log_l, n=self.n_posterior, seed=self.seed, log_evidence=log_z,
+            lower=lower, upper=upper, unconstrained=[name for name in names if name not in free],
             info={"method": "Laplace approximation at the Levenberg-Marquardt optimum"},
         )
+        errors = np.where(laplace.unconstrained, np.inf, np.sqrt(np.maximum(np.diag(laplace.covariance), 0.0)))
         extra = {"search": {"iterations": iterations, "chi_squared": chi2, "chi_squared_history": history,
-                            "errors": np.sqrt(np.maximum(np.diag(covariance), 0.0)).tolist()},
-                 "covariance": covariance}
+                            "errors": errors.tolist(), "unconstrained": laplace.reasons},
+                 "covariance": laplace.covariance}
         return samples, extra
+
+
+class UnconstrainedParameterWarning(UserWarning):
+    """A parameter the data do not constrain at an optimum: degenerate with others (only a combination of them is
+    measured), without effect on the model, or with an error wider than its prior."""
+
+
+@dataclass
+class LaplaceApproximation:
+    """The Gaussian approximation of the posterior at an optimum.
+
+    covariance : (n, n) -- on the constrained parameters, the inverse of J^T J restricted to the directions the data
+        measure; rows and columns of unconstrained parameters are NaN.
+    unconstrained : (n,) bool
+    reasons : {parameter name: why it is unconstrained}
+    log_det : float -- ln det of the covariance (-inf when a direction is unconstrained).
+    """
+
+    covariance: np.ndarray
+    unconstrained: np.ndarray
+    reasons: dict
+    log_det: float
+
+
+#: Singular values of the column-scaled Jacobian below this fraction of the largest are taken as zero: directions
+#: in parameter space the data do not measure at all (two identical components give ~1e-16, round-off).
+NULL_DIRECTION_TOLERANCE = 1e-9
+
+
+def laplace_approximation(jacobian, model) -> LaplaceApproximation:
+    """Covariance of the parameters at a least-squares optimum, C = (J^T J)^-1 for the Jacobian J (m, n) of the
+    normalized residuals (Press et al., Numerical Recipes 3rd ed., 15.5), computed so that it never reports a
+    degenerate parameter as precise.
+
+    J's columns are scaled to unit norm (parameters' units differ by orders of magnitude) and decomposed by SVD,
+    J D^-1 = U S V^T. Singular values below ``NULL_DIRECTION_TOLERANCE`` times the largest are directions the data do
+    not measure: a parameter with weight in such a direction (sum of squared V entries > 1e-6) is unconstrained --
+    e.g. the intensities of two identical components, of which only the sum is measured, and a parameter with no
+    effect on the model (a zero column). The covariance is D^-1 V_c S_c^-2 V_c^T D^-1 over the remaining directions
+    (positive semi-definite by construction, unlike an inverse of a near-singular J^T J, which can have negative
+    diagonal entries). A parameter whose 1-sigma error is no smaller than its prior's standard deviation (found from
+    the prior's quantiles) is unconstrained too: the data tell nothing the prior did not.
+    """
+    jac = np.asarray(jacobian, dtype=np.float64)
+    n = jac.shape[1]
+    names = model.parameter_names
+    reasons: dict[str, str] = {}
+    norms = np.sqrt(np.sum(jac * jac, axis=0))
+    usable = np.isfinite(norms) & (norms > 0)
+    scale = np.where(usable, norms, 1.0)
+    scaled = np.where(usable[None, :], jac / scale[None, :], 0.0)
+    if not np.all(np.isfinite(scaled)):
+        nan = np.full((n, n), np.nan)
+        return LaplaceApproximation(nan, np.ones(n, dtype=bool), {name: "the Jacobian is not finite" for name in names}, -math.inf)
+    _, singular, vt = np.linalg.svd(scaled, full_matrices=False)
+    largest = singular.max() if singular.size else 0.0
+    keep = singular > NULL_DIRECTION_TOLERANCE * largest if largest > 0 else np.zeros(len(singular), dtype=bool)
+    v = vt.T
+    if v.shape[1] < n:  # fewer residuals than parameters: the missing directions are null too
+        v = np.linalg.svd(scaled, full_matrices=True)[2].T
+        keep = np.concatenate([keep, np.zeros(n - len(keep), dtype=bool)])
+    null_weight = np.sum(v[:, ~keep] ** 2, axis=1)
+    for i, name in enumerate(names):
+        if not usable[i]:
+            reasons[name] = "it does not change the model"
+        elif null_weight[i] > 1e-6:
+            partners = [names[j] for j in range(n) if j != i and null_weight[j] > 1e-6 and usable[j]]
+            reasons[name] = (f"degenerate with {', '.join(partners)}" if 0 < len(partners) <= 2 else
+                             f"degenerate with {len(partners)} other parameters" if partners else "degenerate")
+    kept = v[:, keep[: v.shape[1]]]
+    inverse_squares = 1.0 / singular[keep[: len(singular)]] ** 2
+    covariance = (kept * inverse_squares[None, :]) @ kept.T / scale[:, None] / scale[None, :]
+    covariance = 0.5 * (covariance + covariance.T)
+    errors = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    unit = (np.arange(2000) + 0.5) / 2000.0
+    for i, (name, prior) in enumerate(zip(names, model.priors)):
+        if name in reasons:
+            continue
+        prior_std = float(np.std(np.asarray(prior.value_for(unit), dtype=np.float64)))
+        if errors[i] >= prior_std:
+            reasons[name] = f"its error {errors[i]:.3g} is no smaller than its prior's standard deviation {prior_std:.3g}"
+    unconstrained = np.array([name in reasons for name in names], dtype=bool)
+    covariance[unconstrained, :] = np.nan
+    covariance[:, unconstrained] = np.nan
+    log_det = -math.inf if unconstrained.any() else float(np.sum(np.log(inverse_squares)) - 2.0 * np.sum(np.log(scale)))
+    return LaplaceApproximation(covariance, unconstrained, reasons, log_det)
