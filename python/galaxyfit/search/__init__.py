@@ -1,7 +1,7 @@
 """Searches: nested sampling (nautilus, default; dynesty; MultiNest), MCMC (emcee) and a Levenberg-Marquardt
 optimiser. Each runs ``search.fit(model, analysis) -> Result`` on one compiled, vmapped likelihood."""
 
-from galaxyfit.search.base import MaximumNotReachedWarning
+from galaxyfit.search.checks import UntrustedResultWarning
 from galaxyfit.search.dynesty import Dynesty
 from galaxyfit.search.emcee import Emcee
 from galaxyfit.search.lm import LevenbergMarquardt
@@ -13,4 +13,4 @@ from galaxyfit.search.samples import Samples
 
 SEARCHES = {"nautilus": Nautilus, "dynesty": Dynesty, "emcee": Emcee, "multinest": MultiNest, "lm": LevenbergMarquardt}
 
-__all__ = ["Dynesty", "Emcee", "FitProblem", "LevenbergMarquardt", "MaximumNotReachedWarning", "MultiNest", "MultiNestUnavailable", "Nautilus", "Result", "SEARCHES", "Samples"]
+__all__ = ["Dynesty", "Emcee", "FitProblem", "LevenbergMarquardt", "MultiNest", "MultiNestUnavailable", "Nautilus", "Result", "SEARCHES", "Samples", "UntrustedResultWarning"]

@@ -8,7 +8,15 @@ import warnings
 
 import numpy as np
 
+from galaxyfit.errors import GalaxyfitError
+from galaxyfit.search.checks import UntrustedResultWarning, check_result
+from galaxyfit.search.failures import SearchFailedError
 from galaxyfit.search.problem import FitProblem
+
+
+#: Exceptions from inside a sampler that mean "this run cannot go on" rather than "the code is wrong": they become a
+#: SearchFailedError whose message says what to try (the original stays attached as its cause).
+NUMERICAL_FAILURES = (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError, OverflowError, ValueError, RuntimeError)
 
 
 class ProgressProblem(FitProblem):
@@ -43,30 +51,6 @@ class ProgressProblem(FitProblem):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-
-class MaximumNotReachedWarning(UserWarning):
-    """A sampler's best point lies far below the optimum an optimiser reaches from it: the sampler did not converge,
-    and its posterior and evidence should not be trusted."""
-
-
-def check_reached_maximum(problem, best_vector, best_log_likelihood: float, search_name: str, seed: int = 0) -> dict:
-    """Polish the sampler's best point with Levenberg-Marquardt and warn (:class:`MaximumNotReachedWarning`) when the
-    optimum's ln L exceeds the sampler's best by more than max(10, n_dim): a converged posterior's best sample lies
-    within about n_dim / 2 of the maximum (a chi^2 with n_dim degrees of freedom over 2). Returns
-    {"optimum_log_likelihood", "gap", "reached"}."""
-    from galaxyfit.search.lm import LevenbergMarquardt
-
-    optimum, _ = LevenbergMarquardt(initial=np.asarray(best_vector, dtype=float), n_posterior=0, seed=seed)._run(problem)
-    optimum_log_l = float(optimum.max_log_likelihood)
-    gap = optimum_log_l - float(best_log_likelihood)
-    reached = bool(gap <= max(10.0, float(problem.n_dim)))
-    if not reached:
-        warnings.warn(f"{search_name} did not reach the maximum likelihood: its best ln L is {best_log_likelihood:.2f}, "
-                      f"but an optimiser started there reaches {optimum_log_l:.2f}. Its posterior and evidence are not "
-                      "reliable; use the default search (nautilus) or more live points.", MaximumNotReachedWarning,
-                      stacklevel=3)
-    return {"optimum_log_likelihood": optimum_log_l, "gap": gap, "reached": reached}
 
 
 class ParameterAtPriorLimitWarning(UserWarning):
@@ -107,15 +91,20 @@ class Search:
     """Base of the searches: ``fit(model, analysis)`` runs the analysis lifecycle around ``_run``.
 
     Lifecycle (PyAutoFit's names): ``model = analysis.modify_model(model)``; ``analysis.modify_before_fit(model)``
-    (checks and caching); the run; ``result = analysis.make_result(samples, model, search_info, ...)``;
-    ``analysis.modify_after_fit(result)``.
+    (checks and caching); the run; with ``check`` (every search's argument, default True) the search checks its own
+    answer (``search.checks``: an optimiser from its best point and the image moments, best-fit centres inside the
+    image) and flags it in ``result.check`` / ``result.trusted``; ``result = analysis.make_result(samples, model,
+    search_info, ...)``; ``analysis.modify_after_fit(result)``.
     """
 
     name = "search"
+    #: Whether the check's optimiser is worth running after this search (not after an optimiser).
+    check_with_optimiser = True
 
-    def __init__(self, max_batch: int = 256, progress: bool = True):
+    def __init__(self, max_batch: int = 256, progress: bool = True, check: bool = True):
         self.max_batch = int(max_batch)
         self.progress = bool(progress)
+        self.check = bool(check)
 
     def settings(self) -> dict:
         return {"name": self.name}
@@ -131,8 +120,17 @@ class Search:
         try:
             compile_s = problem.warm_up(self.warm_up_sizes())
             run_start = time.perf_counter()
-            samples, extra = self._run(problem, **kwargs)
+            try:
+                samples, extra = self._run(problem, **kwargs)
+            except GalaxyfitError:
+                raise
+            except NUMERICAL_FAILURES as exc:
+                raise SearchFailedError(
+                    f"{self.name} stopped ({type(exc).__name__}: {exc}). Try another seed or more live points; if it "
+                    "persists, check that the priors contain the best fit (e.g. with --search lm)") from exc
             run_s = time.perf_counter() - run_start
+            if self.check:  # (search.checks) flagged, never replaced
+                extra.setdefault("search", {})["check"] = self._checked(problem, samples)
         finally:
             problem.close()
         search_compile_s = float(extra.get("search", {}).get("compile_s", 0.0))  # searches that compile their own functions
@@ -142,17 +140,31 @@ class Search:
             "total_s": time.perf_counter() - start,
             "likelihood_calls": problem.n_calls,
             "likelihood_s": problem.likelihood_seconds,
+            "check_s": float(extra.get("search", {}).get("check", {}).get("seconds", 0.0)),
         }
         result = analysis.make_result(samples, model, {**self.settings(), **extra.pop("search", {})}, timing=timing, **extra)
         at_limits = parameters_at_prior_limits(model, result.max_log_likelihood_vector)
         if at_limits:
             result.search["parameters_at_prior_limits"] = at_limits
             listed = ", ".join(f"{name} = {value:g} (limit {limit:g})" for name, (value, limit) in at_limits.items())
-            warnings.warn(f"the best fit lies on its prior's limit for {listed}: the data prefer values outside the prior, "
-                          "so widen it (for example, sizes are in arcsec: with --pixel-scale 1 they are pixels)",
-                          ParameterAtPriorLimitWarning, stacklevel=2)
+            if result.trusted is False:  # a lost sampler presses against limits for no reason the data give
+                advice = "but this result failed its checks (see the warning above), so fix that before widening the prior"
+            else:
+                advice = ("the data prefer values outside the prior, so widen it (for example, sizes are in arcsec: with "
+                          "--pixel-scale 1 they are pixels)")
+            warnings.warn(f"the best fit lies on its prior's limit for {listed}: {advice}", ParameterAtPriorLimitWarning,
+                          stacklevel=2)
         analysis.modify_after_fit(result)
         return result
+
+    def _checked(self, problem, samples) -> dict:
+        """``search.checks.check_result`` of the samples; a check that itself fails is reported, and the result kept."""
+        try:
+            return check_result(problem, samples, self.name, seed=getattr(self, "seed", 0), optimise=self.check_with_optimiser)
+        except Exception as exc:  # the search's answer must survive a failure of its check
+            problem_text = f"the check itself failed ({type(exc).__name__}: {exc}), so this result is unchecked"
+            warnings.warn(f"{self.name}: {problem_text}", UntrustedResultWarning, stacklevel=3)
+            return {"trusted": None, "problems": [problem_text]}
 
     def warm_up_sizes(self) -> list[int]:
         return [1]

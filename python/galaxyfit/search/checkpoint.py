@@ -56,26 +56,48 @@ def fingerprint(problem, search_settings: dict) -> str:
     return digest.hexdigest()
 
 
+def _sidecar(filepath) -> Path:
+    filepath = Path(filepath)
+    return filepath.with_name(filepath.name + ".fingerprint.json")
+
+
+def record_stop(filepath, message: str) -> None:
+    """Note beside the checkpoint that its run stopped with ``message``: resuming it would stop the same way (same
+    state, same random numbers), so ``check_checkpoint`` refuses it with that explanation."""
+    sidecar = _sidecar(filepath)
+    try:
+        record = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return
+    write_json_atomic(sidecar, {**record, "stopped": message})
+
+
 def check_checkpoint(filepath, expected: str) -> bool:
     """Record ``expected`` beside a new checkpoint, or verify an existing one; True when an existing checkpoint will
     be resumed. Raises SearchError naming the file when the checkpoint was written for a different fit (or has no
-    fingerprint, so its origin is unknown)."""
+    fingerprint, so its origin is unknown), or when its run stopped on a failure (``record_stop``) that resuming
+    would repeat."""
     filepath = Path(filepath)
     if filepath.is_dir():
         raise SearchError(f"checkpoint path {filepath} is a directory, not a nautilus checkpoint file")
-    sidecar = filepath.with_name(filepath.name + ".fingerprint.json")
+    sidecar = _sidecar(filepath)
     if not filepath.exists():
         write_json_atomic(sidecar, {"fingerprint": expected, "checkpoint": filepath.name})
         return False
-    recorded = None
+    recorded, stopped = None, None
     if sidecar.is_file():
         try:
-            recorded = json.loads(sidecar.read_text()).get("fingerprint")
-        except (OSError, ValueError):
+            record = json.loads(sidecar.read_text())
+            recorded, stopped = record.get("fingerprint"), record.get("stopped")
+        except (OSError, ValueError, AttributeError):
             recorded = None
     if recorded != expected:
         raise SearchError(
             f"checkpoint {filepath} was written by a different fit (model, data or search settings differ, or its "
             f"fingerprint {sidecar.name} is missing); delete it or write to another output folder"
         )
+    if stopped:
+        raise SearchError(f"checkpoint {filepath} is from a run of this same fit that stopped, and resuming it would stop "
+                          f"the same way. It stopped because: {stopped} Changing that makes a new fit: delete the "
+                          f"checkpoint (and {sidecar.name}) or write to another output folder.")
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galaxyfit.search.base import Search, check_reached_maximum, checked_seed
+from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
 
@@ -42,8 +42,8 @@ class Dynesty(Search):
     name = "dynesty"
 
     def __init__(self, n_live: int = 200, sample: str = "rwalk", bound: str = "multi", dlogz: float = 0.1, seed: int = 1,
-                 max_batch: int = 256, progress: bool = True, **sampler_kwargs):
-        super().__init__(max_batch=max_batch, progress=progress)
+                 max_batch: int = 256, progress: bool = True, check: bool = True, **sampler_kwargs):
+        super().__init__(max_batch=max_batch, progress=progress, check=check)
         self.n_live, self.sample, self.bound, self.dlogz, self.seed = int(n_live), sample, bound, float(dlogz), checked_seed(seed)
         self.sampler_kwargs = sampler_kwargs
 
@@ -78,7 +78,5 @@ class Dynesty(Search):
                           log_evidence=float(results.logz[-1]), log_evidence_error=float(results.logzerr[-1]),
                           info={"n_like": int(np.sum(results.ncall))})
         # dynesty's random walks can stall short of a sharp peak and still report tight posteriors and a small
-        # evidence error; an optimiser started from its best point tells.
-        best = int(np.argmax(results.logl))
-        check = check_reached_maximum(problem, results.samples[best], float(results.logl[best]), self.name, seed=self.seed)
-        return samples, {"search": {"n_like": int(np.sum(results.ncall)), "maximum_check": check}}
+        # evidence error: Search.fit's check (search/checks.py) starts an optimiser from its best point and tells.
+        return samples, {"search": {"n_like": int(np.sum(results.ncall))}}

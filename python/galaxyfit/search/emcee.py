@@ -24,8 +24,8 @@ class Emcee(Search):
     name = "emcee"
 
     def __init__(self, n_walkers: int = 64, n_steps: int = 2000, burn_in: float = 0.5, thin: int = 1, initial=None, ball: float = 1e-3,
-                 seed: int = 1, max_batch: int = 256, progress: bool = True):
-        super().__init__(max_batch=max_batch, progress=progress)
+                 seed: int = 1, max_batch: int = 256, progress: bool = True, check: bool = True):
+        super().__init__(max_batch=max_batch, progress=progress, check=check)
         self.n_walkers, self.n_steps, self.burn_in, self.thin = int(n_walkers), int(n_steps), float(burn_in), int(thin)
         self.initial, self.ball, self.seed = initial, float(ball), checked_seed(seed)
 

@@ -40,8 +40,8 @@ class MultiNest(Search):
     name = "multinest"
 
     def __init__(self, n_live: int = 200, evidence_tolerance: float = 0.5, sampling_efficiency: float = 0.8, seed: int = 1,
-                 output: str | None = None, progress: bool = True):
-        super().__init__(max_batch=1, progress=progress)
+                 output: str | None = None, progress: bool = True, check: bool = True):
+        super().__init__(max_batch=1, progress=progress, check=check)
         self.n_live, self.evidence_tolerance, self.sampling_efficiency = int(n_live), float(evidence_tolerance), float(sampling_efficiency)
         self.seed, self.output = checked_seed(seed), output
 

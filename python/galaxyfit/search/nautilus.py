@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from galaxyfit.errors import SearchError
 from galaxyfit.output import atomic_destination
 from galaxyfit.search.base import Search, checked_seed
-from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
+from galaxyfit.search.checkpoint import check_checkpoint, fingerprint, record_stop
+from galaxyfit.search.failures import PriorEdgeError, PriorEdgeMonitor, SearchFailedError, diagnosis
 from galaxyfit.search.nautilus_kernels import compiled_bound_kernels, compiled_training_settings
 from galaxyfit.search.samples import Samples
 
@@ -83,8 +85,9 @@ class Nautilus(Search):
     def __init__(self, n_live: int = 200, enlarge_per_dim: float = 1.3, n_networks: int = 1, split_bounds: bool = False,
                  compiled_bounds: bool = True, n_update: int | None = None, n_batch: int = 256,
                  n_eff: float = 10000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
-                 neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, **sampler_kwargs):
-        super().__init__(max_batch=max_batch, progress=progress)
+                 neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, check: bool = True,
+                 **sampler_kwargs):
+        super().__init__(max_batch=max_batch, progress=progress, check=check)
         if int(n_live) < 1:
             raise SearchError(f"Nautilus n_live must be a positive integer, got {n_live!r}")
         self.n_live = int(n_live)
@@ -153,8 +156,9 @@ class Nautilus(Search):
         return samples, {"search": {"n_like": int(sampler.n_like), "n_eff": n_eff}}
 
     def _sample(self, nautilus, problem, options, resuming):
+        prior_transform = PriorEdgeMonitor(problem, self.name)  # stops a run whose points pile up at a prior's edge
         try:
-            sampler = nautilus.Sampler(problem.prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
+            sampler = nautilus.Sampler(prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
         except (OSError, KeyError, ValueError) as exc:
             if not resuming:  # a settings error, not a bad checkpoint
                 raise
@@ -162,10 +166,46 @@ class Nautilus(Search):
                               "delete it (and its .fingerprint.json) to start again") from exc
         if self.filepath is not None:
             _write_checkpoints_atomically(sampler)
-        sampler.run(f_live=self.f_live, n_eff=self.n_eff, discard_exploration=self.discard_exploration, verbose=False)
+        try:
+            with harmless_nautilus_warnings():
+                sampler.run(f_live=self.f_live, n_eff=self.n_eff, discard_exploration=self.discard_exploration, verbose=False)
+        except PriorEdgeError as exc:
+            self._stopped(str(exc), exc, PriorEdgeError)
+        except (np.linalg.LinAlgError, ValueError, RuntimeError, FloatingPointError, ZeroDivisionError) as exc:
+            # Numerical failures inside nautilus' bound construction: say what happened from the live points.
+            points = np.concatenate(sampler.points) if sampler.points else np.zeros((0, problem.n_dim))
+            log_l = np.concatenate(sampler.log_l) if sampler.log_l else np.zeros(0)
+            self._stopped(diagnosis(problem, self.name, points, log_l, self.n_live, exc), exc, SearchFailedError)
         if self.filepath is not None:
             sampler.write(self.filepath, overwrite=True)  # the finished state (shell updates are not written)
         return sampler
+
+    def _stopped(self, message: str, cause: BaseException, error_class) -> None:
+        """Raise ``error_class(message)``; a checkpoint (the state after the last bound, written whole) is kept and
+        marked so that the same command is refused at once with this explanation instead of failing again."""
+        if self.filepath is not None and Path(self.filepath).is_file():
+            record_stop(self.filepath, message)
+            message += (f" The checkpoint {self.filepath} keeps the progress up to the last bound; run the same command "
+                        "again only after changing this (it is refused otherwise).")
+        raise error_class(message) from cause
+
+
+@contextlib.contextmanager
+def harmless_nautilus_warnings():
+    """Silence nautilus' ``RuntimeWarning: divide by zero encountered in divide`` from ``Union.sample``, which is
+    harmless.
+
+    To sample a union of overlapping ellipsoids, nautilus draws a point from one of them and keeps it with probability
+    1 / n_bound, n_bound being how many ellipsoids contain it (``p = 1 - 1.0 / n_bound`` is the probability of
+    dropping it). A point drawn right at an ellipsoid's surface can test, by rounding, as inside none: n_bound = 0,
+    p = -inf, and the point is kept -- which is right, since it was drawn from a bound. Only the warning is wrong,
+    and in long runs it reached users with no way to act on it. The filter matches that message from that module
+    alone, so any other division by zero still warns.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="divide by zero encountered in divide", category=RuntimeWarning,
+                                module=r"nautilus\.bounds\.union")
+        yield
 
 
 def _write_checkpoints_atomically(sampler) -> None:

@@ -65,6 +65,32 @@ class Result:
     def max_log_likelihood_fit(self):
         return self.analysis.fit_from(self.max_log_likelihood_instance, n_free_parameters=self.model.prior_count)
 
+    # ---- the search's own check (search/checks.py) ------------------------------------------------------------------------
+
+    @property
+    def check(self) -> dict | None:
+        """What the search's check found: ``trusted``, ``problems`` (plain sentences), the sampler's best and an
+        optimiser's ln L, the optimum's vector; None when the search ran without it."""
+        return self.search.get("check")
+
+    @property
+    def trusted(self) -> bool | None:
+        """False when the result failed the search's check (its posterior and evidence should not be relied on)."""
+        trusted = None if self.check is None else self.check.get("trusted")
+        return None if trusted is None else bool(trusted)
+
+    def check_text(self) -> str:
+        """One plain line on whether the result passed the search's check, with every problem found."""
+        if self.check is None:
+            return "result not checked (check=False)"
+        if self.trusted:
+            if self.check.get("optimum_log_likelihood") is None:
+                return "check: passed (the best fit's centres lie on the image)"
+            return (f"check: passed (an optimiser from the best point and the image moments reached ln L "
+                    f"{self.check['optimum_log_likelihood']:.3f}; the best fit's centres lie on the image)")
+        head = "check: THIS RESULT CANNOT BE TRUSTED" if self.trusted is False else "check: not completed"
+        return head + "".join(f"\n  - {problem}" for problem in self.check.get("problems", []))
+
     # ---- posterior ------------------------------------------------------------------------------------------------------
 
     @property
@@ -148,7 +174,12 @@ class Result:
         minus1, plus1 = self.samples.errors_at_sigma(1.0)
         minus3, plus3 = self.samples.errors_at_sigma(3.0)
         fit = self.max_log_likelihood_fit
+        from galaxyfit import __version__
+
+        dataset = self.analysis.dataset
         return {
+            "galaxyfit_version": __version__,
+            "dataset": dataset.description() if hasattr(dataset, "description") else None,
             "search": self.search,
             "timing": self.timing,
             "n_free_parameters": self.model.prior_count,
@@ -179,6 +210,7 @@ class Result:
             err = f" +- {self.log_evidence_error:.3f}" if self.log_evidence_error is not None else ""
             kind = " (Laplace approximation at the optimum)" if self.search.get("name") == "lm" else ""
             lines.append(f"log evidence{kind} {self.log_evidence:.3f}{err}")
+        lines.append(self.check_text())
         minus, plus = self.samples.errors_at_sigma(1.0)
         lines.append(f"{'parameter':50s} {'max L':>12s} {'median':>12s} {'-1 sigma':>10s} {'+1 sigma':>10s}")
         for name, ml, med, m, p in zip(self.model.parameter_names, self.max_log_likelihood_vector, self.median_pdf_vector, minus, plus):
@@ -186,8 +218,9 @@ class Result:
         return "\n".join(lines)
 
     def save(self, folder) -> Path:
-        """Write ``model.json``, ``samples.csv``, ``result.json`` and ``fit.png`` (data, model, residuals) into
-        ``folder`` (each atomically); returns the folder."""
+        """Write ``model.json``, ``model.info``, ``samples.csv`` with its record ``samples_info.json`` (row count,
+        checksum), ``result.json`` (with galaxyfit's version, the noise model and the search's check) and ``fit.png``
+        (data, model, residuals) into ``folder`` (each atomically); returns the folder."""
         from galaxyfit.plot import save_fit_figure
 
         folder = Path(folder)
