@@ -10,8 +10,8 @@ import pytest
 import galaxyfit as gf
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
 from galaxyfit.model import Collection, Model, UniformPrior
-from galaxyfit.search import Dynesty, Emcee, FitProblem, LevenbergMarquardt, MaximumNotReachedWarning, MultiNest, MultiNestUnavailable, Nautilus
-from galaxyfit.search.base import check_reached_maximum
+from galaxyfit.search import Dynesty, Emcee, FitProblem, LevenbergMarquardt, MultiNest, MultiNestUnavailable, Nautilus, UntrustedResultWarning
+from galaxyfit.search.checks import check_result
 from galaxyfit.search.multinest import load_pymultinest
 from galaxyfit.search.samples import Samples
 
@@ -90,9 +90,9 @@ def test_lm_from_the_prior_medians(small_imaging, sim_truth):
 def test_dynesty_and_emcee_agree_with_nautilus(nautilus_result, small_imaging, sim_truth):
     analysis = gf.AnalysisImaging(small_imaging)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", MaximumNotReachedWarning)  # a converged run passes the optimiser check
+        warnings.simplefilter("error", UntrustedResultWarning)  # a converged run passes the optimiser check
         dynesty = Dynesty(n_live=100, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
-    assert dynesty.search["maximum_check"]["reached"] and dynesty.search["maximum_check"]["gap"] < 3.0
+    assert dynesty.trusted and dynesty.check["gap"] < 3.0
     assert np.all(within_sigma(dynesty, TRUTH, 3.0))
     assert dynesty.log_evidence == pytest.approx(nautilus_result.log_evidence, abs=5 * dynesty.log_evidence_error + 0.1)
     emcee = Emcee(n_walkers=16, n_steps=400, initial=TRUTH * 1.01, seed=2, progress=False).fit(three_parameter_model(sim_truth), analysis)
@@ -109,18 +109,20 @@ def test_dynesty_and_emcee_agree_with_nautilus(nautilus_result, small_imaging, s
 
 
 def test_a_sampler_stalled_below_the_peak_is_flagged(small_imaging, sim_truth):
-    """check_reached_maximum: an optimiser started from a sampler's best point that climbs far higher means the
-    sampler did not converge (dynesty's random walks were seen to stall 4000 below the peak of a bright source)."""
+    """check_result: an optimiser started from a sampler's best point that climbs far higher means the sampler did not
+    converge (dynesty's random walks were seen to stall 4000 below the peak of a bright source)."""
     model = three_parameter_model(sim_truth)
     problem = FitProblem(model, gf.AnalysisImaging(small_imaging))
     at_truth = float(problem.log_likelihood(TRUTH[None, :])[0])
     poor = TRUTH * np.array([0.5, 1.6, 0.6])
-    with pytest.warns(MaximumNotReachedWarning, match="did not reach the maximum likelihood"):
-        check = check_reached_maximum(problem, poor, float(problem.log_likelihood(poor[None, :])[0]), "test sampler")
-    assert not check["reached"] and check["optimum_log_likelihood"] >= at_truth - 1.0
+    stalled = Samples(poor[None, :], problem.log_likelihood(poor[None, :]), [1.0], model.parameter_names)
+    with pytest.warns(UntrustedResultWarning, match="did not reach the maximum likelihood"):
+        check = check_result(problem, stalled, "test sampler")
+    assert not check["trusted"] and check["optimum_log_likelihood"] >= at_truth - 1.0
     with warnings.catch_warnings():
-        warnings.simplefilter("error", MaximumNotReachedWarning)
-        assert check_reached_maximum(problem, TRUTH, at_truth, "test sampler")["reached"]
+        warnings.simplefilter("error", UntrustedResultWarning)
+        converged = Samples(TRUTH[None, :], [at_truth], [1.0], model.parameter_names)
+        assert check_result(problem, converged, "test sampler")["trusted"]
 
 
 def multinest_available() -> bool:
@@ -267,16 +269,19 @@ def test_nautilus_keeps_one_ellipsoid_per_bound_unless_asked(small_imaging, sim_
 
     seen = []
 
+    class Recorded(Exception):  # not a numerical failure, so it passes through Search.fit unchanged
+        pass
+
     class Recorder:
         def __init__(self, prior, likelihood, n_dim, **options):
             seen.append(options)
-            raise RuntimeError("recorded")
+            raise Recorded("recorded")
 
     monkeypatch.setattr(nautilus, "Sampler", Recorder)
     analysis = gf.AnalysisImaging(small_imaging)
     for search in (Nautilus(n_live=150, progress=False), Nautilus(n_live=150, split_bounds=True, progress=False),
                    Nautilus(n_live=150, n_points_min=40, progress=False)):
-        with pytest.raises(RuntimeError, match="recorded"):
+        with pytest.raises(Recorded, match="recorded"):
             search.fit(three_parameter_model(sim_truth), analysis)
     assert seen[0]["n_points_min"] == 76
     assert "n_points_min" not in seen[1]
