@@ -328,7 +328,7 @@ def test_big_endian_and_other_dtypes_are_accepted():
     assert float(analysis.log_likelihood_function(model.instance_from_vector(vector))) == expected
     assert float(model.log_prior(vector)) == float(model.log_prior(model.prior_medians))
     start = np.array([0.01, -0.02, 0.0, 0.0, 2.0, 0.5], dtype=">f8")
-    result = LevenbergMarquardt(initial=start, n_posterior=10).fit(model, analysis)
+    result = LevenbergMarquardt(initial=start).fit(model, analysis)
     assert result.log_likelihood > 8700  # the galaxy's optimum (two_sersic_problem)
 
 
@@ -429,3 +429,101 @@ def test_the_command_line_reports_a_stopped_search_without_a_traceback(tmp_path,
     assert "galaxyfit fit: error: nautilus stopped: the likelihood keeps rising beyond" in error and "Traceback" not in error
     assert main(arguments) == 2  # the same command: refused with the reason
     assert "It stopped because: nautilus stopped" in capsys.readouterr().err
+
+
+# ---- The hunt for more of the same kinds (closing note of issue 12) ------------------------------------------------------
+
+
+def test_a_model_that_cannot_be_evaluated_anywhere_stops_before_sampling():
+    """Every likelihood -1e99 (ell_comps fixed at 1.5): nautilus made 480,000 rejected calls in 2.5 minutes and went on."""
+    from galaxyfit.errors import ModelError
+    from galaxyfit.search import Dynesty, Emcee, Nautilus
+
+    dataset, _ = two_sersic_problem()
+    bulge = Model(gf.lp.Gaussian, centre=(0.0, 0.0), ell_comps=(1.5, 0.0))
+    model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=bulge)))
+    for search in (Nautilus(n_live=100, progress=False), Dynesty(n_live=50, progress=False), Emcee(progress=False)):
+        with pytest.raises(ModelError, match=r"no model the priors allow can be evaluated.*galaxies\.galaxy\.bulge = Gaussian"):
+            search.fit(model, gf.AnalysisImaging(dataset))
+    fixed = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Gaussian(centre=(0.0, 0.0)))))
+    with pytest.raises(ModelError, match="no free parameters"):
+        Nautilus(progress=False).fit(fixed, gf.AnalysisImaging(dataset))
+
+
+def test_searches_refuse_settings_that_cannot_work():
+    from galaxyfit.errors import SearchError
+    from galaxyfit.search import Dynesty, Emcee, LevenbergMarquardt, Nautilus
+
+    bad = [lambda: Emcee(burn_in=1.0), lambda: Emcee(thin=0), lambda: Emcee(n_steps=10, thin=1000), lambda: Emcee(ball=0.0),
+           lambda: Emcee(n_walkers=1), lambda: Emcee(n_steps=0), lambda: LevenbergMarquardt(n_starts=0),
+           lambda: LevenbergMarquardt(n_draws=-1), lambda: LevenbergMarquardt(max_iterations=-5),
+           lambda: LevenbergMarquardt(tolerance=float("nan")), lambda: LevenbergMarquardt(n_posterior=0),
+           lambda: Dynesty(n_live=0), lambda: Dynesty(dlogz=0.0), lambda: Nautilus(max_batch=0)]
+    for make in bad:
+        with pytest.raises(SearchError, match="must be|no step is left"):
+            make()
+    dataset, model = two_sersic_problem()
+    with pytest.raises(SearchError, match="two walkers per free parameter"):
+        Emcee(n_walkers=8, n_steps=10, progress=False).fit(model, gf.AnalysisImaging(dataset))
+
+
+def test_hostile_dataset_inputs_are_clear_errors(tmp_path):
+    image = np.ones((10, 10))
+    with pytest.raises(DatasetError, match="sum overflows float64"):
+        gf.Imaging(image, image, np.full((3, 3), 1e308), 0.1)  # was: a PSF of zeros and a constant likelihood
+    with pytest.raises(DatasetError, match="data is complex"):
+        gf.Imaging(image * (1 + 1j), image, None, 0.1)
+    with pytest.raises(DatasetError, match="noise_map must hold numbers"):
+        gf.Imaging(image, np.full((10, 10), "x"), None, 0.1)
+    with pytest.raises(DatasetError, match="mask pixel scales"):
+        gf.Imaging(image, image, None, 0.1, mask=gf.Mask.all_false((10, 10), 0.2))
+    with pytest.raises(DatasetError, match="centre must be a finite"):
+        gf.Mask.circular((10, 10), 0.1, 1.0, centre=(np.nan, 0.0))
+    with pytest.raises(DatasetError, match="radii must be finite"):
+        gf.Mask.annular((10, 10), 0.1, np.nan, np.nan)
+    fits.PrimaryHDU(np.ones((20, 20))).writeto(tmp_path / "full.fits")
+    raw = (tmp_path / "full.fits").read_bytes()
+    (tmp_path / "short.fits").write_bytes(raw[: 2880 + 120])  # the header and 15 of 400 values
+    with pytest.raises(DatasetError, match=r"data file .*short.fits is truncated or damaged"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's own "may have been truncated"
+        gf.Imaging.from_fits(tmp_path / "short.fits", 0.1, gain=1.0)
+    fits.PrimaryHDU(np.ones((1, 1))).writeto(tmp_path / "psf1.fits")  # a 1x1 PSF and a 1-row image are 2-D images
+    fits.PrimaryHDU(np.ones((1, 7))).writeto(tmp_path / "row.fits")
+    assert gf.Imaging.from_fits(tmp_path / "row.fits", 0.1, gain=1.0, original_sky=1.0, psf_path=tmp_path / "psf1.fits").shape == (1, 7)
+
+
+def test_a_huge_exposure_time_simulates(tmp_path):
+    from galaxyfit.cli import main
+
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "20", "--exposure-time", "1e300"]) == 0  # was: lam too large
+    data = fits.getdata(tmp_path / "sim" / "data.fits")
+    assert np.all(np.isfinite(data))
+    assert main(["simulate", "", "--size", "20"]) == 2
+
+
+def test_galaxy_components_must_be_profiles():
+    from galaxyfit.errors import ModelError
+
+    with pytest.raises(ModelError, match="is a class: give a profile object such as Sersic"):
+        gf.Galaxy(0.5, bulge=gf.lp.Sersic)
+    for value in (5, None):
+        with pytest.raises(ModelError, match="is not a light profile"):
+            gf.Galaxy(0.5, bulge=value)
+
+
+def test_samples_files_with_bad_values(tmp_path):
+    from galaxyfit.search.samples import Samples, SamplesFileError
+
+    header = "weight,log_likelihood,a,b\n"
+    cases = {"nan.csv": header + "1,0,nan,1\n1,0,1,1\n", "nolog.csv": header + "1,nan,1,1\n",
+             "twice.csv": "weight,log_likelihood,a,a\n1,0,1,1\n"}
+    messages = {"nan.csv": "line 2: a parameter value is not finite", "nolog.csv": "all NaN", "twice.csv": "names a more than once"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with warnings.catch_warnings(), pytest.raises(SamplesFileError, match=messages[name]):
+            warnings.simplefilter("ignore")  # (no record beside these hand-written files)
+            Samples.from_csv(tmp_path / name)
+    (tmp_path / "huge.csv").write_text(header + "1e308,0,1,1\n1e308,0,3,1\n\n")
+    with pytest.warns(UserWarning, match="cannot be checked"):
+        samples = Samples.from_csv(tmp_path / "huge.csv")
+    np.testing.assert_allclose(samples.weights, [0.5, 0.5])  # normalised without overflow; the blank line skipped

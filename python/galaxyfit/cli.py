@@ -130,6 +130,8 @@ def _check_output(output, flag: str) -> None:
     """The folder ``output`` must be creatable: neither it nor any existing parent may be a file."""
     if output is None:
         return
+    if not str(output).strip():
+        raise UsageError(f"{flag}: the folder name is empty")
     for path in (Path(output), *Path(output).parents):
         if path.exists():
             if not path.is_dir():

@@ -12,6 +12,22 @@ from galaxyfit.numbers import real_number
 from galaxyfit.profiles.light import LightProfile
 
 
+#: What a galaxy may be made of (the linear objects of the inversion issues join this tuple).
+COMPONENT_TYPES: tuple = (LightProfile,)
+
+
+def _check_component(name: str, component) -> None:
+    """ModelError unless ``component`` is a profile object (a class, a number or None was silently ignored)."""
+    if isinstance(component, COMPONENT_TYPES):
+        return
+    from galaxyfit.errors import ModelError
+
+    if isinstance(component, type):
+        raise ModelError(f"Galaxy component {name}={component.__name__} is a class: give a profile object such as "
+                         f"{component.__name__}(...), or use Model(Galaxy, {name}={component.__name__}) to fit it")
+    raise ModelError(f"Galaxy component {name}={component!r} is not a light profile (galaxyfit.lp)")
+
+
 @jax.tree_util.register_pytree_node_class
 class Galaxy:
     """A galaxy at ``redshift`` made of named components, e.g. ``Galaxy(0.5, bulge=Sersic(...), disk=Exponential(...))``.
@@ -20,6 +36,8 @@ class Galaxy:
     """
 
     def __init__(self, redshift: float, **components):
+        for name, component in components.items():
+            _check_component(name, component)
         object.__setattr__(self, "redshift", real_number(redshift, "Galaxy.redshift"))
         object.__setattr__(self, "_components", dict(components))
 

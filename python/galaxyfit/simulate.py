@@ -58,7 +58,15 @@ def simulate_imaging(
     model = blurred_model_image(galaxies, shape, pixel_scales, psf, settings)
     rng = np.random.Generator(np.random.PCG64(seed))
     counts = np.maximum(model + sky, 0.0) * exposure_time
-    data = (rng.poisson(counts) + rng.normal(0.0, read_noise, size=shape)) / exposure_time - sky
+    # numpy's Poisson generator refuses means above ~1e19; far below that a Poisson count is Gaussian to the
+    # precision of float64, so large means are drawn from the normal approximation.
+    # (Drawn after the Poisson counts and only when needed, so ordinary simulations keep their random stream.)
+    large = counts > 1e12
+    drawn = rng.poisson(np.where(large, 0.0, counts)).astype(np.float64)
+    noise = rng.normal(0.0, read_noise, size=shape)
+    if large.any():
+        drawn = np.where(large, counts + np.sqrt(counts) * rng.standard_normal(shape), drawn)
+    data = (drawn + noise) / exposure_time - sky
     noise_map = np.sqrt(counts + read_noise**2) / exposure_time
     dataset = Imaging(data, noise_map, psf, pixel_scales, mask=Mask.all_false(shape, pixel_scales))
     return dataset, model

@@ -30,17 +30,29 @@ def read_array_and_header(path, hdu: int | str | None = None, what: str = "image
     try:
         with fits.open(path, memmap=False) as hdul:
             if hdu is None:
-                hdu = next((i for i, h in enumerate(hdul) if h.data is not None), 0)
+                try:
+                    hdu = next((i for i, h in enumerate(hdul) if h.data is not None), 0)
+                except (ValueError, TypeError) as exc:
+                    raise DatasetError(f"{what} file {path} is truncated or damaged: an HDU holds less data than its "
+                                       f"header declares ({exc})") from None
             try:
-                data, header = hdul[hdu].data, hdul[hdu].header.copy()
+                selected = hdul[hdu]
             except (IndexError, KeyError):
                 raise DatasetError(f"{what} file {path} has no HDU {hdu!r} (it has {len(hdul)})") from None
+            try:
+                data, header = selected.data, selected.header.copy()
+                data = None if data is None else np.array(data)  # read now, inside the open file
+            except (ValueError, TypeError) as exc:  # astropy's reshape of a short data block
+                raise DatasetError(f"{what} file {path} is truncated or damaged: HDU {hdu!r} holds less data than its "
+                                   f"header declares ({exc})") from None
     except OSError as exc:
         reason = "it does not start with a FITS header" if "SIMPLE" in str(exc) else str(exc)  # not astropy's advice
         raise DatasetError(f"{what} file {path} is not a readable FITS file: {reason}") from exc
     if data is None:
         raise DatasetError(f"HDU {hdu!r} of {what} file {path} holds no data")
-    data = np.squeeze(np.asarray(data))
+    data = np.asarray(data)
+    while data.ndim > 2 and data.shape[0] == 1:  # a (1, ..., ny, nx) cube holds one image; a 1 x N image stays 2-D
+        data = data[0]
     if data.ndim != 2:
         raise DatasetError(f"{what} in {path} (HDU {hdu!r}) must be a 2-D image, got shape {data.shape}")
     # FITS is big-endian; astype to native float64 copies and fixes the byte order.

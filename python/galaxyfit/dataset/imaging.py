@@ -49,6 +49,19 @@ def negative_psf_problem(psf: np.ndarray, normalize: bool = True) -> str | None:
             f"{lowest / peak:.2%} of its peak; {done}")
 
 
+def _real_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array; DatasetError naming ``name`` for complex or non-numeric values (numpy would
+    drop an imaginary part with only a warning, or fail with its own message)."""
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise DatasetError(f"{name} is complex ({array.dtype}); galaxyfit fits real images: pass its real part "
+                           "(or modulus) explicitly")
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DatasetError(f"{name} must hold numbers, got an array of dtype {array.dtype}") from None
+
+
 def _first_bad(bad: np.ndarray) -> str:
     i, j = np.argwhere(bad)[0]
     return f"first at row {i}, column {j}"
@@ -100,8 +113,8 @@ class Imaging:
         normalize_psf: bool = True,
         mask_nan_data: bool = False,
     ):
-        data = np.asarray(data, dtype=np.float64)
-        noise_map = np.asarray(noise_map, dtype=np.float64)
+        data = _real_array(data, "data")
+        noise_map = _real_array(noise_map, "noise_map")
         if data.ndim != 2:
             raise DatasetError(f"data must be a 2-D image, got shape {data.shape}")
         if noise_map.shape != data.shape:
@@ -111,6 +124,8 @@ class Imaging:
         self.psf = _read_only(psf)
         self.psf_normalized = bool(normalize_psf)
 
+        if isinstance(mask, Mask) and not np.allclose(mask.pixel_scales, self.pixel_scales, rtol=1e-9, atol=0):
+            raise DatasetError(f"mask pixel scales {mask.pixel_scales} differ from the dataset's {self.pixel_scales}")
         if mask is None:
             mask_array = np.zeros(data.shape, dtype=bool)
         else:
@@ -153,7 +168,7 @@ class Imaging:
         """(the PSF to blur with, the sum of the PSF as given)."""
         if psf is None:
             return np.ones((1, 1)), 1.0
-        psf = np.asarray(psf, dtype=np.float64)
+        psf = _real_array(psf, "psf")
         if psf.ndim != 2:
             raise DatasetError(f"psf must be a 2-D image, got shape {psf.shape}")
         if psf.shape[0] % 2 == 0 or psf.shape[1] % 2 == 0:
@@ -165,7 +180,11 @@ class Imaging:
             raise DatasetError(f"psf has {int((~np.isfinite(psf)).sum())} non-finite values")
         if not np.any(psf):
             raise DatasetError("psf is all zero, so it cannot blur anything")
-        total, absolute = float(psf.sum()), float(np.abs(psf).sum())
+        with np.errstate(over="ignore"):  # an overflowing sum is reported below
+            total, absolute = float(psf.sum()), float(np.abs(psf).sum())
+        if not (np.isfinite(total) and np.isfinite(absolute)):
+            raise DatasetError(f"psf values (largest |value| {float(np.abs(psf).max()):.3g}) are so large that their sum "
+                               "overflows float64; rescale the PSF")
         tiny = abs(total) < MIN_PSF_SUM_FRACTION * absolute
         if tiny and normalize:
             what = "sums to exactly 0" if total == 0 else (f"sums to {total:.6g}, only {abs(total) / absolute:.2g} of the sum "

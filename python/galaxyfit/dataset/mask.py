@@ -12,6 +12,11 @@ from galaxyfit.dataset.pixels import pixel_centres, pixel_scales_pair
 from galaxyfit.errors import DatasetError
 
 
+def _check_centre(centre) -> None:
+    if np.shape(centre) != (2,) or not np.all(np.isfinite(np.asarray(centre, dtype=np.float64))):
+        raise DatasetError(f"centre must be a finite (y, x) pair in arcsec, got {centre!r}")
+
+
 @dataclass(frozen=True, eq=False)
 class Mask:
     """A boolean array, shape (N_y, N_x), True where a pixel is excluded, with its pixel scales (arcsec)."""
@@ -43,8 +48,9 @@ class Mask:
     @classmethod
     def circular(cls, shape, pixel_scales, radius: float, centre=(0.0, 0.0)) -> "Mask":
         """Keep the pixels whose centres lie within ``radius`` arcsec of ``centre`` (y, x) arcsec (r <= radius)."""
-        if not radius > 0:
-            raise DatasetError(f"radius must be positive (arcsec), got {radius!r}")
+        if not (radius > 0 and np.isfinite(radius)):
+            raise DatasetError(f"radius must be finite and positive (arcsec), got {radius!r}")
+        _check_centre(centre)
         y, x = pixel_centres(shape, pixel_scales)
         r2 = (y[:, None] - centre[0]) ** 2 + (x[None, :] - centre[1]) ** 2
         # A hair of tolerance so pixel centres exactly on the circle count as inside despite rounding.
@@ -52,7 +58,12 @@ class Mask:
 
     @classmethod
     def annular(cls, shape, pixel_scales, inner_radius: float, outer_radius: float, centre=(0.0, 0.0)) -> "Mask":
-        """Keep the pixels with inner_radius <= r <= outer_radius (arcsec)."""
+        """Keep the pixels with inner_radius <= r <= outer_radius (arcsec); DatasetError unless
+        0 <= inner_radius < outer_radius, both finite."""
+        if not (np.isfinite(inner_radius) and np.isfinite(outer_radius) and 0 <= inner_radius < outer_radius):
+            raise DatasetError(f"radii must be finite with 0 <= inner_radius < outer_radius (arcsec), got {inner_radius!r}, "
+                               f"{outer_radius!r}")
+        _check_centre(centre)
         y, x = pixel_centres(shape, pixel_scales)
         r2 = (y[:, None] - centre[0]) ** 2 + (x[None, :] - centre[1]) ** 2
         return cls((r2 > outer_radius**2 * (1 + 1e-12)) | (r2 < inner_radius**2 * (1 - 1e-12)), pixel_scales)

@@ -19,6 +19,10 @@ from galaxyfit.search.problem import FitProblem
 NUMERICAL_FAILURES = (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError, OverflowError, ValueError, RuntimeError)
 
 
+#: A search whose likelihoods have all been rejected after this many calls stops (it would otherwise run for ever).
+ALL_REJECTED_CALLS = 100_000
+
+
 class ProgressProblem(FitProblem):
     """A FitProblem that reports likelihood calls and the best log likelihood on a tqdm progress bar."""
 
@@ -37,7 +41,12 @@ class ProgressProblem(FitProblem):
             self.best = max(self.best, float(np.max(values)))
         if self._bar is not None:
             self._bar.update(len(values))
-            self._bar.set_postfix(best_log_likelihood=f"{self.best:.2f}", refresh=False)
+            shown = f"{self.best:.2f}" if self.best > -1e98 else "none valid yet"
+            self._bar.set_postfix(best_log_likelihood=shown, refresh=False)
+        if self.best <= -1e98 and self.n_calls >= max(ALL_REJECTED_CALLS, 1000 * self.n_dim):
+            raise SearchFailedError(f"every one of the {self.n_calls} likelihoods the search computed was rejected (-1e99): "
+                                    "the models it proposes cannot be evaluated (|ell_comps| >= 1, non-positive sizes, "
+                                    "NaN). Check the priors and fixed values")
         return values
 
     def message(self, text: str) -> None:
@@ -51,6 +60,38 @@ class ProgressProblem(FitProblem):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def check_some_model_is_valid(problem, n_points: int, seed: int = 0) -> None:
+    """ModelError, before any search starts, when neither the prior medians nor ``n_points - 1`` draws from the priors
+    give a likelihood that is not rejected: a fixed value or a prior that makes every model invalid (|ell_comps| >= 1,
+    a non-positive size, NaN) would otherwise keep a sampler proposing rejected points for ever. Names the profiles
+    that cannot be evaluated at the prior medians."""
+    from galaxyfit.errors import ModelError
+    from galaxyfit.profiles.validate import sanitized
+
+    model = problem.model
+    rng = np.random.default_rng(seed)
+    points = np.vstack([model.prior_medians[None, :], problem.prior_transform(rng.random((max(n_points, 2) - 1, problem.n_dim)))])
+    if np.any(problem.log_likelihood(points) > -1e98):
+        problem.n_calls = 0
+        return
+    bad = []
+    instance = model.instance_from_vector(model.prior_medians)
+    galaxies = instance.galaxies
+    items = galaxies.items() if hasattr(galaxies, "items") else enumerate(galaxies)
+    for galaxy_name, galaxy in items:
+        for name, component in getattr(galaxy, "components", {}).items():
+            try:
+                ok = bool(sanitized(component)[1])
+            except Exception:  # noqa: BLE001 - reported as not evaluable below
+                ok = False
+            if not ok:
+                bad.append(f"galaxies.{galaxy_name}.{name} = {component!r}")
+    where = ("; at the prior medians these cannot be evaluated: " + "; ".join(bad)) if bad else ""
+    raise ModelError(f"no model the priors allow can be evaluated: the prior medians and {len(points) - 1} draws from "
+                     "the priors all give a rejected likelihood (-1e99). Check the fixed values and priors (|ell_comps| "
+                     f"must be < 1, sizes and indices > 0, no NaN){where}")
 
 
 class ParameterAtPriorLimitWarning(UserWarning):
@@ -102,6 +143,10 @@ class Search:
     check_with_optimiser = True
 
     def __init__(self, max_batch: int = 256, progress: bool = True, check: bool = True):
+        from galaxyfit.errors import SearchError
+
+        if not (isinstance(max_batch, (int, np.integer)) and max_batch >= 1):
+            raise SearchError(f"{type(self).__name__}(max_batch={max_batch!r}): must be a positive integer")
         self.max_batch = int(max_batch)
         self.progress = bool(progress)
         self.check = bool(check)
@@ -113,12 +158,18 @@ class Search:
         if not all(hasattr(analysis, name) for name in ("modify_model", "modify_before_fit", "log_likelihood_function")):
             raise TypeError(f"{type(self).__name__}.fit(model, analysis) needs an analysis such as "
                             f"galaxyfit.AnalysisImaging(dataset), got {type(analysis).__name__}")
+        from galaxyfit.errors import ModelError
+
         start = time.perf_counter()
         model = analysis.modify_model(model)
+        if model.prior_count == 0:
+            raise ModelError("the model has no free parameters, so there is nothing to search: evaluate it with "
+                             "analysis.log_likelihood_function(instance) or free a parameter")
         analysis.modify_before_fit(model)
         problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.name)
         try:
             compile_s = problem.warm_up(self.warm_up_sizes())
+            check_some_model_is_valid(problem, max(self.warm_up_sizes() or [64]), getattr(self, "seed", 0))
             run_start = time.perf_counter()
             try:
                 samples, extra = self._run(problem, **kwargs)

@@ -82,7 +82,7 @@ def _optimum(problem, best_vector, seed):
         starts.append(moments)
     calls = problem.n_calls  # the check's evaluations are not the search's
     try:
-        return LevenbergMarquardt(max_iterations=MAX_ITERATIONS, seed=seed, n_posterior=0).optimise(problem, starts)
+        return LevenbergMarquardt(max_iterations=MAX_ITERATIONS, seed=seed).optimise(problem, starts)
     finally:
         problem.n_calls = calls
 

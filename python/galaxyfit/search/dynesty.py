@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from galaxyfit.errors import SearchError
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
@@ -44,6 +45,10 @@ class Dynesty(Search):
     def __init__(self, n_live: int = 200, sample: str = "rwalk", bound: str = "multi", dlogz: float = 0.1, seed: int = 1,
                  max_batch: int = 256, progress: bool = True, check: bool = True, **sampler_kwargs):
         super().__init__(max_batch=max_batch, progress=progress, check=check)
+        if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)) or n_live < 2:
+            raise SearchError(f"Dynesty(n_live={n_live!r}): must be an integer >= 2")
+        if not (np.isfinite(float(dlogz)) and float(dlogz) > 0):
+            raise SearchError(f"Dynesty(dlogz={dlogz!r}): must be a finite positive tolerance")
         self.n_live, self.sample, self.bound, self.dlogz, self.seed = int(n_live), sample, bound, float(dlogz), checked_seed(seed)
         self.sampler_kwargs = sampler_kwargs
 
@@ -57,6 +62,9 @@ class Dynesty(Search):
     def _run(self, problem, **kwargs):
         import dynesty
 
+        if self.n_live <= problem.n_dim + 1:
+            raise SearchError(f"Dynesty needs more live points than free parameters + 1: n_live={self.n_live} for "
+                              f"{problem.n_dim} parameters")
         pool = _BatchPool(problem, self.n_live)
         sampler = dynesty.NestedSampler(
             pool.problem_log_likelihood,

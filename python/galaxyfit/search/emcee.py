@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from galaxyfit.errors import ModelError, SearchError
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
@@ -26,6 +27,16 @@ class Emcee(Search):
     def __init__(self, n_walkers: int = 64, n_steps: int = 2000, burn_in: float = 0.5, thin: int = 1, initial=None, ball: float = 1e-3,
                  seed: int = 1, max_batch: int = 256, progress: bool = True, check: bool = True):
         super().__init__(max_batch=max_batch, progress=progress, check=check)
+        for name, value in (("n_walkers", n_walkers), ("n_steps", n_steps), ("thin", thin)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (2 if name == "n_walkers" else 1):
+                raise SearchError(f"Emcee({name}={value!r}): must be an integer >= {2 if name == 'n_walkers' else 1}")
+        if not 0.0 <= float(burn_in) < 1.0:
+            raise SearchError(f"Emcee(burn_in={burn_in!r}): must be a fraction of the steps in [0, 1)")
+        if int(n_steps) - int(float(burn_in) * int(n_steps)) < int(thin):
+            raise SearchError(f"Emcee(n_steps={n_steps}, burn_in={burn_in}, thin={thin}): no step is left after discarding "
+                              "the burn-in and thinning")
+        if not (np.isfinite(float(ball)) and float(ball) > 0):
+            raise SearchError(f"Emcee(ball={ball!r}): must be a finite positive relative size")
         self.n_walkers, self.n_steps, self.burn_in, self.thin = int(n_walkers), int(n_steps), float(burn_in), int(thin)
         self.initial, self.ball, self.seed = initial, float(ball), checked_seed(seed)
 
@@ -41,11 +52,18 @@ class Emcee(Search):
         rng = np.random.default_rng(self.seed)
         start = initial if initial is not None else self.initial
         model = problem.model
+        if self.n_walkers < 2 * problem.n_dim:
+            raise SearchError(f"Emcee needs at least two walkers per free parameter: n_walkers={self.n_walkers} for "
+                              f"{problem.n_dim} parameters")
         if start is None:
             from galaxyfit.search.lm import LevenbergMarquardt
 
-            optimum, _ = LevenbergMarquardt(seed=self.seed, n_posterior=0)._run(problem)
-            centre = optimum.max_log_likelihood_vector
+            optimiser = LevenbergMarquardt(seed=self.seed)
+            optimum = optimiser.optimise(problem, optimiser._starts(problem, None))
+            if optimum is None:
+                raise ModelError("Emcee found no start: no model at the image-moment guess, the prior medians or draws "
+                                 "from the priors can be evaluated; give a start (Emcee(initial=...))")
+            centre = optimum.vector
         else:
             centre = np.asarray(start, dtype=float) if isinstance(start, (list, tuple, np.ndarray)) else model.vector_from_instance(start)
         walkers = centre + self.ball * np.maximum(np.abs(centre), 1e-3) * rng.standard_normal((self.n_walkers, problem.n_dim))

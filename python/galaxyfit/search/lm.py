@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from galaxyfit.errors import ModelError
+from galaxyfit.errors import ModelError, SearchError
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.initial import moments_vector
 from galaxyfit.search.samples import gaussian_samples
@@ -30,6 +30,15 @@ from galaxyfit.search.samples import gaussian_samples
 #: older (non-"fusion emitter") code generator halves the compile time of the Jacobian (IC 3478: 0.19 -> 0.08 s) for
 #: ~2 ms more per Jacobian call (bench/README.md).
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True, "xla_cpu_use_fusion_emitters": False}
+
+
+#: Fewest draws of the Laplace approximation whose quantiles are quoted as errors (1 or 2 draws gave +-0 or nonsense).
+MIN_POSTERIOR_DRAWS = 100
+
+
+def _require(value, accept, name: str, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not accept(int(value)):
+        raise SearchError(f"LevenbergMarquardt({name}={value!r}): must be {what}")
 
 
 @dataclass
@@ -69,6 +78,13 @@ class LevenbergMarquardt(Search):
     def __init__(self, initial=None, max_iterations: int = 200, tolerance: float = 1e-8, n_posterior: int = 4000, seed: int = 0,
                  n_draws: int = 1000, n_starts: int = 3, progress: bool = False, check: bool = True):
         super().__init__(max_batch=256, progress=progress, check=check)
+        _require(n_draws, lambda v: v >= 0, "n_draws", "an integer >= 0")
+        _require(n_starts, lambda v: v >= 1, "n_starts", "an integer >= 1")
+        _require(max_iterations, lambda v: v >= 1, "max_iterations", "an integer >= 1")
+        _require(n_posterior, lambda v: v >= MIN_POSTERIOR_DRAWS, "n_posterior",
+                 f"an integer >= {MIN_POSTERIOR_DRAWS} (the errors are quantiles of these draws)")
+        if not (math.isfinite(float(tolerance)) and float(tolerance) >= 0):
+            raise SearchError(f"LevenbergMarquardt(tolerance={tolerance!r}): must be a finite number >= 0")
         self.initial = initial
         self.n_draws = int(n_draws)
         self.n_starts = int(n_starts)

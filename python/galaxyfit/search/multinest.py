@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-from galaxyfit.errors import GalaxyfitError
+from galaxyfit.errors import GalaxyfitError, SearchError
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.samples import Samples
 
@@ -42,6 +42,8 @@ class MultiNest(Search):
     def __init__(self, n_live: int = 200, evidence_tolerance: float = 0.5, sampling_efficiency: float = 0.8, seed: int = 1,
                  output: str | None = None, progress: bool = True, check: bool = True):
         super().__init__(max_batch=1, progress=progress, check=check)
+        if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)) or n_live < 2:
+            raise SearchError(f"MultiNest(n_live={n_live!r}): must be an integer >= 2")
         self.n_live, self.evidence_tolerance, self.sampling_efficiency = int(n_live), float(evidence_tolerance), float(sampling_efficiency)
         self.seed, self.output = checked_seed(seed), output
 

@@ -46,6 +46,7 @@ class Samples:
         self.parameters = np.atleast_2d(np.asarray(self.parameters, dtype=np.float64))
         self.log_likelihood = np.asarray(self.log_likelihood, dtype=np.float64)
         w = np.asarray(self.weights, dtype=np.float64)
+        w = w / np.max(w)  # first by the largest, so weights near float64's limit do not overflow their sum
         self.weights = w / w.sum()
 
     @property
@@ -128,13 +129,16 @@ class Samples:
             text = raw.decode()
         except UnicodeDecodeError:
             raise SamplesFileError(f"samples file {path}: not a text (CSV) file") from None
-        rows = list(csv.reader(text.splitlines()))
+        rows = [row for row in csv.reader(text.splitlines()) if row]  # blank lines carry nothing
         if not rows:
             raise SamplesFileError(f"samples file {path}: empty")
         header = rows[0]
         if len(header) < 3 or header[:2] != ["weight", "log_likelihood"]:
             raise SamplesFileError(f"samples file {path}: its first line must be the header 'weight,log_likelihood,"
                                    f"<parameter names>', got {','.join(header)[:80]!r}")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise SamplesFileError(f"samples file {path}: the header names {', '.join(repeated)} more than once")
         body = rows[1:]
         for line, row in enumerate(body, start=2):
             if len(row) != len(header):
@@ -170,8 +174,13 @@ class Samples:
         if not len(body):
             raise SamplesFileError(f"samples file {path}: no samples below the header")
         weights = data[:, 0]
-        if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.sum() > 0):
+        if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.max() > 0):
             raise SamplesFileError(f"samples file {path}: weights must be finite, >= 0 and not all zero")
+        if not np.all(np.isfinite(data[:, 2:])):
+            line = 2 + int(np.argmax(~np.all(np.isfinite(data[:, 2:]), axis=1)))
+            raise SamplesFileError(f"samples file {path}, line {line}: a parameter value is not finite")
+        if np.all(np.isnan(data[:, 1])):
+            raise SamplesFileError(f"samples file {path}: no sample has a log likelihood (all NaN)")
         stored = {key: record[key] for key in ("log_evidence", "log_evidence_error", "info", "unconstrained")
                   if record.get(key) is not None}
         return cls(data[:, 2:], data[:, 1], weights, header[2:], **{**stored, **kwargs})
