@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import jax
 import jax.numpy as jnp
@@ -72,11 +73,14 @@ class _Node:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (it has {', '.join(attributes) or 'none'})")
 
     def __setattr__(self, name, value):
+        value = _as_component(value)
         self._check_attribute(name, value)
-        self._attributes[name] = _as_component(value)
+        self._attributes[name] = value
 
-    def _check_attribute(self, name, value):  # overridden by Model
-        pass
+    def _check_attribute(self, name, value):
+        """Raises ModelError for a value that would make the model contain itself (it would recurse forever)."""
+        if _contains(value, self):
+            raise ModelError(f"{type(self).__name__}.{name}: a model cannot contain itself")
 
     # ---- walking ------------------------------------------------------------------------------------------------------
 
@@ -200,12 +204,28 @@ class _Node:
 
     @staticmethod
     def from_dict(d: dict):
-        priors = {key: prior_from_dict(value) for key, value in d["priors"].items()}
-        return _decode(d["model"], priors)
+        """The model of a ``to_dict`` dict; attributes it leaves out get their defaults, as in ``Model(cls)``.
+
+        Raises ModelError naming the entry for anything ``Model`` and the priors refuse, unknown classes and
+        references to priors the dict does not hold."""
+        if not isinstance(d, dict) or not isinstance(d.get("model"), dict) or not isinstance(d.get("priors"), dict):
+            raise ModelError("expected {'model': {...}, 'priors': {...}} as Model.to_dict writes it")
+        priors = {}
+        for key, value in d["priors"].items():
+            try:
+                priors[key] = prior_from_dict(value)
+            except ModelError as exc:
+                raise ModelError(f"priors.{key}: {exc}") from None
+        return _decode(d["model"], priors, "model")
 
     @staticmethod
     def from_json(text: str):
-        return _Node.from_dict(json.loads(text))
+        """The model of ``to_json`` text. Raises ModelError as ``from_dict`` does, and for text that is not JSON."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"not valid JSON ({exc})") from None
+        return _Node.from_dict(d)
 
 
 def _walk_value(value, path):
@@ -231,6 +251,12 @@ def _walk_all(node, prefix=()):
             yield path, value
 
 
+def _contains(value, node) -> bool:
+    if value is node:
+        return True
+    return isinstance(value, _Node) and any(_contains(v, node) for v in value._attributes.values())
+
+
 def _resolve(value, values):
     if isinstance(value, Prior):
         return values[id(value)]
@@ -241,17 +267,68 @@ def _resolve(value, values):
     return value
 
 
+def _describe(value) -> str:
+    if isinstance(value, tuple):
+        return f"{len(value)} entries"
+    if isinstance(value, _Node):
+        return f"a whole component, {value!r}"
+    return repr(value)
+
+
 def fixed_value_problem(cls, name: str, value) -> str | None:
-    """Why ``value`` cannot be given to ``cls``'s parameter ``name`` (None if it can): a pair (centre, ell_comps)
-    needs two entries, and a fixed size or index must be positive. Caught when the model is built, not as an index
-    error or a -1e99 likelihood at every point of the search."""
-    default = getattr(cls, name, None)
-    if isinstance(default, tuple) and isinstance(value, (tuple, list)) and len(value) != len(default):
-        return f"needs {len(default)} entries, got {len(value)}"
-    fixed = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if fixed and name in getattr(cls, "positive_parameters", ()) and not value > 0:
-        return f"must be positive, got {value:g}"
+    """Why ``value`` (as ``_as_component`` leaves it) cannot be ``cls``'s parameter ``name`` (None if it can).
+
+    A pair (centre, ell_comps) needs a tuple of two numbers or priors, any other parameter one; a fixed number must
+    be finite, and positive for a size or index. A galaxy's redshift is a number >= 0 or a prior that stays >= 0, its
+    other attributes are profiles. Caught when the model is built, not as a stacking or index error, a RecursionError
+    or a -1e99 likelihood at every point of the search."""
+    if cls is Galaxy:
+        return _galaxy_problem(name, value)
+    default = next((f.default for f in dataclasses.fields(cls) if f.name == name), None)
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple):
+            return f"needs {len(default)} entries (a pair of numbers or priors), got {_describe(value)}"
+        if len(value) != len(default):
+            return f"needs {len(default)} entries, got {len(value)}"
+    elif isinstance(value, tuple):
+        return f"needs one number or prior, got {_describe(value)}"
+    for entry in value if isinstance(value, tuple) else (value,):
+        if isinstance(entry, Prior):
+            continue
+        if not isinstance(entry, float):
+            return f"needs a number or a prior, got {_describe(entry)}"
+        if not math.isfinite(entry):
+            return f"must be a finite number, got {entry}"
+        if name in getattr(cls, "positive_parameters", ()) and not entry > 0:
+            return f"must be positive, got {entry:g}"
     return None
+
+
+def _galaxy_problem(name: str, value) -> str | None:
+    if name == "redshift":
+        # a negative redshift has no distance: every size in kpc in the results would be null
+        if isinstance(value, Prior):
+            return None if value.limits[0] >= 0 else f"a redshift prior must not reach below 0, got {value!r}"
+        if isinstance(value, float) and math.isfinite(value) and value >= 0:
+            return None
+        return f"must be a finite number >= 0 or a prior, got {_describe(value)}"
+    if isinstance(value, Model) and value.cls not in (Galaxy, DatasetModel):
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, DatasetModel):
+        return None
+    return f"a galaxy component must be a profile (a class, a Model or a profile object), got {_describe(value)}"
+
+
+def check_parameter(cls, name: str, value, where: str | None = None) -> None:
+    """Raises ModelError unless ``value`` (as ``_as_component`` leaves it) may be ``cls``'s parameter ``name``,
+    naming ``where`` (an entry's path in a model file) or else ``Class.name``."""
+    if cls is not Galaxy:
+        names = [f.name for f in dataclasses.fields(cls)]
+        if name not in names:
+            raise ModelError(f"{where + ': ' if where else ''}{cls.__name__} has no parameter {name!r} (it has {', '.join(names)})")
+    problem = fixed_value_problem(cls, name, value)
+    if problem is not None:
+        raise ModelError(f"{where or cls.__name__ + '.' + name}: {problem}")
 
 
 class Model(_Node):
@@ -260,7 +337,8 @@ class Model(_Node):
     Light profiles and ``DatasetModel``: every field starts with its default prior (``galaxyfit.model.defaults``) or,
     where PyAutoGalaxy fixes it, its default value. ``Galaxy``: ``redshift`` (fixed unless given a prior) and any
     number of named components (classes, models or fixed profiles). Keyword arguments override: a number fixes, a
-    prior frees, a tuple does either per component. Raises ModelError for unknown parameters.
+    prior frees, a tuple does either per component. Raises ModelError for unknown parameters and for values
+    ``fixed_value_problem`` refuses (a pair for a number, a negative size or redshift ...).
     """
 
     def __init__(self, cls, **kwargs):
@@ -268,36 +346,25 @@ class Model(_Node):
         object.__setattr__(self, "cls", cls)
         name = class_name(cls)
         if cls is Galaxy:
-            redshift = kwargs.pop("redshift", 0.5)
-            self._attributes["redshift"] = _as_component(redshift)
-            for key, value in kwargs.items():
-                self._attributes[key] = _as_component(value)
-            return
-        for field in dataclasses.fields(cls):
-            if field.name in kwargs:
-                continue
-            default = field.default
-            if isinstance(default, tuple):
-                self._attributes[field.name] = tuple(default_prior(name, field.name) or d for d in default)
-            else:
-                prior = default_prior(name, field.name)
-                self._attributes[field.name] = prior if prior is not None else float(default)
+            kwargs = {"redshift": 0.5, **kwargs}
+        else:
+            for field in dataclasses.fields(cls):
+                if field.name in kwargs:
+                    continue
+                default = field.default
+                if isinstance(default, tuple):
+                    self._attributes[field.name] = tuple(default_prior(name, field.name) or d for d in default)
+                else:
+                    prior = default_prior(name, field.name)
+                    self._attributes[field.name] = prior if prior is not None else float(default)
         for key, value in kwargs.items():
-            self._check_attribute(key, value)
-            self._attributes[key] = _as_component(value)
-        # keep the class's field order whatever the keyword order
-        order = [f.name for f in dataclasses.fields(cls)]
-        object.__setattr__(self, "_attributes", {k: self._attributes[k] for k in order})
+            setattr(self, key, value)
+        if cls is not Galaxy:  # keep the class's field order whatever the keyword order
+            order = [f.name for f in dataclasses.fields(cls)]
+            object.__setattr__(self, "_attributes", {k: self._attributes[k] for k in order})
 
     def _check_attribute(self, name, value):
-        if self.cls is Galaxy:
-            return
-        names = [f.name for f in dataclasses.fields(self.cls)]
-        if name not in names:
-            raise ModelError(f"{self.cls.__name__} has no parameter {name!r} (it has {', '.join(names)})")
-        problem = fixed_value_problem(self.cls, name, value)
-        if problem is not None:
-            raise ModelError(f"{self.cls.__name__}.{name}: {problem}")
+        check_parameter(self.cls, name, value)
 
     def _build(self, values):
         resolved = {k: _resolve(v, values) for k, v in self._attributes.items()}
@@ -353,26 +420,38 @@ def _plain(v):
     return float(v)
 
 
-def _decode(d, priors):
-    if "prior" in d:
+def _decoded_class(name, where: str):
+    if not isinstance(name, str) or name not in CLASSES:
+        raise ModelError(f"{where}: unknown class {name!r} (known: {', '.join(CLASSES)})")
+    return CLASSES[name]
+
+
+def _decode(d, priors, where: str):
+    """The model entry ``d`` at path ``where``, checked as ``Model`` and ``Collection`` check their attributes."""
+    if isinstance(d, dict) and "prior" in d:
+        if not isinstance(d["prior"], str) or d["prior"] not in priors:
+            raise ModelError(f"{where}: prior {d['prior']!r} is not among the 'priors' ({', '.join(priors) or 'none'})")
         return priors[d["prior"]]
-    if "value" in d:
-        return float(d["value"])
-    if "tuple" in d:
-        return tuple(_decode(v, priors) for v in d["tuple"])
-    if "fixed" in d:
-        cls = CLASSES[d["fixed"]]
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["fields"].items()})
-    if d.get("type") == "collection":
-        node = Collection()
-        for k, v in d["attributes"].items():
-            node._attributes[k] = _decode(v, priors)
-        return node
-    if d.get("type") == "model":
-        cls = CLASSES[d["class"]]
-        node = Model(cls) if cls is not Galaxy else Model(Galaxy)
-        node._attributes.clear()
-        for k, v in d["attributes"].items():
-            node._attributes[k] = _decode(v, priors)
-        return node
-    raise ModelError(f"cannot decode model entry {d!r}")
+    if isinstance(d, dict) and "value" in d:
+        value = d["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelError(f"{where}: 'value' must be a number, got {value!r}")
+        return float(value)
+    if isinstance(d, dict) and isinstance(d.get("tuple"), list):
+        return tuple(_decode(v, priors, f"{where}_{i}") for i, v in enumerate(d["tuple"]))
+    if isinstance(d, dict) and "fixed" in d and isinstance(d.get("fields"), dict):
+        cls = _decoded_class(d["fixed"], where)
+        try:
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["fields"].items()})
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{where}: cannot make a fixed {d['fixed']} of {d['fields']} ({exc})") from None
+    if isinstance(d, dict) and d.get("type") in ("model", "collection") and isinstance(d.get("attributes"), dict):
+        attributes = {k: _decode(v, priors, f"{where}.{k}") for k, v in d["attributes"].items()}
+        if d["type"] == "collection":
+            return Collection(**attributes)
+        cls = _decoded_class(d.get("class"), where)
+        for k, v in attributes.items():
+            check_parameter(cls, k, v, f"{where}.{k}")
+        return Model(cls, **attributes)
+    raise ModelError(f"{where}: expected {{'prior': key}}, {{'value': number}}, {{'tuple': [...]}}, {{'fixed': class, 'fields': {{...}}}} "
+                     f"or {{'type': 'model' or 'collection', 'attributes': {{...}}}}, got {d!r}")

@@ -19,7 +19,9 @@ Parameters not named keep their default priors (``galaxyfit.model.defaults``). A
 parameter: within the same galaxy (``bulge.centre``) or from the top (``galaxies.galaxy.bulge.centre``). Prior types
 and fields: ``UniformPrior(lower_limit, upper_limit)``, ``LogUniformPrior(lower_limit, upper_limit)``,
 ``GaussianPrior(mean, sigma)``, ``TruncatedGaussianPrior(mean, sigma, lower_limit, upper_limit)``. Tuples (``centre``,
-``ell_comps``) take a list of two entries, each a number or a prior. A JSON file written by ``Model.to_json`` loads too.
+``ell_comps``) take a list of two entries, each a number or a prior. Text that reads as a number (PyYAML leaves
+``1e-3`` as text) is that number. A JSON file written by ``Model.to_json`` loads too; parameters it leaves out get
+their default priors.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from galaxyfit.errors import ModelError
 from galaxyfit.galaxy import DatasetModel, Galaxy
-from galaxyfit.model.model import CLASSES, Collection, Model, _Node, fixed_value_problem
+from galaxyfit.model.model import CLASSES, Collection, Model, _Node, check_parameter
 from galaxyfit.model.priors import PRIORS
 
 def _shorthand() -> dict[str, tuple[str, str]]:
@@ -81,42 +83,84 @@ def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool =
 def load_model(path) -> _Node:
     """A model from a YAML model file (format above) or a JSON file written by ``Model.to_json``.
 
-    Raises ModelError naming the file and entry for unknown classes, parameters, prior types or links.
+    Raises ModelError naming the file (and the entry, where there is one) for a file that cannot be read or is not
+    UTF-8 YAML / JSON, unknown classes, parameters, prior types or links, and values the model refuses.
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
-    if path.suffix.lower() == ".json":
-        data = json.loads(text)
-        if "model" in data and "priors" in data:
-            return Model.from_dict(data)
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ModelError(f"{path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
     try:
+        if path.suffix.lower() == ".json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ModelError(f"not valid JSON ({exc})") from None
+            if isinstance(data, dict) and "model" in data and "priors" in data:
+                return _checked_top(Model.from_dict(data))
+        else:
+            import yaml
+
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise ModelError(f"not valid YAML ({exc})") from None
         return model_from_dict(data)
     except ModelError as exc:
         raise ModelError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ModelError(f"{path}: entries nest too deeply, or contain themselves through YAML anchors") from None
+
+
+def _checked_top(model: _Node) -> _Node:
+    # what the command line needs of a model: galaxy models under 'galaxies'
+    galaxies = model._attributes.get("galaxies") if isinstance(model, Collection) else None
+    if not isinstance(galaxies, Collection):
+        raise ModelError("the model needs a 'galaxies' collection")
+    for name, galaxy in galaxies._attributes.items():
+        if not (isinstance(galaxy, Model) and galaxy.cls is Galaxy or isinstance(galaxy, Galaxy)):
+            raise ModelError(f"model.galaxies.{name} must be a Galaxy model, got {galaxy!r}")
+    return model
+
+
+def _mapping(value, where: str, of: str) -> dict:
+    """``value`` (None counting as empty) if it is a mapping with text keys; else ModelError naming ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ModelError(f"{where} must be a mapping of {of}, got {value!r}")
+    for key in value:
+        if not isinstance(key, str):
+            raise ModelError(f"{where}: names must be text, got {key!r}")
+    return value
+
+
+def _number(text: str):
+    """``text`` as a float if it is one, else None. PyYAML reads ``1e-3`` (no dot) and ``1.0e3`` (unsigned exponent)
+    as text, not numbers (YAML 1.1)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def model_from_dict(data: dict) -> Collection:
-    """The model of a parsed model file (see the module docstring)."""
+    """The model of a parsed model file (see the module docstring). Raises ModelError naming the entry."""
     if not isinstance(data, dict) or "galaxies" not in data:
-        raise ModelError("a model file needs a 'galaxies' section")
+        raise ModelError(f"a model file needs a 'galaxies' section, got {data!r}"[:200])
     unknown = set(data) - {"galaxies", "dataset_model"}
     if unknown:
-        raise ModelError(f"unknown top-level entries {sorted(unknown)} (allowed: galaxies, dataset_model)")
-    links: list[tuple[Model, str, str, str]] = []
+        raise ModelError(f"unknown top-level entries {sorted(unknown, key=str)} (allowed: galaxies, dataset_model)")
+    links: list[tuple[Model, str, str, str, str]] = []
     galaxies = Collection()
-    for galaxy_name, spec in (data["galaxies"] or {}).items():
-        spec = dict(spec or {})
-        redshift = _value(spec.pop("redshift", 0.5), f"galaxies.{galaxy_name}.redshift")
+    for galaxy_name, spec in _mapping(data["galaxies"], "galaxies", "galaxy names to galaxies").items():
+        spec = dict(_mapping(spec, f"galaxies.{galaxy_name}", "component names (and redshift) to components"))
+        where = f"galaxies.{galaxy_name}.redshift"
+        redshift = _value(spec.pop("redshift", 0.5), where)
+        check_parameter(Galaxy, "redshift", redshift, where)
         components = {}
         for name, component in spec.items():
             where = f"galaxies.{galaxy_name}.{name}"
@@ -124,58 +168,66 @@ def model_from_dict(data: dict) -> Collection:
                 raise ModelError(f"{where} needs a 'type' (one of {', '.join(CLASSES)})")
             component = dict(component)
             type_name = component.pop("type")
-            if type_name not in CLASSES or CLASSES[type_name] in (Galaxy, DatasetModel):
+            if not isinstance(type_name, str) or type_name not in CLASSES or CLASSES[type_name] in (Galaxy, DatasetModel):
                 raise ModelError(f"{where}: unknown profile type {type_name!r}")
             model = Model(CLASSES[type_name])
             for parameter, value in component.items():
-                if isinstance(value, str):
-                    links.append((model, parameter, value, f"galaxies.{galaxy_name}"))
+                if isinstance(value, str) and _number(value) is None:
+                    links.append((model, parameter, value, f"galaxies.{galaxy_name}", f"{where}.{parameter}"))
                 else:
-                    value = _value(value, f"{where}.{parameter}")
-                    problem = fixed_value_problem(CLASSES[type_name], parameter, value)  # named by its path in the file
-                    if problem is not None:
-                        raise ModelError(f"{where}.{parameter}: {problem}")
-                    setattr(model, parameter, value)
+                    _set(model, parameter, _value(value, f"{where}.{parameter}"), f"{where}.{parameter}")
             components[name] = model
         setattr(galaxies, galaxy_name, Model(Galaxy, redshift=redshift, **components))
     model = Collection(galaxies=galaxies)
     if "dataset_model" in data:
         dataset_model = Model(DatasetModel)
-        for parameter, value in (data["dataset_model"] or {}).items():
-            setattr(dataset_model, parameter, _value(value, f"dataset_model.{parameter}"))
+        for parameter, value in _mapping(data["dataset_model"], "dataset_model", "parameters to values").items():
+            _set(dataset_model, parameter, _value(value, f"dataset_model.{parameter}"), f"dataset_model.{parameter}")
         model.dataset_model = dataset_model
-    for target, parameter, link, galaxy_path in links:
-        setattr(target, parameter, _resolve_link(model, link, galaxy_path))
+    for target, parameter, link, galaxy_path, where in links:
+        value = _resolve_link(model, link, galaxy_path, where)
+        if isinstance(value, _Node):
+            raise ModelError(f"{where}: the link {link!r} names a whole component, not a parameter (write e.g. 'bulge.centre')")
+        _set(target, parameter, value, where)
     return model
 
 
+def _set(model: Model, parameter, value, where: str) -> None:
+    check_parameter(model.cls, parameter, value, where)  # so that the error names the entry's path in the file
+    setattr(model, parameter, value)
+
+
 def _value(value, where: str):
+    if isinstance(value, str) and _number(value) is not None:
+        return _number(value)
     if isinstance(value, bool):
         raise ModelError(f"{where}: expected a number, a prior or a list, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, list):
-        return tuple(_value(v, where) for v in value)
+        return tuple(_value(v, f"{where}[{i}]") for i, v in enumerate(value))
     if isinstance(value, dict):
         kind = value.get("type")
-        if kind not in PRIORS:
+        if not isinstance(kind, str) or kind not in PRIORS:
             raise ModelError(f"{where}: unknown prior type {kind!r} (known: {', '.join(PRIORS)})")
         fields = set(value) - {"type"}
         expected = set(PRIORS[kind].fields)
         if not fields <= expected:
-            raise ModelError(f"{where}: {kind} takes {', '.join(PRIORS[kind].fields)}, got {', '.join(sorted(fields))}")
-        return PRIORS[kind](**{k: float(v) for k, v in value.items() if k != "type"})
+            raise ModelError(f"{where}: {kind} takes {', '.join(PRIORS[kind].fields)}, got {', '.join(sorted(map(str, fields)))}")
+        arguments = {k: _number(v) if isinstance(v, str) and _number(v) is not None else v for k, v in value.items() if k != "type"}
+        try:
+            return PRIORS[kind](**arguments)
+        except ModelError as exc:
+            raise ModelError(f"{where}: {exc}") from None
     raise ModelError(f"{where}: expected a number, a prior or a list, got {value!r}")
 
 
-def _resolve_link(model: Collection, link: str, galaxy_path: str):
+def _resolve_link(model: Collection, link: str, galaxy_path: str, where: str):
     for root in (galaxy_path, ""):
         node = model
-        try:
-            for name in (f"{root}.{link}" if root else link).split("."):
-                node = getattr(node, name)
-        except AttributeError:
-            continue
-        return node
-    raise ModelError(f"link {link!r} names no parameter (write e.g. 'bulge.centre' or 'galaxies.galaxy.bulge.centre')")
-
+        for name in (f"{root}.{link}" if root else link).split("."):
+            # model attributes only: getattr would also find methods and a prior's limits
+            node = node._attributes.get(name) if isinstance(node, _Node) else None
+        if node is not None:
+            return node
+    raise ModelError(f"{where}: link {link!r} names no parameter (write e.g. 'bulge.centre' or 'galaxies.galaxy.bulge.centre')")
