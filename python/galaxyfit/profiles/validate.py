@@ -9,7 +9,8 @@ Beyond the physical conditions, a parameter must lie in float64's workable range
 (a size, an index) >= 1e-50, and a centre coordinate within 1e6 arcsec (~280 degrees) of the image centre. Outside
 it a squared radius, an inverse size or a pixel index overflows, and although the image can still be finite (a
 profile 1e20" away is zero everywhere), its derivatives would be 0 * inf. Such values mean nothing for an image in
-arcseconds, so they are invalid too.
+arcseconds, so they are invalid too. A few parameters have a larger lower bound (``LightProfile.lower_limits``): a
+Sersic index below light.SERSIC_INDEX_MIN, where no formula for b_n that the C++ kernel can evaluate holds.
 """
 
 from __future__ import annotations
@@ -32,9 +33,13 @@ def _workable(v):
 
 
 def sanitized(profile: LightProfile):
-    """``(safe_profile, valid)``: ``valid`` is a boolean scalar; ``safe_profile`` equals ``profile`` where valid."""
+    """``(safe_profile, valid)``: ``valid`` is a boolean scalar; ``safe_profile`` equals ``profile`` where valid.
+
+    A field in ``profile.lower_limits`` must also be at least its limit there (e.g. the Sersic index,
+    light.SERSIC_INDEX_MIN)."""
     valid = jnp.asarray(True)
     updates = {}
+    lower_limits = getattr(profile, "lower_limits", {})  # (not every pytree component is a LightProfile)
     for field in dataclasses.fields(profile):
         value = getattr(profile, field.name)
         if field.name == "ell_comps":
@@ -45,13 +50,14 @@ def sanitized(profile: LightProfile):
         elif isinstance(value, tuple):
             parts = tuple(jnp.asarray(v, dtype=jnp.float64) for v in value)
             within = [jnp.isfinite(v) & (jnp.abs(v) <= MAX_CENTRE) for v in parts]  # (the only pair besides ell_comps)
-            valid = valid & jnp.all(jnp.stack(within))
+            for w in within:  # elementwise, so a profile of batched arrays is judged per element
+                valid = valid & w
             updates[field.name] = tuple(jnp.where(w, v, 0.0) for v, w in zip(parts, within))
         else:
             v = jnp.asarray(value, dtype=jnp.float64)
             ok = _workable(v)
-            if field.name in profile.positive_parameters:
-                ok = ok & (v >= MIN_POSITIVE)
+            if field.name in profile.positive_parameters or field.name in lower_limits:
+                ok = ok & (v >= max(MIN_POSITIVE, lower_limits.get(field.name, MIN_POSITIVE)))
                 updates[field.name] = jnp.where(ok, v, _SAFE_POSITIVE)
             else:
                 updates[field.name] = jnp.where(ok, v, 0.0)
