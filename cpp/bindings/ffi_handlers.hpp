@@ -23,3 +23,12 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfiles);
 
 // model (..., n) f64, data (n,) f64, inverse_noise (n,) f64 -> chi^2 (...) f64 (galaxyfit/statistics.hpp).
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitChiSquared);
+
+// columns (..., k, n) f64, data (..., n) or (n,) f64, regularization (..., k, k), (k, k) or (0, 0) f64, flags (k,) s32
+// -> reconstruction (..., k), adjoint (..., k), terms (..., 5) [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
+// f64, status (...) s32; attributes positive_only, diag_value, max_iterations (galaxyfit/inversion.hpp).
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversion);
+
+// As above plus reconstruction and adjoint -> d E / d columns (..., k, n), d E / d data (..., n), d E / d
+// regularization (..., k, k) with E = -2 x (log evidence - its constant) (galaxyfit::inversion_gradient).
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGradient);

@@ -11,6 +11,7 @@
 
 #include "ffi_handlers.hpp"
 #include "galaxyfit/convolution.hpp"
+#include "galaxyfit/inversion.hpp"
 #include "galaxyfit/profile_image.hpp"
 
 namespace py = pybind11;
@@ -169,6 +170,62 @@ py::object render_profile(int law, const Array& params, double y0, double x0, do
   return py::make_tuple(image, jac);
 }
 
+// The inversion of one system (numpy), for tests and small scripts: columns (k, n), data (n,), regularization (k, k)
+// or None, flags (k,) -> dict of reconstruction, adjoint, chi_squared, regularization_term, log_det_curvature_reg,
+// log_det_regularization, iterations, status (galaxyfit/inversion.hpp); with gradient=True also the gradient
+// matrices grad_columns (k, n), grad_data (n,), grad_regularization (k, k) of chi^2 + s^T H s + ln det A_RR - ln
+// det H_RR.
+py::dict invert(const Array& columns, const Array& data, const py::object& regularization,
+                const py::array_t<int32_t, py::array::c_style | py::array::forcecast>& flags, bool positive_only,
+                double diag_value, int64_t max_iterations, bool gradient) {
+  require_2d(columns, "columns");
+  const int64_t k = columns.shape(0), n = columns.shape(1);
+  if (data.ndim() != 1 || data.shape(0) != n) throw py::value_error("data must be (n,) with n = columns.shape[1]");
+  if (flags.ndim() != 1 || flags.shape(0) != k) throw py::value_error("flags must be (k,) with k = columns.shape[0]");
+  std::optional<Array> h;
+  if (!regularization.is_none()) {
+    h = regularization.cast<Array>();
+    if (h->ndim() != 2 || h->shape(0) != k || h->shape(1) != k) throw py::value_error("regularization must be (k, k)");
+  }
+  galaxyfit::InversionSettings settings;
+  settings.positive_only = positive_only;
+  settings.no_regularization_add_to_curvature_diag_value = diag_value;
+  settings.max_iterations = max_iterations;
+  Array s(std::vector<py::ssize_t>{k}), a(std::vector<py::ssize_t>{k});
+  galaxyfit::InversionTerms terms;
+  const double* hp = h ? h->data() : nullptr;
+  {
+    py::gil_scoped_release release;
+    terms = galaxyfit::invert(columns.data(), data.data(), n, k, hp, flags.data(), settings, s.mutable_data(),
+                              a.mutable_data());
+  }
+  py::dict out;
+  out["reconstruction"] = s;
+  out["adjoint"] = a;
+  out["chi_squared"] = terms.chi_squared;
+  out["regularization_term"] = terms.regularization_term;
+  out["log_det_curvature_reg"] = terms.log_det_curvature_reg;
+  out["log_det_regularization"] = terms.log_det_regularization;
+  out["iterations"] = terms.iterations;
+  out["status"] = static_cast<int>(terms.status);
+  if (gradient) {
+    Array gc(std::vector<py::ssize_t>{k, n}), gd(std::vector<py::ssize_t>{n}), gh(std::vector<py::ssize_t>{k, k});
+    galaxyfit::InversionStatus status;
+    {
+      py::gil_scoped_release release;
+      status = galaxyfit::inversion_gradient(columns.data(), data.data(), n, k, hp, flags.data(), settings, s.data(),
+                                             a.data(), gc.mutable_data(), gd.mutable_data(),
+                                             hp ? gh.mutable_data() : nullptr);
+    }
+    if (!hp) std::fill(gh.mutable_data(), gh.mutable_data() + k * k, 0.0);
+    out["grad_columns"] = gc;
+    out["grad_data"] = gd;
+    out["grad_regularization"] = gh;
+    out["gradient_status"] = static_cast<int>(status);
+  }
+  return out;
+}
+
 template <typename T>
 py::capsule capsule(T* fn) {
   static_assert(std::is_invocable_r_v<XLA_FFI_Error*, T, XLA_FFI_CallFrame*>, "not an XLA FFI handler");
@@ -209,6 +266,10 @@ PYBIND11_MODULE(_core, m) {
         return y;
       },
       py::arg("function"), py::arg("x"), "The kernels' vector exp (0), log (1) or log1p (2) of a 1-D array (tests).");
+  m.def("invert", &invert, py::arg("columns"), py::arg("data"), py::arg("regularization") = py::none(),
+        py::arg("flags"), py::arg("positive_only") = true, py::arg("diag_value") = 1e-3,
+        py::arg("max_iterations") = 0, py::arg("gradient") = false,
+        "The linear inversion of weighted columns (k, n) against weighted data (n,) (galaxyfit/inversion.hpp).");
   register_nested_support(m);
   m.def("registrations", []() {
     py::dict d;
@@ -218,6 +279,8 @@ PYBIND11_MODULE(_core, m) {
     d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobian);
     d["galaxyfit_render_profiles_f64"] = capsule(GalaxyfitRenderProfiles);
     d["galaxyfit_chi_squared_f64"] = capsule(GalaxyfitChiSquared);
+    d["galaxyfit_inversion_f64"] = capsule(GalaxyfitInversion);
+    d["galaxyfit_inversion_gradient_f64"] = capsule(GalaxyfitInversionGradient);
     return d;
   });
 }

@@ -1,0 +1,167 @@
+// XLA FFI handlers for the linear inversion (galaxyfit/inversion.hpp): the solve with its evidence terms, and the
+// gradient matrices of its implicit derivative. Batch elements are spread over XLA's intra-op thread pool; a batch
+// element's result never depends on the others.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "ffi_handlers.hpp"
+#include "ffi_parallel.hpp"
+#include "galaxyfit/inversion.hpp"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
+  int64_t p = 1;
+  for (size_t i = 0; i + core < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
+// Shapes shared by both handlers: columns (..., k, n), data (..., n) or (n,), regularization (..., k, k) or (k, k)
+// (or (0, 0) for none), flags (k,). Sets k, n, the batch size and whether data / regularization are batched.
+struct Layout {
+  int64_t k = 0, n = 0, batch = 1;
+  bool data_batched = false, regularization_batched = false, has_regularization = false;
+};
+
+ffi::Error layout_of(const char* name, ffi::Span<const int64_t> cdims, ffi::Span<const int64_t> ddims,
+                     ffi::Span<const int64_t> hdims, int64_t n_flags, Layout* l) {
+  if (cdims.size() < 2) return ffi::Error::InvalidArgument(std::string(name) + ": columns must be (..., k, n)");
+  l->k = cdims[cdims.size() - 2];
+  l->n = cdims[cdims.size() - 1];
+  l->batch = leading(cdims, 2);
+  if (n_flags != l->k) return ffi::Error::InvalidArgument(std::string(name) + ": one flag per column needed");
+  if (ddims.size() == 0 || ddims[ddims.size() - 1] != l->n)
+    return ffi::Error::InvalidArgument(std::string(name) + ": data must end in the columns' pixel count");
+  const int64_t data_batch = leading(ddims, 1);
+  if (data_batch != 1 && data_batch != l->batch)
+    return ffi::Error::InvalidArgument(std::string(name) + ": data batch must be 1 or the columns' batch");
+  l->data_batched = data_batch != 1 || (l->batch == 1 && ddims.size() > 1);
+  if (hdims.size() < 2) return ffi::Error::InvalidArgument(std::string(name) + ": regularization must be (..., k, k)");
+  const int64_t hk = hdims[hdims.size() - 1];
+  l->has_regularization = hk != 0;
+  if (l->has_regularization) {
+    if (hk != l->k || hdims[hdims.size() - 2] != l->k)
+      return ffi::Error::InvalidArgument(std::string(name) + ": regularization must be k x k");
+    const int64_t h_batch = leading(hdims, 2);
+    if (h_batch != 1 && h_batch != l->batch)
+      return ffi::Error::InvalidArgument(std::string(name) + ": regularization batch must be 1 or the columns' batch");
+    l->regularization_batched = h_batch != 1;
+  }
+  return ffi::Error::Success();
+}
+
+galaxyfit::InversionSettings settings_of(bool positive_only, double diag_value, int64_t max_iterations) {
+  galaxyfit::InversionSettings s;
+  s.positive_only = positive_only;
+  s.no_regularization_add_to_curvature_diag_value = diag_value;
+  s.max_iterations = max_iterations;
+  return s;
+}
+
+ffi::Error InversionImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> columns, ffi::Buffer<ffi::F64> data,
+                         ffi::Buffer<ffi::F64> regularization, ffi::Buffer<ffi::S32> flags, bool positive_only,
+                         double diag_value, int64_t max_iterations, ffi::ResultBuffer<ffi::F64> reconstruction,
+                         ffi::ResultBuffer<ffi::F64> adjoint, ffi::ResultBuffer<ffi::F64> terms,
+                         ffi::ResultBuffer<ffi::S32> status) {
+  Layout l;
+  if (auto e = layout_of("inversion", columns.dimensions(), data.dimensions(), regularization.dimensions(),
+                         static_cast<int64_t>(flags.element_count()), &l);
+      e.failure())
+    return e;
+  const auto settings = settings_of(positive_only, diag_value, max_iterations);
+  const double* c = columns.typed_data();
+  const double* d = data.typed_data();
+  const double* h = regularization.typed_data();
+  const int32_t* f = flags.typed_data();
+  double* s = reconstruction->typed_data();
+  double* a = adjoint->typed_data();
+  double* t = terms->typed_data();
+  int32_t* st = status->typed_data();
+  const int64_t k = l.k, n = l.n;
+  galaxyfit::ffi_parallel_for(pool, l.batch, [&](int64_t b) {
+    const auto out = galaxyfit::invert(c + b * k * n, d + (l.data_batched ? b * n : 0), n, k,
+                                       l.has_regularization ? h + (l.regularization_batched ? b * k * k : 0) : nullptr,
+                                       f, settings, s + b * k, a + b * k);
+    double* tb = t + b * 5;
+    tb[0] = out.chi_squared;
+    tb[1] = out.regularization_term;
+    tb[2] = out.log_det_curvature_reg;
+    tb[3] = out.log_det_regularization;
+    tb[4] = static_cast<double>(out.iterations);
+    st[b] = static_cast<int32_t>(out.status);
+  });
+  return ffi::Error::Success();
+}
+
+ffi::Error InversionGradientImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> columns, ffi::Buffer<ffi::F64> data,
+                                 ffi::Buffer<ffi::F64> regularization, ffi::Buffer<ffi::S32> flags,
+                                 ffi::Buffer<ffi::F64> reconstruction, ffi::Buffer<ffi::F64> adjoint, bool positive_only,
+                                 double diag_value, int64_t max_iterations, ffi::ResultBuffer<ffi::F64> grad_columns,
+                                 ffi::ResultBuffer<ffi::F64> grad_data, ffi::ResultBuffer<ffi::F64> grad_regularization) {
+  Layout l;
+  if (auto e = layout_of("inversion_gradient", columns.dimensions(), data.dimensions(), regularization.dimensions(),
+                         static_cast<int64_t>(flags.element_count()), &l);
+      e.failure())
+    return e;
+  const auto settings = settings_of(positive_only, diag_value, max_iterations);
+  const int64_t k = l.k, n = l.n;
+  if (static_cast<int64_t>(reconstruction.element_count()) != l.batch * k ||
+      static_cast<int64_t>(adjoint.element_count()) != l.batch * k)
+    return ffi::Error::InvalidArgument("inversion_gradient: reconstruction and adjoint must be (..., k)");
+  const double* c = columns.typed_data();
+  const double* d = data.typed_data();
+  const double* h = regularization.typed_data();
+  const int32_t* f = flags.typed_data();
+  const double* s = reconstruction.typed_data();
+  const double* a = adjoint.typed_data();
+  double* gc = grad_columns->typed_data();
+  double* gd = grad_data->typed_data();
+  double* gh = grad_regularization->typed_data();
+  galaxyfit::ffi_parallel_for(pool, l.batch, [&](int64_t b) {
+    const auto status = galaxyfit::inversion_gradient(
+        c + b * k * n, d + (l.data_batched ? b * n : 0), n, k,
+        l.has_regularization ? h + (l.regularization_batched ? b * k * k : 0) : nullptr, f, settings, s + b * k,
+        a + b * k, gc + b * k * n, gd + b * n, l.has_regularization ? gh + b * k * k : nullptr);
+    if (status != galaxyfit::InversionStatus::kOk) {  // a rejected sample: zero derivatives (the value is -1e99)
+      std::fill(gc + b * k * n, gc + (b + 1) * k * n, 0.0);
+      std::fill(gd + b * n, gd + (b + 1) * n, 0.0);
+    }
+  });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversion, InversionImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::S32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGradient, InversionGradientImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>());

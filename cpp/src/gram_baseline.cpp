@@ -1,0 +1,13 @@
+// Gram matrix of long rows for this instruction set (compile options set in CMakeLists.txt): 4 x 2 blocks of
+// 2-double vectors, sized to the register file.
+#include "gram_kernel.hpp"
+
+namespace galaxyfit {
+namespace detail {
+
+void gram_lower_baseline(const double* const* rows, int64_t m, int64_t n, double* gram) {
+  gram_lower_impl<2, 4, 2>(rows, m, n, gram);
+}
+
+}  // namespace detail
+}  // namespace galaxyfit

@@ -1,0 +1,417 @@
+#include "galaxyfit/inversion.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gram_kernel.hpp"
+
+namespace galaxyfit {
+namespace {
+
+using Eigen::Index;
+using Eigen::LLT;
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+using Vector = Eigen::VectorXd;
+using RowMajorConst = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+detail::GramFn pick_gram() {
+#if defined(GALAXYFIT_X86_DISPATCH)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return detail::gram_lower_x86_v4;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::gram_lower_x86_v3;
+#endif
+  return detail::gram_lower_baseline;
+}
+
+const detail::GramFn gram_kernel = pick_gram();
+
+bool regularized(int32_t flag) { return (flag & kColumnRegularized) != 0; }
+bool free_sign(int32_t flag) { return (flag & kColumnFreeSign) != 0; }
+
+// A factor L of A restricted to an ordered index set P (A_PP = L L^T), kept up to date as P gains and loses indices
+// (Golub & Van Loan, Matrix Computations, 4th ed., 6.5.4: appending a row; deleting one by Givens rotations), so
+// each change of the active-set iteration costs O(p^2) instead of a new O(p^3) factorization.
+class PassiveFactor {
+ public:
+  PassiveFactor(const Matrix& a, Index k) : a_(a), l_(Matrix::Zero(k, k)) {}
+
+  const std::vector<Index>& indices() const { return p_; }
+  Index size() const { return static_cast<Index>(p_.size()); }
+
+  // Appends index j; false (and no change) when A_PP would not stay numerically positive definite.
+  bool append(Index j) {
+    const Index p = size();
+    Vector row(p);
+    for (Index i = 0; i < p; ++i) row(i) = a_(p_[i], j);
+    if (p > 0) l_.topLeftCorner(p, p).triangularView<Eigen::Lower>().solveInPlace(row);
+    const double pivot = a_(j, j) - row.squaredNorm();
+    if (!(pivot > 1e-14 * std::abs(a_(j, j))) || !std::isfinite(pivot)) return false;
+    l_.row(p).head(p) = row.transpose();
+    l_(p, p) = std::sqrt(pivot);
+    p_.push_back(j);
+    return true;
+  }
+
+  // Removes the index at position q of P.
+  void remove_at(Index q) {
+    const Index p = size();
+    for (Index r = q; r + 1 < p; ++r) l_.row(r).head(p) = l_.row(r + 1).head(p);  // drop row q
+    l_.row(p - 1).setZero();
+    // Rows q .. p-2 now reach one column past the diagonal; rotate column pairs (r, r+1) to clear it.
+    for (Index r = q; r + 1 < p; ++r) {
+      const double x = l_(r, r), y = l_(r, r + 1);
+      const double h = std::hypot(x, y);
+      if (h == 0.0) continue;
+      const double c = x / h, s = y / h;
+      for (Index i = r; i + 1 < p; ++i) {
+        const double u = l_(i, r), v = l_(i, r + 1);
+        l_(i, r) = c * u + s * v;
+        l_(i, r + 1) = -s * u + c * v;
+      }
+      if (l_(r, r) < 0.0)
+        for (Index i = r; i + 1 < p; ++i) l_(i, r) = -l_(i, r);
+    }
+    l_.col(p - 1).setZero();
+    p_.erase(p_.begin() + q);
+  }
+
+  // z_P = A_PP^-1 rhs_P, returned on the full index range (0 outside P).
+  Vector solve(const Vector& rhs) const {
+    const Index p = size();
+    Vector w(p);
+    for (Index i = 0; i < p; ++i) w(i) = rhs(p_[i]);
+    const auto lower = l_.topLeftCorner(p, p).triangularView<Eigen::Lower>();
+    lower.solveInPlace(w);
+    lower.transpose().solveInPlace(w);
+    Vector z = Vector::Zero(rhs.size());
+    for (Index i = 0; i < p; ++i) z(p_[i]) = w(i);
+    return z;
+  }
+
+ private:
+  const Matrix& a_;
+  Matrix l_;
+  std::vector<Index> p_;
+};
+
+// Lawson-Hanson active-set NNLS on the Gram form: min 1/2 s^T A s - D^T s with s_j >= 0 for constrained j, started
+// from the passive set `initial` (made feasible by dropping the indices whose solution is not positive). Returns
+// the passive set at the optimum (KKT: (A s - D)_j = 0 on it, >= -tol off it) or an empty optional on failure.
+struct NnlsOutcome {
+  bool ok = false;
+  InversionStatus status = InversionStatus::kOk;
+  std::vector<Index> passive;
+  int64_t iterations = 0;
+};
+
+NnlsOutcome active_set_nnls(const Matrix& a, const Vector& d, const std::vector<bool>& constrained,
+                            const std::vector<Index>& initial, int64_t max_iterations) {
+  const Index k = a.rows();
+  NnlsOutcome out;
+  PassiveFactor factor(a, k);
+  std::vector<bool> in_p(static_cast<size_t>(k), false);
+  for (Index j : initial)
+    if (!in_p[j] && factor.append(j)) in_p[j] = true;
+  auto infeasible = [&](const Vector& z) {
+    for (Index j : factor.indices())
+      if (constrained[j] && !(z(j) > 0.0)) return true;
+    return false;
+  };
+  Vector z = factor.solve(d);
+  while (infeasible(z)) {  // the warm start's negatives leave, until the solution on P is feasible
+    for (Index q = factor.size() - 1; q >= 0; --q) {
+      const Index j = factor.indices()[q];
+      if (constrained[j] && !(z(j) > 0.0)) {
+        factor.remove_at(q);
+        in_p[j] = false;
+      }
+    }
+    z = factor.solve(d);
+  }
+  Vector s = z;
+  const double scale = std::max(d.lpNorm<Eigen::Infinity>(), std::numeric_limits<double>::min());
+  std::vector<bool> blocked(static_cast<size_t>(k), false);
+  for (int64_t iteration = 0;; ++iteration) {
+    if (iteration > max_iterations) {
+      out.status = InversionStatus::kNnlsNotConverged;
+      return out;
+    }
+    const Vector gradient = d - a * s;  // (negative) gradient of the objective
+    const double tolerance = 1e-11 * std::max(scale, (a.cwiseAbs() * s.cwiseAbs()).lpNorm<Eigen::Infinity>());
+    Index best = -1;
+    double best_value = tolerance;
+    for (Index j = 0; j < k; ++j)
+      if (!in_p[j] && !blocked[j] && gradient(j) > best_value) {
+        best = j;
+        best_value = gradient(j);
+      }
+    if (best < 0) {
+      out.iterations = iteration;
+      break;
+    }
+    if (!factor.append(best)) {  // numerically dependent on the passive columns: cannot move along it
+      blocked[best] = true;
+      continue;
+    }
+    in_p[best] = true;
+    z = factor.solve(d);
+    if (!(z(best) > 0.0)) {  // round-off: the new direction does not improve; leave it out until P changes again
+      factor.remove_at(factor.size() - 1);
+      in_p[best] = false;
+      blocked[best] = true;
+      continue;
+    }
+    std::fill(blocked.begin(), blocked.end(), false);
+    while (infeasible(z)) {  // step from s towards z until the first passive variable reaches 0; drop those at 0
+      double alpha = 1.0;
+      for (Index j : factor.indices())
+        if (constrained[j] && !(z(j) > 0.0)) alpha = std::min(alpha, s(j) / (s(j) - z(j)));
+      s += alpha * (z - s);
+      for (Index q = factor.size() - 1; q >= 0; --q) {
+        const Index j = factor.indices()[q];
+        if (constrained[j] && !(s(j) > 0.0) ) {
+          factor.remove_at(q);
+          in_p[j] = false;
+          s(j) = 0.0;
+        }
+      }
+      z = factor.solve(d);
+    }
+    s = z;
+  }
+  out.ok = true;
+  out.passive = factor.indices();
+  std::sort(out.passive.begin(), out.passive.end());
+  return out;
+}
+
+// Cholesky of the symmetric matrix `m` restricted to `index`; false if it is not numerically positive definite.
+bool factor_block(const Matrix& m, const std::vector<Index>& index, LLT<Matrix>& llt) {
+  const Index p = static_cast<Index>(index.size());
+  Matrix block(p, p);
+  for (Index i = 0; i < p; ++i)
+    for (Index j = 0; j < p; ++j) block(i, j) = m(index[i], index[j]);
+  llt.compute(block);
+  if (llt.info() != Eigen::Success) return false;
+  const auto& l = llt.matrixLLT();
+  for (Index i = 0; i < p; ++i)
+    if (!(l(i, i) > 0.0) || !std::isfinite(l(i, i))) return false;
+  return true;
+}
+
+double log_det(const LLT<Matrix>& llt) {
+  return 2.0 * llt.matrixLLT().diagonal().array().log().sum();
+}
+
+// Everything the solve and the gradient share: A, D, the index sets.
+struct System {
+  Matrix a;      // F + H + J
+  Vector d;      // D
+  double yy = 0;  // y^T y
+  std::vector<Index> regularized_index;
+  std::vector<bool> constrained;
+  InversionStatus status = InversionStatus::kOk;
+};
+
+System build_system(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
+                    const int32_t* flags, const InversionSettings& settings) {
+  System sys;
+  if (n < 0 || k < 1) {
+    sys.status = InversionStatus::kBadArgument;
+    return sys;
+  }
+  std::vector<const double*> rows(static_cast<size_t>(k + 1));
+  for (int64_t j = 0; j < k; ++j) rows[j] = columns + j * n;
+  rows[k] = data;
+  std::vector<double> gram(static_cast<size_t>((k + 1) * (k + 1)), 0.0);
+  gram_lower(rows.data(), k + 1, n, gram.data());
+  sys.a.resize(k, k);
+  sys.d.resize(k);
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t j = 0; j <= i; ++j) sys.a(i, j) = sys.a(j, i) = gram[i * (k + 1) + j];
+    sys.d(i) = gram[k * (k + 1) + i];
+  }
+  sys.yy = gram[k * (k + 1) + k];
+  sys.constrained.assign(static_cast<size_t>(k), false);
+  for (int64_t j = 0; j < k; ++j) {
+    if (regularized(flags[j])) {
+      if (regularization == nullptr) {
+        sys.status = InversionStatus::kBadArgument;
+        return sys;
+      }
+      sys.regularized_index.push_back(j);
+    } else {
+      sys.a(j, j) += settings.no_regularization_add_to_curvature_diag_value;
+    }
+    sys.constrained[j] = settings.positive_only && !free_sign(flags[j]);
+  }
+  if (regularization != nullptr) sys.a += RowMajorConst(regularization, k, k);
+  if (!sys.a.allFinite() || !sys.d.allFinite() || !std::isfinite(sys.yy)) sys.status = InversionStatus::kNotFinite;
+  return sys;
+}
+
+Vector jitter_times(const Vector& s, const int32_t* flags, const InversionSettings& settings) {
+  Vector js = Vector::Zero(s.size());
+  for (Index j = 0; j < s.size(); ++j)
+    if (!regularized(flags[j])) js(j) = settings.no_regularization_add_to_curvature_diag_value * s(j);
+  return js;
+}
+
+InversionTerms fail(InversionStatus status, int64_t k, double* reconstruction, double* adjoint) {
+  std::fill(reconstruction, reconstruction + k, 0.0);
+  std::fill(adjoint, adjoint + k, 0.0);
+  InversionTerms terms;
+  terms.status = status;
+  terms.chi_squared = terms.regularization_term = terms.log_det_curvature_reg = terms.log_det_regularization =
+      std::numeric_limits<double>::quiet_NaN();
+  return terms;
+}
+
+}  // namespace
+
+void gram_lower(const double* const* rows, int64_t m, int64_t n, double* gram) { gram_kernel(rows, m, n, gram); }
+
+InversionTerms invert(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
+                      const int32_t* flags, const InversionSettings& settings, double* reconstruction, double* adjoint) {
+  System sys = build_system(columns, data, n, k, regularization, flags, settings);
+  if (sys.status != InversionStatus::kOk) return fail(sys.status, std::max<int64_t>(k, 0), reconstruction, adjoint);
+
+  // The unconstrained solution (the answer without positivity, and the positive-only solve's warm start).
+  std::vector<Index> all(static_cast<size_t>(k));
+  for (Index j = 0; j < k; ++j) all[j] = j;
+  LLT<Matrix> full;
+  const bool full_ok = factor_block(sys.a, all, full);
+  const bool any_constrained = std::any_of(sys.constrained.begin(), sys.constrained.end(), [](bool c) { return c; });
+  // Without positivity the whole system must be solvable; with it, a singular A (e.g. MGE Gaussians that coincide
+  // after the PSF, without the diagonal jitter) can still have a positive-only optimum: the active-set iterations
+  // then start from the free-sign columns alone.
+  if (!full_ok && !any_constrained) return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+  Vector s = full_ok ? Vector(full.solve(sys.d)) : Vector(Vector::Constant(k, -1.0));
+  std::vector<Index> passive = all;
+  InversionTerms terms;
+  if (any_constrained && (s.array() <= 0.0).any()) {
+    std::vector<Index> initial;
+    for (Index j = 0; j < k; ++j)
+      if (!sys.constrained[j] || (full_ok && s(j) > 0.0)) initial.push_back(j);
+    const int64_t max_iterations = settings.max_iterations > 0 ? settings.max_iterations : 3 * k + 100;
+    NnlsOutcome nnls = active_set_nnls(sys.a, sys.d, sys.constrained, initial, max_iterations);
+    if (!nnls.ok) return fail(nnls.status, k, reconstruction, adjoint);
+    passive = nnls.passive;
+    terms.iterations = nnls.iterations;
+    // The solution from one fresh factorization of A_PP: it depends only on P, not on the path to it (so a value
+    // does not depend on the warm start or the batch it was computed in).
+    LLT<Matrix> on_p;
+    if (!factor_block(sys.a, passive, on_p)) return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+    Vector rhs(static_cast<Index>(passive.size()));
+    for (size_t i = 0; i < passive.size(); ++i) rhs(static_cast<Index>(i)) = sys.d(passive[i]);
+    const Vector sp = on_p.solve(rhs);
+    s.setZero();
+    for (size_t i = 0; i < passive.size(); ++i) s(passive[i]) = sys.constrained[passive[i]] ? std::max(sp(i), 0.0) : sp(i);
+    const Vector js = jitter_times(s, flags, settings);
+    for (size_t i = 0; i < passive.size(); ++i) rhs(static_cast<Index>(i)) = js(passive[i]);
+    const Vector lp = on_p.solve(rhs);
+    std::fill(adjoint, adjoint + k, 0.0);
+    for (size_t i = 0; i < passive.size(); ++i) adjoint[passive[i]] = lp(static_cast<Index>(i));
+  } else {
+    const Vector lambda = full.solve(jitter_times(s, flags, settings));
+    for (Index j = 0; j < k; ++j) adjoint[j] = lambda(j);
+  }
+  for (Index j = 0; j < k; ++j) reconstruction[j] = s(j);
+
+  // chi^2 from the residual itself (not y^T y - 2 D^T s + s^T F s, which loses digits to cancellation at high S/N).
+  double chi2 = 0.0;
+  {
+    std::vector<double> r(data, data + n);
+    for (Index j = 0; j < k; ++j) {
+      const double sj = s(j);
+      if (sj == 0.0) continue;
+      const double* b = columns + j * n;
+      for (int64_t i = 0; i < n; ++i) r[i] -= sj * b[i];
+    }
+    for (int64_t i = 0; i < n; ++i) chi2 += r[i] * r[i];
+  }
+  terms.chi_squared = chi2;
+  if (regularization != nullptr) terms.regularization_term = s.dot(RowMajorConst(regularization, k, k) * s);
+  if (!sys.regularized_index.empty()) {
+    LLT<Matrix> a_rr, h_rr;
+    if (!factor_block(sys.a, sys.regularized_index, a_rr))
+      return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+    const Matrix h = RowMajorConst(regularization, k, k);
+    if (!factor_block(h, sys.regularized_index, h_rr))
+      return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+    terms.log_det_curvature_reg = log_det(a_rr);
+    terms.log_det_regularization = log_det(h_rr);
+  }
+  if (!std::isfinite(terms.chi_squared) || !std::isfinite(terms.regularization_term))
+    return fail(InversionStatus::kNotFinite, k, reconstruction, adjoint);
+  return terms;
+}
+
+InversionStatus inversion_gradient(const double* columns, const double* data, int64_t n, int64_t k,
+                                   const double* regularization, const int32_t* flags, const InversionSettings& settings,
+                                   const double* reconstruction, const double* adjoint, double* grad_columns,
+                                   double* grad_data, double* grad_regularization) {
+  std::fill(grad_columns, grad_columns + n * k, 0.0);
+  std::fill(grad_data, grad_data + n, 0.0);
+  if (grad_regularization != nullptr) std::fill(grad_regularization, grad_regularization + k * k, 0.0);
+  std::vector<Index> reg_index;
+  for (int64_t j = 0; j < k; ++j)
+    if (regularized(flags[j])) reg_index.push_back(j);
+  if (!reg_index.empty() && regularization == nullptr) return InversionStatus::kBadArgument;
+
+  // r = y - B_w s and u = B_w lambda.
+  std::vector<double> r(data, data + n), u(static_cast<size_t>(n), 0.0);
+  for (int64_t j = 0; j < k; ++j) {
+    const double* b = columns + j * n;
+    const double sj = reconstruction[j], lj = adjoint[j];
+    if (sj != 0.0)
+      for (int64_t i = 0; i < n; ++i) r[i] -= sj * b[i];
+    if (lj != 0.0)
+      for (int64_t i = 0; i < n; ++i) u[i] += lj * b[i];
+  }
+  for (int64_t j = 0; j < k; ++j) {
+    const double a = reconstruction[j] + adjoint[j], c = reconstruction[j];
+    double* g = grad_columns + j * n;
+    for (int64_t i = 0; i < n; ++i) g[i] = -2.0 * (r[i] * a - u[i] * c);
+  }
+  for (int64_t i = 0; i < n; ++i) grad_data[i] = 2.0 * (r[i] - u[i]);
+
+  if (regularization != nullptr) {
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        grad_regularization[i * k + j] = reconstruction[i] * reconstruction[j] + adjoint[i] * reconstruction[j] +
+                                         reconstruction[i] * adjoint[j];
+  }
+  if (reg_index.empty()) return InversionStatus::kOk;
+
+  // The log-determinant terms: A_RR^-1 and H_RR^-1 (R is a basis' or mesh's block: small and dense here).
+  const Index p = static_cast<Index>(reg_index.size());
+  System sys = build_system(columns, data, n, k, regularization, flags, settings);
+  if (sys.status != InversionStatus::kOk) return sys.status;
+  LLT<Matrix> a_rr, h_rr;
+  const Matrix h = RowMajorConst(regularization, k, k);
+  if (!factor_block(sys.a, reg_index, a_rr) || !factor_block(h, reg_index, h_rr))
+    return InversionStatus::kNotPositiveDefinite;
+  const Matrix a_inv = a_rr.solve(Matrix::Identity(p, p));
+  const Matrix h_inv = h_rr.solve(Matrix::Identity(p, p));
+  for (Index i = 0; i < p; ++i)
+    for (Index j = 0; j < p; ++j)
+      grad_regularization[reg_index[i] * k + reg_index[j]] += a_inv(i, j) - h_inv(i, j);
+  // d ln det A_RR / dB_w = 2 B_wR A_RR^-1 in the R columns.
+  for (Index jj = 0; jj < p; ++jj) {
+    double* g = grad_columns + reg_index[jj] * n;
+    for (Index ll = 0; ll < p; ++ll) {
+      const double w = 2.0 * a_inv(ll, jj);
+      const double* b = columns + reg_index[ll] * n;
+      for (int64_t i = 0; i < n; ++i) g[i] += w * b[i];
+    }
+  }
+  return InversionStatus::kOk;
+}
+
+}  // namespace galaxyfit
