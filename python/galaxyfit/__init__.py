@@ -14,8 +14,12 @@ from galaxyfit.fit import FitImaging, ImagePlan  # noqa: E402
 from galaxyfit.galaxy import DatasetModel, Galaxies, Galaxy  # noqa: E402
 from galaxyfit.integration import OverSampling  # noqa: E402
 from galaxyfit.model import ModelInstance  # noqa: E402
+from galaxyfit.profiles import basis as lp_basis  # noqa: E402
 from galaxyfit.profiles import light as lp  # noqa: E402
+from galaxyfit.profiles import linear as lp_linear  # noqa: E402
 from galaxyfit.profiles import operated as lp_operated  # noqa: E402
+from galaxyfit import regularization as reg  # noqa: E402
+from galaxyfit import model_util  # noqa: E402
 from galaxyfit.settings import Settings  # noqa: E402
 
 __all__ = [
@@ -33,5 +37,9 @@ __all__ = [
     "Settings",
     "cmake_dir",
     "lp",
+    "lp_basis",
+    "lp_linear",
     "lp_operated",
+    "model_util",
+    "reg",
 ]

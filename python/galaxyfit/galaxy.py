@@ -12,20 +12,24 @@ from galaxyfit.numbers import real_number
 from galaxyfit.profiles.light import LightProfile
 
 
-#: What a galaxy may be made of (the linear objects of the inversion issues join this tuple).
-COMPONENT_TYPES: tuple = (LightProfile,)
+def component_types() -> tuple:
+    """What a galaxy may be made of: light profiles, linear light profiles, bases of them, solved sky levels."""
+    from galaxyfit.profiles.basis import Basis
+    from galaxyfit.profiles.linear import LinearLightProfile, SkyLevel
+
+    return (LightProfile, LinearLightProfile, Basis, SkyLevel)
 
 
 def _check_component(name: str, component) -> None:
     """ModelError unless ``component`` is a profile object (a class, a number or None was silently ignored)."""
-    if isinstance(component, COMPONENT_TYPES):
+    if isinstance(component, component_types()):
         return
     from galaxyfit.errors import ModelError
 
     if isinstance(component, type):
         raise ModelError(f"Galaxy component {name}={component.__name__} is a class: give a profile object such as "
                          f"{component.__name__}(...), or use Model(Galaxy, {name}={component.__name__}) to fit it")
-    raise ModelError(f"Galaxy component {name}={component!r} is not a light profile (galaxyfit.lp)")
+    raise ModelError(f"Galaxy component {name}={component!r} is not a light profile (galaxyfit.lp, lp_linear, lp_basis)")
 
 
 @jax.tree_util.register_pytree_node_class
@@ -56,7 +60,14 @@ class Galaxy:
 
     @property
     def light_profiles(self) -> list[LightProfile]:
-        return [c for c in self._components.values() if isinstance(c, LightProfile)]
+        """The standard (parametric) light profiles, those inside bases included."""
+        out = []
+        for c in self._components.values():
+            if isinstance(c, LightProfile):
+                out.append(c)
+            elif hasattr(c, "profile_list"):
+                out.extend(c.light_profiles)
+        return out
 
     def tree_flatten(self):
         names = tuple(self._components)

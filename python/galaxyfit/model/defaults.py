@@ -31,6 +31,10 @@ _COMMON = {
     "core_radius_0": lambda: UniformPrior(0.0, 30.0),
     "core_radius_1": lambda: UniformPrior(0.0, 30.0),
     "background_sky_level": None,  # PyAutoGalaxy: Constant 0.0; give it a prior to fit the sky
+    # regularization coefficients (autogalaxy/config/priors/regularization/*.yaml)
+    "coefficient": lambda: LogUniformPrior(1e-6, 1e6),
+    "coefficient_neighbor": lambda: LogUniformPrior(1e-6, 1e6),
+    "coefficient_zeroth": lambda: LogUniformPrior(1e-6, 1e6),
     "redshift": None,
 }
 
@@ -40,6 +44,9 @@ _BY_CLASS = {
     "SersicCoreSph": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
     "ExponentialCore": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
     "operated.Gaussian": {"sigma": lambda: UniformPrior(0.0, 5.0)},
+    "linear.SersicCore": {"radius_break": None, "gamma": None, "alpha": None},
+    "linear.SersicCoreSph": {"radius_break": None, "gamma": None, "alpha": None},
+    "linear.ExponentialCore": {"radius_break": None, "gamma": None, "alpha": None},
     "operated.GaussianSph": {"sigma": lambda: UniformPrior(0.0, 5.0)},
 }
 

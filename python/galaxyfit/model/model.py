@@ -29,10 +29,13 @@ from galaxyfit.model.defaults import default_prior
 from galaxyfit.model.instance import ModelInstance
 from galaxyfit.model.priors import Prior, prior_from_dict
 from galaxyfit.numbers import real_vector
-from galaxyfit.profiles import light, operated
+from galaxyfit.profiles import light, linear, operated
+from galaxyfit.profiles.basis import Basis
+from galaxyfit.regularization import REGULARIZATIONS, Regularization
 
 #: Classes a model may be made of, by the name used in model files.
-CLASSES = {**light.PROFILES, **operated.PROFILES, "Galaxy": Galaxy, "DatasetModel": DatasetModel}
+CLASSES = {**light.PROFILES, **operated.PROFILES, **{f"linear.{k}": v for k, v in linear.PROFILES.items()},
+           **{f"reg.{k}": v for k, v in REGULARIZATIONS.items()}, "Basis": Basis, "Galaxy": Galaxy, "DatasetModel": DatasetModel}
 _NAMES = {cls: name for name, cls in CLASSES.items()}
 
 
@@ -49,14 +52,16 @@ def _as_component(value):
         return value
     if isinstance(value, type):
         return Model(value)
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):  # a list: a Basis' profile_list
         return tuple(_as_component(v) for v in value)
+    if value is None:
+        return None  # an optional component left out (a Basis without regularization)
     if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
         return float(value)  # e.g. a 0-d (possibly big-endian) value sliced from a FITS table
-    if dataclasses.is_dataclass(value) or isinstance(value, Galaxy):
-        return value  # a fixed profile, galaxy or dataset model
+    if dataclasses.is_dataclass(value) or isinstance(value, (Galaxy, Basis)):
+        return value  # a fixed profile, basis, regularization, galaxy or dataset model
     raise ModelError(f"cannot use {value!r} ({type(value).__name__}) as a model attribute")
 
 
@@ -246,7 +251,11 @@ def _walk_all(node, prefix=()):
             yield from _walk_all(value, path)
         elif isinstance(value, tuple):
             for i, v in enumerate(value):
-                yield path[:-1] + (f"{name}_{i}",), v
+                entry = path[:-1] + (f"{name}_{i}",)
+                if isinstance(v, _Node):
+                    yield from _walk_all(v, entry)
+                else:
+                    yield entry, v
         else:
             yield path, value
 
@@ -254,6 +263,8 @@ def _walk_all(node, prefix=()):
 def _contains(value, node) -> bool:
     if value is node:
         return True
+    if isinstance(value, tuple):
+        return any(_contains(v, node) for v in value)
     return isinstance(value, _Node) and any(_contains(v, node) for v in value._attributes.values())
 
 
@@ -284,6 +295,8 @@ def fixed_value_problem(cls, name: str, value) -> str | None:
     or a -1e99 likelihood at every point of the search."""
     if cls is Galaxy:
         return _galaxy_problem(name, value)
+    if cls is Basis:
+        return _basis_problem(name, value)
     default = next((f.default for f in dataclasses.fields(cls) if f.name == name), None)
     if isinstance(default, tuple):
         if not isinstance(value, tuple):
@@ -319,6 +332,27 @@ def _galaxy_problem(name: str, value) -> str | None:
     return f"a galaxy component must be a profile (a class, a Model or a profile object), got {_describe(value)}"
 
 
+def _is_profile_like(value, kinds) -> bool:
+    if isinstance(value, Model):
+        return issubclass(value.cls, kinds)
+    return isinstance(value, kinds)
+
+
+def _basis_problem(name: str, value) -> str | None:
+    if name == "profile_list":
+        if not isinstance(value, tuple) or not value:
+            return f"needs a non-empty list of light profiles, got {_describe(value)}"
+        for i, entry in enumerate(value):
+            if not _is_profile_like(entry, (light.LightProfile, linear.LinearLightProfile)):
+                return f"entry {i} must be a light profile (a class, a Model or a profile object), got {_describe(entry)}"
+        return None
+    if name == "regularization":
+        if value is None or _is_profile_like(value, Regularization):
+            return None
+        return f"must be None or a regularization scheme (galaxyfit.reg), got {_describe(value)}"
+    return f"Basis has no parameter {name!r} (it has profile_list, regularization)"
+
+
 def check_parameter(cls, name: str, value, where: str | None = None) -> None:
     """Raises ModelError unless ``value`` (as ``_as_component`` leaves it) may be ``cls``'s parameter ``name``,
     naming ``where`` (an entry's path in a model file) or else ``Class.name``."""
@@ -352,7 +386,9 @@ class Model(_Node):
                 if field.name in kwargs:
                     continue
                 default = field.default
-                if isinstance(default, tuple):
+                if default is None or (isinstance(default, tuple) and not default):
+                    self._attributes[field.name] = default  # an optional component or an empty list
+                elif isinstance(default, tuple):
                     self._attributes[field.name] = tuple(default_prior(name, field.name) or d for d in default)
                 else:
                     prior = default_prior(name, field.name)
@@ -408,6 +444,8 @@ def _encode(value, priors):
         return {"tuple": [_encode(v, priors) for v in value]}
     if isinstance(value, float):
         return {"value": value}
+    if value is None:
+        return {"none": True}
     if dataclasses.is_dataclass(value):
         fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"fixed": class_name(type(value)), "fields": fields}
@@ -437,6 +475,8 @@ def _decode(d, priors, where: str):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ModelError(f"{where}: 'value' must be a number, got {value!r}")
         return float(value)
+    if isinstance(d, dict) and d.get("none") is True:
+        return None
     if isinstance(d, dict) and isinstance(d.get("tuple"), list):
         return tuple(_decode(v, priors, f"{where}_{i}") for i, v in enumerate(d["tuple"]))
     if isinstance(d, dict) and "fixed" in d and isinstance(d.get("fields"), dict):
