@@ -12,7 +12,9 @@ from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit.fit_imaging import FitImaging
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import DatasetModel, Galaxies, Galaxy
+from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.validate import sanitized
+from galaxyfit.regularization import sanitized_regularization
 from galaxyfit.settings import Settings
 
 #: The log likelihood of a model that cannot be evaluated; searches treat it as "reject".
@@ -40,15 +42,34 @@ def galaxies_from(container) -> Galaxies:
     return Galaxies(galaxies)
 
 
+def _sanitized_component(component):
+    """(safe component, validity) for a profile, a linear profile, a basis (members and regularization) or another
+    component (kept)."""
+    if isinstance(component, Basis):
+        valid = jnp.asarray(True)
+        members = []
+        for member in component.profile_list:
+            member, ok = _sanitized_component(member)
+            members.append(member)
+            valid = valid & ok
+        regularization = component.regularization
+        if regularization is not None:
+            regularization, ok = sanitized_regularization(regularization)
+            valid = valid & ok
+        return Basis(members, regularization), valid
+    if hasattr(component, "positive_parameters"):
+        return sanitized(component)
+    return component, jnp.asarray(True)
+
+
 def _sanitized_galaxies(galaxies: Galaxies):
     valid = jnp.asarray(True)
     safe = []
     for galaxy in galaxies:
         components = {}
         for name, component in galaxy.components.items():
-            if hasattr(component, "positive_parameters"):
-                component, ok = sanitized(component)
-                valid = valid & ok
+            component, ok = _sanitized_component(component)
+            valid = valid & ok
             components[name] = component
         safe.append(Galaxy(galaxy.redshift, **components))
     return Galaxies(safe), valid
@@ -174,17 +195,18 @@ class AnalysisImaging:
 
     def _log_likelihood_and_validity(self, parts):
         fit, valid = self._sanitized_fit(parts)
-        log_likelihood = fit.log_likelihood
-        return log_likelihood, valid & jnp.isfinite(log_likelihood)
+        figure_of_merit = fit.figure_of_merit  # the log evidence when linear objects are solved for
+        return figure_of_merit, valid & fit.valid & jnp.isfinite(figure_of_merit)
 
     def _residuals_and_validity(self, parts):
         fit, valid = self._sanitized_fit(parts)
         residuals = fit.normalized_residual_slim
-        return residuals, valid & jnp.all(jnp.isfinite(residuals))
+        return residuals, valid & fit.valid & jnp.all(jnp.isfinite(residuals))
 
     def log_likelihood_function(self, instance):
-        """ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2 of the instance, or -1e99 (with zero derivatives) if it cannot be
-        evaluated."""
+        """The fit's figure of merit: ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2, or the log evidence of the linear
+        inversion when the instance has linear light profiles or bases (``FitImaging.log_evidence``); -1e99 (with
+        zero derivatives) if it cannot be evaluated or the inversion fails."""
         log_likelihood, ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
         # -1e99 is also the floor: a valid but absurd model (intensity 1e49) must not rank below a rejected one.
         return jnp.where(ok, jnp.maximum(log_likelihood, INVALID_LOG_LIKELIHOOD), INVALID_LOG_LIKELIHOOD)

@@ -10,6 +10,8 @@ import numpy as np
 
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit import formulas
+from galaxyfit.fit.inversion import Inversion
+from galaxyfit.fit.linear_objects import blurred_columns, column_flags, linear_profiles, regularization_matrix, replace_linear_profiles
 from galaxyfit.fit.model_image import blurred_slim, unblurred_box
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import DatasetModel, Galaxies
@@ -63,9 +65,34 @@ class FitImaging:
         return jnp.asarray(self.plan.noise_slim)
 
     @cached_property
-    def blurred_image_slim(self):
-        """The model at the unmasked pixels (PSF-convolved profiles plus operated ones)."""
+    def parametric_image_slim(self):
+        """The standard (non-linear) profiles' model at the unmasked pixels (PSF-convolved plus operated ones, plus
+        any solved sky level)."""
         return blurred_slim(self.galaxies, self.plan)
+
+    @cached_property
+    def linear_keys(self) -> list:
+        """Where each linear amplitude comes from (``LinearColumn``), in the inversion's column order."""
+        return [key for key, _ in linear_profiles(self.galaxies)]
+
+    @cached_property
+    def inversion(self) -> Inversion | None:
+        """The linear inversion of the linear light profiles against the data the parametric model leaves; None
+        when the galaxies have no linear objects."""
+        if not self.linear_keys:
+            return None
+        columns = blurred_columns(self.galaxies, self.plan)
+        return Inversion(columns, self.data_slim - self.parametric_image_slim, self.plan.inverse_noise_slim,
+                         column_flags(self.galaxies), regularization_matrix(self.galaxies, len(self.linear_keys)),
+                         self.plan.settings.solver, self.linear_keys)
+
+    @cached_property
+    def blurred_image_slim(self):
+        """The model at the unmasked pixels: PSF-convolved profiles, operated ones, and the linear objects at their
+        solved amplitudes."""
+        if self.inversion is None:
+            return self.parametric_image_slim
+        return self.parametric_image_slim + self.inversion.mapped_reconstructed_image_slim
 
     @property
     def model_data_slim(self):
@@ -88,7 +115,10 @@ class FitImaging:
 
     @cached_property
     def chi_squared(self):
-        """sum of ``chi_squared_slim``, summed by the C++ kernel (``kernels/statistics.py`` says why)."""
+        """sum of ``chi_squared_slim``, summed by the C++ kernel (``kernels/statistics.py`` says why); with an
+        inversion, the inversion's own chi^2 of the same residuals."""
+        if self.inversion is not None:
+            return self.inversion.chi_squared
         return chi_squared(self.blurred_image_slim, self.data_slim, jnp.asarray(self.plan.inverse_noise_slim))
 
     @property
@@ -101,9 +131,42 @@ class FitImaging:
         """-(chi^2 + sum ln(2 pi sigma^2)) / 2."""
         return formulas.log_likelihood(self.chi_squared, self.noise_normalization)
 
+    @cached_property
+    def log_evidence(self):
+        """-(chi^2 + s^T H s + ln det(F + H) - ln det H + sum ln 2 pi sigma^2) / 2 when there is an inversion (Suyu et
+        al. 2006, MNRAS 371, 983, eq. 19, with PyAutoGalaxy's conventions: the two log-determinants cover the
+        regularized blocks only, so with nothing regularized it equals ``log_likelihood``); None without one."""
+        if self.inversion is None:
+            return None
+        return -0.5 * (self.inversion.evidence_term + self.noise_normalization)
+
     @property
     def figure_of_merit(self):
-        return self.log_likelihood
+        """``log_evidence`` when there is an inversion, else ``log_likelihood`` (PyAutoGalaxy's choice)."""
+        return self.log_likelihood if self.inversion is None else self.log_evidence
+
+    @property
+    def valid(self):
+        """False when the inversion failed (the sample is then rejected); True without one."""
+        return True if self.inversion is None else self.inversion.valid
+
+    # ---- linear light profiles at their solved intensities --------------------------------------------------------
+
+    @property
+    def linear_light_profile_intensity_dict(self) -> dict:
+        """{linear profile object: solved intensity} (PyAutoGalaxy's name)."""
+        if self.inversion is None:
+            return {}
+        profiles = [p for _, p in linear_profiles(self.galaxies)]
+        return {profile: self.inversion.reconstruction[i] for i, profile in enumerate(profiles)}
+
+    def galaxies_linear_light_profiles_to_light_profiles(self) -> Galaxies:
+        """The galaxies with every linear profile replaced by its standard profile at the solved intensity (bases
+        keep their structure) -- what results report and save (PyAutoGalaxy's
+        ``model_obj_linear_light_profiles_to_light_profiles``)."""
+        if self.inversion is None:
+            return self.galaxies
+        return replace_linear_profiles(self.galaxies, self.inversion.reconstruction)
 
     @property
     def pixels_in_mask(self) -> int:
@@ -127,9 +190,11 @@ class FitImaging:
 
     @property
     def model_image(self):
-        """(N_y, N_x) model before PSF convolution (non-operated plus operated components) over the whole image."""
+        """(N_y, N_x) model before PSF convolution (non-operated plus operated components, linear profiles at their
+        solved intensities) over the whole image."""
         grid = self.plan.image_grid
-        return np.asarray(unblurred_box(self.galaxies, self.plan, grid=grid) + unblurred_box(self.galaxies, self.plan, operated=True, grid=grid))
+        galaxies = self.galaxies_linear_light_profiles_to_light_profiles()
+        return np.asarray(unblurred_box(galaxies, self.plan, grid=grid) + unblurred_box(galaxies, self.plan, operated=True, grid=grid))
 
     @property
     def blurred_image(self):

@@ -28,13 +28,23 @@ def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None):
         box = box + point_source_image(point, grid, plan.dataset.psf)
     if plan.zero_outside_image and grid is not plan.image_grid:  # the image grid holds no pixel outside the image
         box = box * plan.inside_image
+    if operated and grid is plan.image_grid:
+        box = box + _sky_level(galaxies)  # a solved sky shows in the whole-image model, unblurred like operated light
     return box
 
 
+def _sky_level(galaxies):
+    """Sum of the solved sky levels (``SkyLevel`` components) of the galaxies, 0 without any."""
+    from galaxyfit.profiles.linear import SkyLevel
+
+    levels = [c.intensity for g in galaxies for c in g.components.values() if isinstance(c, SkyLevel)]
+    return sum(levels) if levels else 0.0
+
+
 def blurred_slim(galaxies, plan: ImagePlan):
-    """The model at the unmasked pixels (N,): PSF-convolved profiles plus operated ones."""
+    """The model at the unmasked pixels (N,): PSF-convolved profiles plus operated ones (plus solved sky levels)."""
     profiles = _light_profiles(galaxies)
-    slim = jnp.zeros(plan.pixels_in_mask)
+    slim = jnp.zeros(plan.pixels_in_mask) + _sky_level(galaxies)
     if any(not p.operated for p in profiles):
         slim = slim + plan.convolver(unblurred_box(galaxies, plan))
     if any(p.operated for p in profiles):
