@@ -14,7 +14,9 @@ import numpy as np
 from galaxyfit.galaxy import Galaxy
 from galaxyfit.model.instance import ModelInstance
 from galaxyfit.profiles.geometry import ell_comps_to_numpy
+from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.light import LightProfile
+from galaxyfit.profiles.linear import LinearLightProfile
 
 
 def image_moments(dataset) -> dict | None:
@@ -55,14 +57,20 @@ def moments_instance(instance, dataset):
     if moments is None:
         return None
     ell_comps = ell_comps_to_numpy(moments["axis_ratio"], moments["angle"])
-    profiles = [(g, n) for g, galaxy in instance.galaxies.items() for n, c in galaxy.components.items() if isinstance(c, LightProfile)]
+    profiles = [(g, n) for g, galaxy in instance.galaxies.items() for n, c in galaxy.components.items()
+                if isinstance(c, (LightProfile, LinearLightProfile, Basis))]
     count = len(profiles)
     new_galaxies = {}
     k = 0
     for galaxy_name, galaxy in instance.galaxies.items():
         components = {}
         for name, component in galaxy.components.items():
-            if isinstance(component, LightProfile) and hasattr(component, "intensity"):
+            if isinstance(component, (LinearLightProfile, Basis)):
+                # Solved intensities need no guess; a basis (an MGE) keeps its fixed widths and takes the centre
+                # and shape; a linear profile is sized like a standard one.
+                components[name] = _geometry_guess(component, moments, ell_comps, 1.0 if count == 1 else (0.5 if k == 0 else 1.5))
+                k += 1
+            elif isinstance(component, LightProfile) and hasattr(component, "intensity"):
                 scale = 1.0 if count == 1 else (0.5 if k == 0 else 1.5)
                 fields = {f.name for f in dataclasses.fields(component)}
                 changes = {key: value for key, value in (("centre", moments["centre"]), ("ell_comps", ell_comps)) if key in fields}
@@ -83,6 +91,17 @@ def moments_instance(instance, dataset):
     attributes = dict(instance.items())
     attributes["galaxies"] = ModelInstance(**new_galaxies)
     return ModelInstance(**attributes)
+
+
+def _geometry_guess(component, moments, ell_comps, scale):
+    if isinstance(component, Basis):
+        members = [_geometry_guess(m, moments, ell_comps, None) for m in component.profile_list]
+        return Basis(members, component.regularization)
+    fields = {f.name for f in dataclasses.fields(component)}
+    changes = {key: value for key, value in (("centre", moments["centre"]), ("ell_comps", ell_comps)) if key in fields}
+    if scale is not None and "effective_radius" in fields:
+        changes["effective_radius"] = scale * moments["half_light_radius"]
+    return dataclasses.replace(component, **changes)
 
 
 def moments_vector(model, dataset) -> np.ndarray | None:

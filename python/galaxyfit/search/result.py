@@ -10,26 +10,60 @@ import numpy as np
 
 from galaxyfit.output import write_json_atomic, write_text_atomic
 from galaxyfit.profiles import convert
+from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.light import LightProfile
+from galaxyfit.profiles.linear import LinearLightProfile, SkyLevel
 from galaxyfit.search.samples import Samples
 
 
+def _galaxy_items(galaxies):
+    return galaxies.items() if hasattr(galaxies, "items") else ((f"galaxy_{i}", g) for i, g in enumerate(galaxies))
+
+
 def light_profiles_of(instance) -> dict[str, LightProfile]:
-    """{"galaxies.galaxy.bulge": profile, ...} for every light profile of an instance."""
+    """{"galaxies.galaxy.bulge": profile, ...} for every standard light profile of an instance, those inside bases
+    included ("galaxies.galaxy.bulge.profile_list_3"). Linear profiles are not in it: ``Result`` reports them at
+    their solved intensities (``max_log_likelihood_instance_solved``)."""
     out = {}
-    galaxies = instance.galaxies
-    items = galaxies.items() if hasattr(galaxies, "items") else ((f"galaxy_{i}", g) for i, g in enumerate(galaxies))
-    for name, galaxy in items:
+    for name, galaxy in _galaxy_items(instance.galaxies):
         for component, profile in galaxy.components.items():
             if isinstance(profile, LightProfile):
                 out[f"galaxies.{name}.{component}"] = profile
+            elif isinstance(profile, Basis):
+                for i, member in enumerate(profile.profile_list):
+                    if isinstance(member, LightProfile):
+                        out[f"galaxies.{name}.{component}.profile_list_{i}"] = member
     return out
 
 
+def linear_profile_paths(instance) -> list[str]:
+    """The paths of the linear light profiles of an instance, in the inversion's column order."""
+    out = []
+    for name, galaxy in _galaxy_items(instance.galaxies):
+        for component, profile in galaxy.components.items():
+            if isinstance(profile, LinearLightProfile):
+                out.append(f"galaxies.{name}.{component}")
+            elif isinstance(profile, Basis):
+                out.extend(f"galaxies.{name}.{component}.profile_list_{i}" for i, member in enumerate(profile.profile_list)
+                           if isinstance(member, LinearLightProfile))
+    return out
+
+
+def with_solved_linear_profiles(instance, reconstruction):
+    """The instance with every linear profile replaced by its standard profile at the solved amplitude (column
+    order), galaxy names kept (PyAutoGalaxy's ``model_obj_linear_light_profiles_to_light_profiles``)."""
+    from galaxyfit.fit.linear_objects import replace_linear_profiles
+    from galaxyfit.model.instance import ModelInstance
+
+    items = list(_galaxy_items(instance.galaxies))
+    solved = replace_linear_profiles([g for _, g in items], reconstruction)
+    attributes = dict(instance.items())
+    attributes["galaxies"] = ModelInstance(**{name: galaxy for (name, _), galaxy in zip(items, solved)})
+    return ModelInstance(**attributes)
+
+
 def _redshifts_of(instance) -> dict[str, float]:
-    galaxies = instance.galaxies
-    items = galaxies.items() if hasattr(galaxies, "items") else ((f"galaxy_{i}", g) for i, g in enumerate(galaxies))
-    return {f"galaxies.{name}": float(g.redshift) for name, g in items}
+    return {f"galaxies.{name}": float(g.redshift) for name, g in _galaxy_items(instance.galaxies)}
 
 
 class Result:
@@ -64,6 +98,32 @@ class Result:
     @cached_property
     def max_log_likelihood_fit(self):
         return self.analysis.fit_from(self.max_log_likelihood_instance, n_free_parameters=self.model.prior_count)
+
+    @cached_property
+    def max_log_likelihood_instance_solved(self):
+        """The best-fit instance with linear light profiles replaced by standard profiles at their solved
+        intensities (the instance itself when there are none)."""
+        inversion = self.max_log_likelihood_fit.inversion
+        if inversion is None:
+            return self.max_log_likelihood_instance
+        return with_solved_linear_profiles(self.max_log_likelihood_instance, np.asarray(inversion.reconstruction))
+
+    @property
+    def max_log_likelihood_galaxies(self):
+        """The best fit's galaxies, linear profiles at their solved intensities (PyAutoGalaxy's name)."""
+        return self.max_log_likelihood_instance_solved.galaxies
+
+    @cached_property
+    def linear_light_profile_intensities(self) -> dict[str, dict]:
+        """{path: {"intensity", "error"}} of every linear light profile at the best fit; the error is the 1-sigma of
+        the linear solve given the best-fit non-linear parameters (NaN where the positive-only solve holds the
+        intensity at 0)."""
+        inversion = self.max_log_likelihood_fit.inversion
+        if inversion is None:
+            return {}
+        values, errors = np.asarray(inversion.reconstruction), inversion.reconstruction_noise_map
+        return {path: {"intensity": float(v), "error": float(e)}
+                for path, v, e in zip(linear_profile_paths(self.max_log_likelihood_instance), values, errors)}
 
     # ---- the search's own check (search/checks.py) ------------------------------------------------------------------------
 
@@ -117,14 +177,15 @@ class Result:
     # ---- derived quantities ---------------------------------------------------------------------------------------------
 
     def total_fluxes(self, instance=None) -> dict[str, float]:
-        """Analytic total flux (data units, summed over an infinite image) of each light profile."""
-        instance = instance if instance is not None else self.max_log_likelihood_instance
+        """Analytic total flux (data units, summed over an infinite image) of each light profile; by default at the
+        best fit, linear profiles at their solved intensities."""
+        instance = instance if instance is not None else self.max_log_likelihood_instance_solved
         return {path: float(p.total_flux(self.analysis.dataset.pixel_scales)) for path, p in light_profiles_of(instance).items()}
 
     def imfit_parameters(self, instance=None) -> dict[str, dict]:
         """Imfit's names and conventions (1-based pixels, PA from +y, major-axis sizes in pixels) of each Sersic,
         Exponential, Gaussian or Moffat profile (``galaxyfit.profiles.convert``)."""
-        instance = instance if instance is not None else self.max_log_likelihood_instance
+        instance = instance if instance is not None else self.max_log_likelihood_instance_solved
         shape, scales = self.analysis.dataset.shape, self.analysis.dataset.pixel_scales
         out = {}
         for path, profile in light_profiles_of(instance).items():
@@ -138,15 +199,20 @@ class Result:
     def latent(self) -> dict[str, dict]:
         """Derived quantities over the posterior (median and 1-sigma bounds from up to 400 weighted draws):
         total flux of each profile and of each galaxy; effective radius in kpc (proper) of each profile with one,
-        at its galaxy's redshift under the analysis' cosmology."""
+        at its galaxy's redshift under the analysis' cosmology. Linear profiles enter at intensities solved for each
+        draw plus a draw from the linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux
+        errors include both."""
         rng = np.random.default_rng(0)
         n = min(400, len(self.samples.weights))
         idx = rng.choice(len(self.samples.weights), size=n, p=self.samples.weights)
+        amplitudes = self._solved_amplitudes(self.samples.parameters[idx], rng)
         values: dict[str, list[float]] = {}
         cosmology = self.analysis.cosmology
         kpc_per_arcsec = {}
-        for i in idx:
+        for j, i in enumerate(idx):
             instance = self.model.instance_from_vector(self.samples.parameters[i])
+            if amplitudes is not None:
+                instance = with_solved_linear_profiles(instance, amplitudes[j])
             redshifts = _redshifts_of(instance)
             for galaxy, z in redshifts.items():
                 if galaxy not in kpc_per_arcsec:
@@ -155,7 +221,7 @@ class Result:
             for path, profile in light_profiles_of(instance).items():
                 flux = float(profile.total_flux(self.analysis.dataset.pixel_scales))
                 values.setdefault(f"{path}.total_flux", []).append(flux)
-                galaxy = path.rsplit(".", 1)[0]
+                galaxy = ".".join(path.split(".")[:2])
                 totals[galaxy] = totals.get(galaxy, 0.0) + flux
                 if hasattr(profile, "effective_radius"):
                     values.setdefault(f"{path}.effective_radius_kpc", []).append(float(profile.effective_radius) * kpc_per_arcsec[galaxy])
@@ -166,6 +232,38 @@ class Result:
             lo, med, hi = np.percentile(vals, [15.865, 50.0, 84.135])
             out[name] = {"median": float(med), "lower_1sigma": float(lo), "upper_1sigma": float(hi)}
         return out
+
+    def _solved_amplitudes(self, vectors: np.ndarray, rng) -> np.ndarray | None:
+        """(n, k) linear amplitudes for parameter vectors (n, d): each the solve at that vector plus a draw from its
+        Gaussian uncertainty N(0, A_PP^-1) on the solved set (clipped at 0 where positivity holds); None without
+        linear objects. One jit-compiled, vmapped solve per 64 vectors."""
+        import jax
+        import jax.numpy as jnp
+
+        if self.max_log_likelihood_fit.inversion is None:
+            return None
+        positive_only = self.analysis.settings.use_positive_only_solver
+
+        def solve(vector):
+            inversion = self.analysis.fit_from(self.model.instance_from_vector(vector)).inversion
+            s = inversion.reconstruction
+            free = jnp.asarray([bool(f & 2) or not positive_only for f in inversion.flags])
+            solved = free | (s > 0)
+            both = solved[:, None] & solved[None, :]
+            a = jnp.where(both, inversion.curvature_reg_matrix, jnp.eye(len(free)))
+            return s, jnp.where(both, jnp.linalg.inv(a), 0.0), free
+
+        batched = jax.jit(jax.vmap(solve))
+        out = []
+        for start in range(0, len(vectors), 64):
+            chunk = vectors[start : start + 64]
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], 64 - len(chunk), axis=0)])
+            s, covariance, free = (np.asarray(v)[: len(chunk)] for v in batched(jnp.asarray(padded)))
+            for s_i, c_i, f_i in zip(s, covariance, free):
+                eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (c_i + c_i.T))
+                draw = s_i + eigenvectors @ (np.sqrt(np.maximum(eigenvalues, 0.0)) * rng.standard_normal(len(s_i)))
+                out.append(np.where(f_i, draw, np.maximum(draw, 0.0)))
+        return np.array(out)
 
     # ---- summaries and output --------------------------------------------------------------------------------------------
 
@@ -199,6 +297,7 @@ class Result:
                 }
                 for name, ml, med, m1, p1, m3, p3 in zip(names, self.max_log_likelihood_vector, self.median_pdf_vector, minus1, plus1, minus3, plus3)
             },
+            "linear_light_profile_intensities": self.linear_light_profile_intensities,
             "total_fluxes": self.total_fluxes(),
             "latent": self.latent,
             "imfit": self.imfit_parameters(),
