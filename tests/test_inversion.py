@@ -268,3 +268,27 @@ def test_rejected_inversions_give_the_rejected_value_and_zero_gradients(analysis
     step = 1e-6
     central = (float(value(jnp.asarray(0.3 + step))) - float(value(jnp.asarray(0.3 - step)))) / (2 * step)
     assert float(gradient(jnp.asarray(0.3))) == pytest.approx(central, rel=1e-5)
+
+
+def test_command_line_fits_linear_profiles_and_an_mge(tmp_path, capsys):
+    import json
+
+    from galaxyfit.cli import main
+
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "48"]) == 0
+    sim = tmp_path / "sim"
+    common = [str(sim / "data.fits"), "--noise-map", str(sim / "noise_map.fits"), "--psf", str(sim / "psf.fits"),
+              "--mask", str(sim / "mask.fits"), "--pixel-scale", str(10 / 48), "--shared-centre", "--search", "lm", "--quiet"]
+    assert main(["fit", *common, "--model", "linear:sersic+exponential", "--output", str(tmp_path / "linear")]) == 0
+    printed = capsys.readouterr().out
+    assert "solved intensities" in printed and "galaxy.bulge" in printed
+    result = json.loads((tmp_path / "linear" / "result.json").read_text())
+    bulge = result["linear_light_profile_intensities"]["galaxies.galaxy.bulge"]
+    assert bulge["intensity"] > 0 and bulge["error"] > 0
+    assert "galaxies.galaxy.bulge.intensity" not in result["parameters"]  # solved, not sampled
+    assert result["total_fluxes"]["galaxies.galaxy.bulge"] > 0
+    assert main(["fit", *common, "--model", "mge:5x2", "--output", str(tmp_path / "mge")]) == 0
+    result = json.loads((tmp_path / "mge" / "result.json").read_text())
+    assert result["n_free_parameters"] == 6 and len(result["linear_light_profile_intensities"]) == 10
+    assert main(["fit", *common, "--model", "mge:ten"]) == 2
+    assert "expected 'mge:N' or 'mge:NxK'" in capsys.readouterr().err

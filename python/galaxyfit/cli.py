@@ -75,6 +75,11 @@ def _print_result(result, truth_vector=None) -> None:
         print(f"; log evidence{kind} {result.log_evidence:.3f}{error}")
     else:
         print()
+    intensities = result.linear_light_profile_intensities
+    if intensities:
+        print("solved intensities (best fit; error from the linear solve):")
+        for path, entry in intensities.items():
+            print(f"  {path.replace('galaxies.', ''):42s} {entry['intensity']:12.6g} +- {entry['error']:.3g}")
     print(result.check_text())
 
 
@@ -248,7 +253,26 @@ def _load_model(args):
 
     if Path(args.model).suffix.lower() in (".yaml", ".yml", ".json"):
         return load_model(args.model)
-    return model_from_shorthand(args.model, redshift=args.redshift, shared_centre=args.shared_centre, sky=args.fit_sky)
+    return model_from_shorthand(args.model, redshift=args.redshift, shared_centre=args.shared_centre, sky=args.fit_sky,
+                                mask_radius=_mask_radius(args))
+
+
+def _mask_radius(args) -> float | None:
+    """--mask-radius, or for an MGE without it, the largest distance (arcsec) of an unmasked pixel from the image
+    centre when a mask file is given."""
+    if args.mask_radius is not None:
+        return args.mask_radius
+    if not args.model.lower().startswith("mge:") or args.mask is None:
+        return None
+    import numpy as np
+
+    from galaxyfit.dataset.mask import Mask
+    from galaxyfit.dataset.pixels import pixel_centres
+
+    mask = Mask.from_fits(args.mask, args.pixel_scale)
+    y, x = pixel_centres(mask.shape, mask.pixel_scales)
+    radius = np.sqrt(y[:, None] ** 2 + x[None, :] ** 2)[~mask.array]
+    return float(radius.max()) if radius.size else None
 
 
 def fit(args) -> int:
@@ -398,7 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "(with a warning that counts them) instead of stopping")
     p.add_argument("--mask-radius", type=_positive_float, help="also exclude pixels beyond this radius in arcsec from the image centre")
     p.add_argument("--model", default="sersic", help="light profiles joined by '+', e.g. sersic+exponential (known: "
-                                                     f"{', '.join(SHORTHAND)}), or a model file (.yaml/.json; format in "
+                                                     f"{', '.join(SHORTHAND)}); 'linear:sersic+exponential' solves their "
+                                                     "intensities linearly; 'mge:30' or 'mge:30x2' is a multi-Gaussian "
+                                                     "expansion of 30 Gaussians in 1 or 2 bases (widths up to --mask-radius, "
+                                                     "or the mask's extent); or a model file (.yaml/.json; format in "
                                                      "galaxyfit.model.model_file). Default: sersic")
     p.add_argument("--shared-centre", action="store_true", help="with '+' models: one centre for all components")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")

@@ -70,6 +70,19 @@ class FitImaging:
         any solved sky level)."""
         return blurred_slim(self.galaxies, self.plan)
 
+    def precompute(self, parts) -> None:
+        """Take (parametric_image_slim, inversion columns or None), computed elsewhere (e.g. under jit), in place of
+        computing them here."""
+        parametric, columns = parts
+        self.__dict__["parametric_image_slim"] = parametric
+        if columns is not None:
+            self.__dict__["inversion"] = self._inversion_of(columns)
+
+    def _inversion_of(self, columns) -> Inversion:
+        return Inversion(columns, self.data_slim - self.parametric_image_slim, self.plan.inverse_noise_slim,
+                         column_flags(self.galaxies), regularization_matrix(self.galaxies, len(self.linear_keys)),
+                         self.plan.settings.solver, self.linear_keys)
+
     @cached_property
     def linear_keys(self) -> list:
         """Where each linear amplitude comes from (``LinearColumn``), in the inversion's column order."""
@@ -81,10 +94,7 @@ class FitImaging:
         when the galaxies have no linear objects."""
         if not self.linear_keys:
             return None
-        columns = blurred_columns(self.galaxies, self.plan)
-        return Inversion(columns, self.data_slim - self.parametric_image_slim, self.plan.inverse_noise_slim,
-                         column_flags(self.galaxies), regularization_matrix(self.galaxies, len(self.linear_keys)),
-                         self.plan.settings.solver, self.linear_keys)
+        return self._inversion_of(blurred_columns(self.galaxies, self.plan))
 
     @cached_property
     def blurred_image_slim(self):

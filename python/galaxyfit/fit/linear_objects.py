@@ -18,7 +18,7 @@ import numpy as np
 
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.integration import (kernel_parameters, may_be_narrow_gaussian, narrow_gaussian_box, narrow_gaussian_major_sigma,
-                                   narrow_limit, point_source_image, profile_image)
+                                   narrow_limit, point_source_image, profile_image, surely_narrow_gaussian)
 from galaxyfit.kernels.inversion import FREE_SIGN, REGULARIZED
 from galaxyfit.profiles.linear import LinearLightProfile, PointSource, Sky
 from galaxyfit.regularization import chain_neighbours
@@ -100,10 +100,18 @@ def blurred_columns(galaxies, plan: ImagePlan):
 
             by_law: dict[int, list[int]] = {}
             parameters = {}
+            surely_narrow = []
             for i in blurred:
                 law, params = kernel_parameters(profiles[i].unit_profile())
-                by_law.setdefault(law, []).append(i)
                 parameters[i] = params
+                if surely_narrow_gaussian(profiles[i].unit_profile(), plan.grid):
+                    surely_narrow.append(i)  # exact integrals only: the regular rules would miss its light anyway
+                else:
+                    by_law.setdefault(law, []).append(i)
+            if surely_narrow:
+                exact = jax.vmap(lambda q: narrow_gaussian_box(q, plan.grid))(jnp.stack([parameters[i] for i in surely_narrow]))
+                for j, i in enumerate(surely_narrow):
+                    boxes[i] = exact[j]
             config = _render_config(plan.grid, over)
             for law, members in by_law.items():
                 stacked = jnp.stack([parameters[i] for i in members])

@@ -52,16 +52,29 @@ def _shorthand() -> dict[str, tuple[str, str]]:
 SHORTHAND = _shorthand()
 
 
-def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool = False, sky: bool = False):
+def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool = False, sky: bool = False,
+                         mask_radius: float | None = None):
     """A one-galaxy model from ``"sersic+exponential"``-style text: components named ``bulge``/``disk`` (or by
     profile, numbered when repeated), default priors; ``shared_centre`` links every component's centre to the first;
-    ``sky`` adds a free background level (Gaussian prior, mean 0, sigma 1 data unit). Raises ModelError for unknown
-    names."""
+    ``sky`` adds a free background level (Gaussian prior, mean 0, sigma 1 data unit).
+
+    ``"linear:sersic+exponential"``: the same with linear light profiles (``gf.lp_linear``; intensities solved, not
+    sampled). ``"mge:30"`` or ``"mge:30x2"``: a multi-Gaussian expansion (``model_util.mge_model_from``) of 30
+    Gaussians in 1 or 2 bases (bulge and disk may then differ in shape), their widths up to ``mask_radius`` arcsec.
+    Raises ModelError for unknown names or malformed counts."""
+    text = text.strip()
+    if text.lower().startswith("mge:"):
+        return _mge_shorthand(text, redshift, sky, mask_radius)
+    prefix = ""
+    if text.lower().startswith("linear:"):
+        text, prefix = text[len("linear:"):], "linear."
     components: dict[str, Model] = {}
     for raw in text.lower().replace(" ", "").split("+"):
         if raw not in SHORTHAND:
-            raise ModelError(f"unknown profile {raw!r} in --model {text!r} (known: {', '.join(SHORTHAND)})")
+            raise ModelError(f"unknown profile {raw!r} in --model {text!r} (known: {', '.join(SHORTHAND)}; "
+                             "prefix 'linear:' for linear profiles, or 'mge:N' / 'mge:NxK')")
         cls_name, name = SHORTHAND[raw]
+        cls_name = prefix + cls_name
         if name in components:
             k = 2
             while f"{name}_{k}" in components:
@@ -73,6 +86,27 @@ def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool =
         for component in list(components.values())[1:]:
             component.centre = first.centre
     model = Collection(galaxies=Collection(galaxy=Model(Galaxy, redshift=redshift, **components)))
+    if sky:
+        from galaxyfit.model.priors import GaussianPrior
+
+        model.dataset_model = Model(DatasetModel, background_sky_level=GaussianPrior(0.0, 1.0))
+    return model
+
+
+def _mge_shorthand(text: str, redshift: float, sky: bool, mask_radius: float | None):
+    from galaxyfit.model_util import mge_model_from
+
+    spec = text[len("mge:"):].lower().replace(" ", "")
+    counts = spec.split("x")
+    if len(counts) not in (1, 2) or not all(c.isdigit() and int(c) >= 1 for c in counts):
+        raise ModelError(f"--model {text!r}: expected 'mge:N' or 'mge:NxK' with N Gaussians per basis and K bases, "
+                         "e.g. mge:30 or mge:30x2")
+    if mask_radius is None or not mask_radius > 0:
+        raise ModelError(f"--model {text!r} needs the mask radius (the widest Gaussian's sigma): give --mask-radius")
+    total, per = int(counts[0]), int(counts[1]) if len(counts) == 2 else 1
+    model = Collection(galaxies=Collection(galaxy=Model(Galaxy, redshift=redshift,
+                                                        bulge=mge_model_from(mask_radius, total_gaussians=total,
+                                                                             gaussian_per_basis=per))))
     if sky:
         from galaxyfit.model.priors import GaussianPrior
 

@@ -16,6 +16,7 @@ Sersic index below light.SERSIC_INDEX_MIN, where no formula for b_n that the C++
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax.numpy as jnp
 
@@ -53,6 +54,14 @@ def sanitized(profile: LightProfile):
             for w in within:  # elementwise, so a profile of batched arrays is judged per element
                 valid = valid & w
             updates[field.name] = tuple(jnp.where(w, v, 0.0) for v, w in zip(parts, within))
+        elif type(value) is float:
+            # A fixed number (e.g. an MGE's sigma) stays a Python float when valid: code that branches on a known
+            # value (galaxyfit.integration's narrow Gaussians) still sees it, and no select is compiled for it.
+            lower = max(MIN_POSITIVE, lower_limits.get(field.name, MIN_POSITIVE))
+            needs_positive = field.name in profile.positive_parameters or field.name in lower_limits
+            ok = math.isfinite(value) and abs(value) <= MAX_MAGNITUDE and (not needs_positive or value >= lower)
+            updates[field.name] = value if ok else (_SAFE_POSITIVE if needs_positive else 0.0)
+            valid = valid & ok
         else:
             v = jnp.asarray(value, dtype=jnp.float64)
             ok = _workable(v)

@@ -41,7 +41,12 @@ class FitProblem:
             return analysis.log_likelihood_function(model.instance_from_vector(vector))
 
         self._single = jax.jit(log_likelihood)
-        self._batched = jax.jit(jax.vmap(log_likelihood))
+        chunk = analysis.batch_chunk_size(model) if hasattr(analysis, "batch_chunk_size") else None
+        if chunk is None:
+            self._batched = jax.jit(jax.vmap(log_likelihood))
+        else:  # chunks (or single vectors) one after another: a batch's working set stays in cache (AnalysisImaging)
+            size = None if chunk == 1 else chunk
+            self._batched = jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
         self._transform = jax.jit(jax.vmap(model.vector_from_unit_cube))
         self._log_prior = jax.jit(jax.vmap(model.log_prior))
 

@@ -97,7 +97,12 @@ class Result:
 
     @cached_property
     def max_log_likelihood_fit(self):
-        return self.analysis.fit_from(self.max_log_likelihood_instance, n_free_parameters=self.model.prior_count)
+        """The FitImaging of the best fit (its images and inversion computed under jit)."""
+        try:
+            return self.analysis.fit_from(self.max_log_likelihood_instance, n_free_parameters=self.model.prior_count,
+                                          compiled=True)
+        except TypeError:  # an analysis whose fit_from takes no ``compiled``
+            return self.analysis.fit_from(self.max_log_likelihood_instance, n_free_parameters=self.model.prior_count)
 
     @cached_property
     def max_log_likelihood_instance_solved(self):
@@ -201,32 +206,52 @@ class Result:
         total flux of each profile and of each galaxy; effective radius in kpc (proper) of each profile with one,
         at its galaxy's redshift under the analysis' cosmology. Linear profiles enter at intensities solved for each
         draw plus a draw from the linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux
-        errors include both."""
+        errors include both. All draws are evaluated by one jit-compiled function."""
+        import jax
+        import jax.numpy as jnp
+
         rng = np.random.default_rng(0)
         n = min(400, len(self.samples.weights))
         idx = rng.choice(len(self.samples.weights), size=n, p=self.samples.weights)
-        amplitudes = self._solved_amplitudes(self.samples.parameters[idx], rng)
-        values: dict[str, list[float]] = {}
+        vectors = self.samples.parameters[idx]
+        amplitudes = self._solved_amplitudes(vectors, rng)
+        linear = amplitudes is not None
+        pixel_scales = self.analysis.dataset.pixel_scales
+        template = self.model.instance_from_vector(vectors[0])
+        if linear:
+            template = with_solved_linear_profiles(template, amplitudes[0])
+        paths = list(light_profiles_of(template))
+        sized = [path for path, profile in light_profiles_of(template).items() if hasattr(profile, "effective_radius")]
+
+        def quantities(vector, solved):
+            instance = self.model.instance_from_vector(vector)
+            if linear:
+                instance = with_solved_linear_profiles(instance, solved)
+            profiles = light_profiles_of(instance)
+            fluxes = jnp.stack([jnp.asarray(profiles[p].total_flux(pixel_scales), dtype=jnp.float64) for p in paths])
+            radii = jnp.stack([jnp.asarray(profiles[p].effective_radius, dtype=jnp.float64) for p in sized]) if sized else jnp.zeros(0)
+            redshifts = jnp.stack([jnp.asarray(g.redshift, dtype=jnp.float64) for _, g in _galaxy_items(instance.galaxies)])
+            return fluxes, radii, redshifts
+
+        solved = amplitudes if linear else np.zeros((len(vectors), 0))
+        fluxes, radii, redshifts = (np.asarray(v) for v in jax.jit(jax.vmap(quantities))(jnp.asarray(vectors), jnp.asarray(solved)))
+        galaxy_names = [f"galaxies.{name}" for name, _ in _galaxy_items(template.galaxies)]
         cosmology = self.analysis.cosmology
-        kpc_per_arcsec = {}
-        for j, i in enumerate(idx):
-            instance = self.model.instance_from_vector(self.samples.parameters[i])
-            if amplitudes is not None:
-                instance = with_solved_linear_profiles(instance, amplitudes[j])
-            redshifts = _redshifts_of(instance)
-            for galaxy, z in redshifts.items():
-                if galaxy not in kpc_per_arcsec:
-                    kpc_per_arcsec[galaxy] = float(cosmology.kpc_proper_per_arcmin(z).value) / 60.0 if z > 0 else math.nan
-            totals: dict[str, float] = {}
-            for path, profile in light_profiles_of(instance).items():
-                flux = float(profile.total_flux(self.analysis.dataset.pixel_scales))
-                values.setdefault(f"{path}.total_flux", []).append(flux)
-                galaxy = ".".join(path.split(".")[:2])
-                totals[galaxy] = totals.get(galaxy, 0.0) + flux
-                if hasattr(profile, "effective_radius"):
-                    values.setdefault(f"{path}.effective_radius_kpc", []).append(float(profile.effective_radius) * kpc_per_arcsec[galaxy])
-            for galaxy, flux in totals.items():
-                values.setdefault(f"{galaxy}.total_flux", []).append(flux)
+        scale = {}  # kpc per arcsec for each distinct redshift
+        for z in np.unique(redshifts):
+            scale[float(z)] = float(cosmology.kpc_proper_per_arcmin(float(z)).value) / 60.0 if z > 0 else math.nan
+        values: dict[str, np.ndarray] = {}
+        totals: dict[str, np.ndarray] = {}
+        for j, path in enumerate(paths):
+            values[f"{path}.total_flux"] = fluxes[:, j]
+            galaxy = ".".join(path.split(".")[:2])
+            totals[galaxy] = totals.get(galaxy, 0.0) + fluxes[:, j]
+        for j, path in enumerate(sized):
+            galaxy = ".".join(path.split(".")[:2])
+            z = redshifts[:, galaxy_names.index(galaxy)]
+            values[f"{path}.effective_radius_kpc"] = radii[:, j] * np.array([scale[float(v)] for v in z])
+        for galaxy, flux in totals.items():
+            values[f"{galaxy}.total_flux"] = flux
         out = {}
         for name, vals in values.items():
             lo, med, hi = np.percentile(vals, [15.865, 50.0, 84.135])
@@ -236,11 +261,11 @@ class Result:
     def _solved_amplitudes(self, vectors: np.ndarray, rng) -> np.ndarray | None:
         """(n, k) linear amplitudes for parameter vectors (n, d): each the solve at that vector plus a draw from its
         Gaussian uncertainty N(0, A_PP^-1) on the solved set (clipped at 0 where positivity holds); None without
-        linear objects. One jit-compiled, vmapped solve per 64 vectors."""
+        linear objects. One jit-compiled function, in chunks as the likelihood is batched."""
         import jax
         import jax.numpy as jnp
 
-        if self.max_log_likelihood_fit.inversion is None:
+        if not linear_profile_paths(self.max_log_likelihood_instance):
             return None
         positive_only = self.analysis.settings.use_positive_only_solver
 
@@ -253,16 +278,13 @@ class Result:
             a = jnp.where(both, inversion.curvature_reg_matrix, jnp.eye(len(free)))
             return s, jnp.where(both, jnp.linalg.inv(a), 0.0), free
 
-        batched = jax.jit(jax.vmap(solve))
+        batched = jax.jit(lambda v: jax.lax.map(solve, v))  # one vector after another, as the likelihood is batched
+        s, covariance, free = (np.asarray(v) for v in batched(jnp.asarray(vectors)))
         out = []
-        for start in range(0, len(vectors), 64):
-            chunk = vectors[start : start + 64]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], 64 - len(chunk), axis=0)])
-            s, covariance, free = (np.asarray(v)[: len(chunk)] for v in batched(jnp.asarray(padded)))
-            for s_i, c_i, f_i in zip(s, covariance, free):
-                eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (c_i + c_i.T))
-                draw = s_i + eigenvectors @ (np.sqrt(np.maximum(eigenvalues, 0.0)) * rng.standard_normal(len(s_i)))
-                out.append(np.where(f_i, draw, np.maximum(draw, 0.0)))
+        for s_i, c_i, f_i in zip(s, covariance, free):
+            eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (c_i + c_i.T))
+            draw = s_i + eigenvectors @ (np.sqrt(np.maximum(eigenvalues, 0.0)) * rng.standard_normal(len(s_i)))
+            out.append(np.where(f_i, draw, np.maximum(draw, 0.0)))
         return np.array(out)
 
     # ---- summaries and output --------------------------------------------------------------------------------------------
