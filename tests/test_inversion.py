@@ -292,3 +292,41 @@ def test_command_line_fits_linear_profiles_and_an_mge(tmp_path, capsys):
     assert result["n_free_parameters"] == 6 and len(result["linear_light_profile_intensities"]) == 10
     assert main(["fit", *common, "--model", "mge:ten"]) == 2
     assert "expected 'mge:N' or 'mge:NxK'" in capsys.readouterr().err
+
+
+#: PyAutoGalaxy 2026.10.26.1's NumPy path on sim_bulge_disk (3" mask, its 4x4 over-sampling) at the true geometry:
+#: ``bench/.peers-venv/bin/python bench/peers/pyag_linear.py sim_bulge_disk`` (2026-12-06; the log evidence, which
+#: its log_likelihood_function returns when there is an inversion, and the solved intensities).
+PYAG_LINEAR = {
+    "linear_sersic": (-5521.281510365124, [1.4627637772682576]),
+    "linear_bulge_disk": (3866.8341556981372, [1.0075245413268068, 0.25224093127147884]),
+    "mge30": (2224.032284590582, [0.0] * 12 + [0.03944031244959656, 1.224467123029171, 3.595893526476081, 7.820729391162463,
+                                               14.984791827569326, 15.660104611369135, 10.230581318523106, 9.839165958826857,
+                                               0.0, 4.747214659310274, 0.7469170816192459, 1.3250112792326372,
+                                               0.46147753366882877, 0.6961204667733724, 0.010737597928753334,
+                                               0.3760580386250407, 0.0, 0.0]),
+}
+
+
+def test_parity_with_pyautogalaxy_linear_profiles_and_mge(sim_truth):
+    import json
+
+    from conftest import shared_path
+
+    folder = shared_path("sim", "sim_bulge_disk")
+    scale = json.loads((folder / "sim_info.json").read_text())["pixel_scale"]
+    dataset = gf.Imaging.from_fits(folder / "data.fits", scale, noise_map_path=folder / "noise_map.fits", psf_path=folder / "psf.fits")
+    dataset = dataset.apply_mask(gf.Mask.circular(dataset.shape, scale, 3.0))
+    analysis = gf.AnalysisImaging(dataset, settings=gf.Settings(over_sampling=gf.OverSampling.pyautogalaxy(4)))
+    bulge = {k: v for k, v in sim_truth["bulge"].items() if k != "intensity"}
+    disk = {k: v for k, v in sim_truth["disk"].items() if k != "intensity"}
+    sigmas = 10 ** np.linspace(-4, np.log10(3.0), 30)
+    cases = {"linear_sersic": dict(bulge=linear.Sersic(**bulge)),
+             "linear_bulge_disk": dict(bulge=linear.Sersic(**bulge), disk=linear.Exponential(**disk)),
+             "mge30": dict(bulge=mge(sigmas, bulge["ell_comps"]))}
+    for name, components in cases.items():
+        expected, intensities = PYAG_LINEAR[name]
+        value = float(jax.jit(lambda: analysis.log_likelihood_function(instance(**components)))())
+        assert value == pytest.approx(expected, rel=1e-10), name  # the issue asks 1e-6; it agrees to rounding
+        fit = analysis.fit_from(instance(**components), compiled=True)
+        np.testing.assert_allclose(fit.inversion.reconstruction, intensities, rtol=1e-7, atol=1e-9, err_msg=name)
