@@ -28,6 +28,7 @@ PROFILES = [
     operated.Gaussian((0.0, 0.01), ELL, 1.0, 0.05),
     light.Sersic((3.0, 0.0), ELL, 1.0, 0.15, 2.5),  # centre far outside the box
     light.Sersic((0.025, 0.025), (0.0, 0.0), 1.0, 0.1, 4.0),  # centre on a pixel corner
+    light.ExponentialCoreSph((0.01, -0.02), 0.3, 0.02, 1.0, 0.25, 3.0),
 ]
 GRID = BoxGrid(y0=-0.5, x0=-0.45, shape=(21, 19), pixel_scales=(0.05, 0.05))
 

@@ -9,6 +9,7 @@ import scipy.optimize
 import scipy.special
 
 import galaxyfit  # noqa: F401
+from galaxyfit import integration
 from galaxyfit.profiles import geometry, light, operated
 
 PIXEL_SCALES = (0.05, 0.07)
@@ -25,6 +26,7 @@ PROFILES = [
     light.SersicCore((0.0, 0.0), ELL, 0.9, 3.0, 0.05, 0.4, 0.3, 2.5),
     light.SersicCoreSph((0.0, 0.0), 0.9, 2.0, 0.02, 0.4, 0.2, 3.0),
     light.ExponentialCore((0.0, 0.0), ELL, 0.9, 0.03, 0.4, 0.25, 3.0),
+    light.ExponentialCoreSph((0.0, 0.0), 0.9, 0.03, 0.4, 0.25, 3.0),
     light.Gaussian((0.0, 0.0), ELL, 3.0, 0.3),
     light.GaussianSph((0.0, 0.0), 3.0, 0.3),
     light.Moffat((0.0, 0.0), ELL, 2.0, 0.4, 2.5),
@@ -81,6 +83,33 @@ def test_sersic_law_and_parameter_meaning():
     elliptical = light.Sersic((0.0, 0.0), ELL, 2.0, 0.5, 4.0)
     inner = scipy.integrate.quad(lambda r: float(elliptical.brightness(jnp.asarray(r * r))) * 2 * np.pi * r, 0, 0.5, epsrel=1e-11, limit=200)[0]
     assert inner / PIXEL_AREA / float(elliptical.total_flux(PIXEL_SCALES)) == pytest.approx(0.5, rel=2e-4)
+
+
+def test_exponential_core_sph_is_the_circular_exponential_core_and_matches_pyautogalaxy():
+    """PyAutoGalaxy 2026.10.26.1: ExponentialCoreSph(centre, effective_radius=0.6, radius_break=0.01, intensity=0.05,
+    gamma=0.25, alpha=3.0) is ExponentialCore with ell_comps=(0, 0), itself SersicCore with sersic_index=1."""
+    import galaxyfit as gf
+
+    assert gf.lp.ExponentialCoreSph() == light.ExponentialCoreSph((0.0, 0.0), 0.6, 0.01, 0.05, 0.25, 3.0)
+    args = dict(centre=(0.1, -0.2), effective_radius=0.9, radius_break=0.03, intensity=0.4, gamma=0.25, alpha=3.0)
+    sph = light.ExponentialCoreSph(**args)
+    grid = integration.BoxGrid(y0=-0.5, x0=-0.45, shape=(21, 19), pixel_scales=(0.05, 0.05))
+    image = np.asarray(integration.profile_image(sph, grid, integration.OverSampling()))
+    for same in (light.ExponentialCore(ell_comps=(0.0, 0.0), **args), light.SersicCoreSph(sersic_index=1.0, **args)):
+        other = np.asarray(integration.profile_image(same, grid, integration.OverSampling()))
+        assert np.abs(image - other).max() <= 1e-12 * np.abs(other).max()
+    assert float(sph.total_flux(PIXEL_SCALES)) == pytest.approx(
+        float(light.ExponentialCore(ell_comps=(0.0, 0.0), **args).total_flux(PIXEL_SCALES)), rel=1e-12)
+    # PyAutoGalaxy's values at (y, x) points (arcsec, y up in both), made with bench/.peers-venv/bin/python:
+    #   p = ag.lp.ExponentialCoreSph(centre=(0.1, -0.2), effective_radius=0.9, radius_break=0.03, intensity=0.4,
+    #                                gamma=0.25, alpha=3.0)
+    #   p.image_2d_from(grid=ag.Grid2DIrregular([(0.11, -0.19), (0.12, -0.2), (0.1, -0.15), (0.4, 0.2), (-0.5, -0.9),
+    #                                            (1.3, 1.1)]))
+    # (ag.lp.ExponentialCore with ell_comps=(0, 0) gives the same numbers, bit for bit).
+    points = np.array([(0.11, -0.19), (0.12, -0.2), (0.1, -0.15), (0.4, 0.2), (-0.5, -0.9), (1.3, 1.1)])
+    theirs = [0.4652926592342735, 0.43103145063778436, 0.37277038548790215, 0.15944561851240638,
+              0.07259110067591114, 0.014952556499513372]
+    np.testing.assert_allclose(np.asarray(sph.brightness_at(points[:, 0], points[:, 1])), theirs, rtol=1e-12, atol=0)
 
 
 def test_gaussian_and_moffat_widths_are_minor_axis_widths():

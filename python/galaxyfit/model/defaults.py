@@ -43,10 +43,12 @@ _BY_CLASS = {
     "SersicCore": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
     "SersicCoreSph": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
     "ExponentialCore": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
+    "ExponentialCoreSph": {"intensity": lambda: LogUniformPrior(1e-5, 1e3), "radius_break": None, "gamma": None, "alpha": None},
     "operated.Gaussian": {"sigma": lambda: UniformPrior(0.0, 5.0)},
     "linear.SersicCore": {"radius_break": None, "gamma": None, "alpha": None},
     "linear.SersicCoreSph": {"radius_break": None, "gamma": None, "alpha": None},
     "linear.ExponentialCore": {"radius_break": None, "gamma": None, "alpha": None},
+    "linear.ExponentialCoreSph": {"radius_break": None, "gamma": None, "alpha": None},
     "operated.GaussianSph": {"sigma": lambda: UniformPrior(0.0, 5.0)},
 }
 

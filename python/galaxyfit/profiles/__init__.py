@@ -11,6 +11,7 @@ from galaxyfit.profiles.light import (
     ElsonFreeFallSph,
     Exponential,
     ExponentialCore,
+    ExponentialCoreSph,
     ExponentialSph,
     Gaussian,
     GaussianSph,

@@ -585,6 +585,36 @@ class ExponentialCore(LightProfile):
         return _sersic_core_total_flux(self, area)
 
 
+@light_profile
+class ExponentialCoreSph(_Spherical, LightProfile):
+    """Spherical :class:`ExponentialCore` (:class:`SersicCoreSph` with ``n = 1``). PyAutoGalaxy
+    ``lp.ExponentialCoreSph``."""
+
+    centre: Pair = (0.0, 0.0)
+    effective_radius: float = 0.6
+    radius_break: float = 0.01
+    intensity: float = 0.05
+    gamma: float = 0.25
+    alpha: float = 3.0
+
+    has_cusp: ClassVar[bool] = True
+    sersic_index: ClassVar[float] = 1.0
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'radius_break', 'alpha')
+
+    def law(self):
+        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
+
+    def brightness(self, s):
+        return _sersic_core_brightness(
+            s, self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha
+        )
+
+    def _flux(self, area):
+        """Numerical (no closed form): see :func:`_sersic_core_total_flux`."""
+        return _sersic_core_total_flux(self, area)
+
+
 # ---- Gaussian, Moffat, Elson-Fall-Freeman, Chameleon ----------------------------------------------------------------
 
 
@@ -893,6 +923,7 @@ PROFILES = {
         SersicCore,
         SersicCoreSph,
         ExponentialCore,
+        ExponentialCoreSph,
         Gaussian,
         GaussianSph,
         Moffat,
