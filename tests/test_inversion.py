@@ -232,6 +232,37 @@ def test_linear_columns_are_the_standard_profiles_at_unit_intensity(analysis, si
     assert np.isfinite(fit.inversion.reconstruction_noise_map).all()
 
 
+def test_linear_point_source_recovers_its_true_intensity(sim_truth):
+    """A galaxy with a linear PointSource and a linear Sersic (issue 13, item 3): the PointSource's column is the
+    standard PointSource at unit intensity (the shifted PSF, added after convolution), and on an image simulated
+    with lp.PointSource at a known intensity plus noise, its solved intensity lies within 3 reported sigma of it."""
+    from galaxyfit.simulate import gaussian_psf, simulate_imaging
+
+    assert "intensity" not in [f.name for f in gf.lp_linear.PointSource.__dataclass_fields__.values()]
+    assert gf.lp_linear.PointSource.standard_class is gf.lp.PointSource and gf.lp_linear.PointSource.operated
+    bulge = {k: v for k, v in sim_truth["bulge"].items() if k != "intensity"}
+    # off the pixel grid (a sub-pixel shift of the PSF); 5% of the bulge's flux (816), whose cusp it must be told from
+    centre, true_intensity = (0.043, -0.028), 40.0
+    truth = gf.Galaxy(0.5, bulge=gf.lp.Sersic(intensity=1.0, **bulge), nucleus=gf.lp.PointSource(centre, true_intensity))
+    dataset, _ = simulate_imaging(gf.Galaxies([truth]), (40, 40), 0.1, gaussian_psf((11, 11), 0.1, 0.1),
+                                  exposure_time=300.0, seed=3)
+    analysis = gf.AnalysisImaging(dataset.apply_mask(gf.Mask.circular(dataset.shape, 0.1, 1.8)))
+    linear_instance = instance(bulge=linear.Sersic(**bulge), nucleus=gf.lp_linear.PointSource(centre=centre))
+    fit = analysis.fit_from(linear_instance)
+    assert int(fit.inversion.status) == 0
+    unit = analysis.fit_from(instance(nucleus=gf.lp.PointSource(centre, 1.0)))
+    np.testing.assert_allclose(fit.inversion.columns[1], unit.blurred_image_slim, rtol=1e-12, atol=1e-15)
+    intensities = fit.linear_light_profile_intensity_dict
+    solved = float(intensities[linear_instance.galaxies.galaxy.nucleus])
+    error = float(fit.inversion.reconstruction_noise_map[1])
+    assert 0 < error < 0.05 * true_intensity
+    assert abs(solved - true_intensity) < 3 * error, (solved, error)
+    assert float(intensities[linear_instance.galaxies.galaxy.bulge]) == pytest.approx(1.0, rel=0.05)
+    nucleus = fit.galaxies_linear_light_profiles_to_light_profiles()[0].nucleus
+    assert isinstance(nucleus, gf.lp.PointSource) and float(nucleus.intensity) == solved
+    assert float(analysis.log_likelihood_function(linear_instance)) == pytest.approx(float(fit.log_evidence), rel=1e-10)
+
+
 def test_narrow_gaussians_are_integrated_exactly():
     """A Gaussian far narrower than a pixel puts its exact flux into the pixels (the quadrature patch missed it), and
     pixel means match the bivariate normal probabilities of the pixels (scipy, 1e-14 tolerance)."""
