@@ -1,16 +1,23 @@
-"""Time PyAutoGalaxy's default Nautilus search on the 13-parameter bulge+disk fit of a sim dataset.
+"""Time PyAutoGalaxy's default Nautilus search on the 13-parameter bulge+disk fit (or an MGE-30) of a sim dataset.
 
 Runs under the peer venv (``bench/.peers-venv``, made by ``setup_peers.sh``)::
 
     bench/.peers-venv/bin/python bench/peers/pyag_nested.py                      # n_live 200, ~6-8 min on 2 cores
     bench/.peers-venv/bin/python bench/peers/pyag_nested.py --n-live 50 --n-like-max 2000   # quick smoke run
+    bench/.peers-venv/bin/python bench/peers/pyag_nested.py --model mge30        # MGE-30, 4 parameters
 
 What it does, with PyAutoGalaxy 2026.10.26.1's own objects only:
 
 * dataset exactly as ``pyag_likelihood.py``'s ``build_dataset`` (``np.flipud`` of data, noise map and
   PSF, 3.0" circular mask about (0, 0), default 4x4 over-sampling);
-* model: ``ag.lp.Sersic`` bulge + ``ag.lp.Exponential`` disk with separate centres (13 free parameters),
-  non-linear intensities, PyAutoGalaxy's default priors (printed, and listed in the JSON);
+* model (``--model bulge_disk``, the default): ``ag.lp.Sersic`` bulge + ``ag.lp.Exponential`` disk with
+  separate centres (13 free parameters), non-linear intensities, PyAutoGalaxy's default priors (printed, and
+  listed in the JSON);
+* ``--model mge30``: ``ag.model_util.mge_model_from(mask_radius=3.0, total_gaussians=30)`` as the galaxy's bulge
+  (30 linear Gaussians, shared centre and ell_comps free: 4 parameters; centre priors Uniform(-0.1, 0.1),
+  ell_comps TruncatedGaussian(0, 0.3, +-1), its defaults). The 30 intensities are solved by PyAutoArray's
+  default positive-only inversion and the likelihood is the log evidence (``pyag_linear_likelihood.py``'s
+  ``build_linear_model``). Its "truth" is the truth-like geometry: centre (0, 0), the bulge's ell_comps;
 * ``ag.AnalysisImaging(dataset)`` with its default ``use_jax=True`` (``--no-jax``: numpy path);
 * ``af.Nautilus(n_live=--n-live, number_of_cores=1, [n_like_max=--n-like-max], [seed=--seed])``, every
   other setting autofit's default (n_batch 100, n_networks 4, n_eff 500, f_live 0.01, n_shell 1,
@@ -27,7 +34,8 @@ samples/result output and plots); the sampler phase alone (``Nautilus.fit_x1_cpu
 wrapping it on the instance); time inside the likelihood (``Fitness.call_wrap``, which nautilus calls
 with each batch), the batch sizes seen and JAX compile time (sum of jax.monitoring's trace, MLIR
 lowering and backend-compile durations; every distinct batch length is a new compile). Results: number
-of likelihood evaluations, max log L (truth: 3862.143201886324), log evidence with nautilus's
+of likelihood evaluations, max log L (truth: 3862.143201886324; mge30 at the truth-like geometry:
+2224.032284590582), log evidence with nautilus's
 1/sqrt(n_eff) as its error, the max-likelihood and median-PDF vectors next to the truth.
 
 Environment (set by importing ``pyag_likelihood``, before jax is imported): XLA_FLAGS
@@ -61,7 +69,7 @@ def value_at_path(instance, path):
     """The value a model instance holds for a prior path, e.g. (..., 'centre', 'centre_0') -> centre[0]."""
     obj = instance
     for name in path[:-1]:
-        obj = getattr(obj, name)
+        obj = obj[int(name)] if name.isdigit() and isinstance(obj, (list, tuple)) else getattr(obj, name)
     last = path[-1]
     if len(path) >= 2 and last.startswith(path[-2] + "_") and isinstance(obj, (tuple, list)):
         return float(obj[int(last[len(path[-2]) + 1:])])
@@ -81,6 +89,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dataset", nargs="?", default="sim_bulge_disk", help="sim folder name or a path")
     ap.add_argument("--shared", type=Path, default=plk.SHARED_DEFAULT, help="shared/ root (default %(default)s)")
+    ap.add_argument("--model", choices=("bulge_disk", "mge30"), default="bulge_disk",
+                    help="bulge_disk: 13-parameter Sersic + Exponential (default); mge30: mge_model_from(mask_radius, 30)")
     ap.add_argument("--mask-radius", type=float, default=3.0)
     ap.add_argument("--n-live", type=int, default=200)
     ap.add_argument("--n-like-max", type=float, default=None,
@@ -125,15 +135,22 @@ def main():
 
     # --- dataset, model, analysis --------------------------------------------------------------
     dataset, ps = plk.build_dataset(ag, folder, None, args.mask_radius)
-    model = plk.build_model(af, ag, separate_centres=True)
-    v_true = plk.truth_vector(model)
+    if args.model == "mge30":
+        import pyag_linear_likelihood as pll
+        model = pll.build_linear_model(af, ag, "mge30", args.mask_radius)
+        v_true = pll.fixed_vector(model, "mge30")  # truth-like: centre (0, 0), the bulge's ell_comps
+        logl_reference = pll.REFERENCE_100["mge30"]
+    else:
+        model = plk.build_model(af, ag, separate_centres=True)
+        v_true = plk.truth_vector(model)
+        logl_reference = plk.TRUTH_LOGL_100
     names = [n.replace("galaxies.galaxy.", "") for n in model.model_component_and_parameter_names]
     priors = [f"{n}: {p}" for n, (_, p) in zip(names, model.prior_tuples_ordered_by_id)]
     analysis_np = ag.AnalysisImaging(dataset=dataset, use_jax=False)
     logl_truth = float(analysis_np.log_likelihood_function(model.instance_from_vector(v_true)))
     analysis = (ag.AnalysisImaging(dataset=dataset, use_jax=False) if args.no_jax
                 else ag.AnalysisImaging(dataset=dataset))  # autogalaxy default: use_jax=True
-    print(f"{folder.name}: {dataset.mask.pixels_in_mask} unmasked pixels, {model.prior_count} parameters, "
+    print(f"{folder.name} {args.model}: {dataset.mask.pixels_in_mask} unmasked pixels, {model.prior_count} parameters, "
           f"log L(truth) = {logl_truth!r}, analysis.is_jax = {analysis.is_jax}", flush=True)
     print("priors (PyAutoGalaxy defaults):\n  " + "\n  ".join(priors), flush=True)
 
@@ -216,7 +233,7 @@ def main():
           f"compiles), {comp_sampler['total_s']:.2f} s in the sampler phase "
           f"({comp_sampler['n_backend_compiles']} compiles)", flush=True)
     print(f"likelihood evaluations (nautilus n_like): {n_like}", flush=True)
-    print(f"max log L = {max_logl:.6f}  (truth {plk.TRUTH_LOGL_100!r} on sim_bulge_disk; here "
+    print(f"max log L = {max_logl:.6f}  (truth {logl_reference!r} on sim_bulge_disk; here "
           f"{logl_truth:.6f}; difference {max_logl - logl_truth:+.3f})", flush=True)
     z_txt = f"{log_z:.4f}" if log_z is not None else "None"
     e_txt = f" +/- {log_z_err:.4f} (1/sqrt(n_eff), n_eff = {n_eff:.1f})" if log_z_err else " (n_eff unavailable)"
@@ -226,7 +243,7 @@ def main():
         print(f"{n:36s} {a:12.6f} {b:12.6f} {c:12.6f}", flush=True)
 
     import importlib.metadata as md
-    out = dict(tool="PyAutoGalaxy", measurement="nautilus", dataset=folder.name,
+    out = dict(tool="PyAutoGalaxy", measurement="nautilus", model=args.model, dataset=folder.name,
                n_unmasked=int(dataset.mask.pixels_in_mask), pixel_scale=ps, over_sample_size_lp=4,
                n_params=model.prior_count, parameter_names=names, priors=priors,
                use_jax=bool(analysis.is_jax), batched=bool(getattr(probe["fitness"], "batched", False)),
@@ -240,7 +257,7 @@ def main():
                compile_sampler_phase_s=comp_sampler["total_s"],
                n_backend_compiles_sampler_phase=comp_sampler["n_backend_compiles"],
                n_like=n_like, max_log_likelihood=max_logl, log_likelihood_truth=logl_truth,
-               log_likelihood_truth_reference=plk.TRUTH_LOGL_100,
+               log_likelihood_truth_reference=logl_reference,
                log_evidence=log_z, log_evidence_error=log_z_err, n_eff=n_eff,
                pdf_converged=bool(samples.pdf_converged),
                max_likelihood_vector=v_ml.tolist(), median_pdf_vector=v_med.tolist(),
