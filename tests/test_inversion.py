@@ -287,6 +287,39 @@ def test_narrow_gaussians_are_integrated_exactly():
             assert abs(image[r, c] - expected) < 1e-12 * total
 
 
+@pytest.mark.parametrize("pyautogalaxy_edges", [False, True])
+def test_narrow_gaussian_columns_equal_their_whole_box_convolutions(small_imaging, pyautogalaxy_edges):
+    """The stamp route for fixed-sigma Gaussians below half a pixel (3 x 3 or 11 x 11 exact windows convolved as
+    stamps, behind a lax.cond on the traced axis ratio) gives the columns of the whole-box route: the exact pixel
+    integrals on the box, PSF-convolved by the plan's convolver -- for moderate axis ratios (3 x 3 windows), an
+    extreme one (11 x 11 windows, and the regular rules for the wider group), a centre near the image edge, and
+    PyAutoGalaxy's no-light-beyond-the-edge convention."""
+    from galaxyfit.fit.linear_objects import blurred_columns
+    from galaxyfit.integration import kernel_parameters, narrow_gaussian_box, narrow_gaussian_major_sigma, profile_image
+
+    settings = gf.Settings(over_sampling=gf.OverSampling(pad_outside_image=not pyautogalaxy_edges))
+    dataset = small_imaging.apply_mask(gf.Mask.circular(small_imaging.shape, 0.1, 2.0))
+    analysis = gf.AnalysisImaging(dataset, settings=settings)
+    plan = analysis.plan
+    half_width = 0.1 * (dataset.shape[1] - 1) / 2
+    sigmas = [1e-4, 0.001, 0.004, 0.01, 0.03, 0.045]  # 0.001 - 0.45 pixel: both groups
+    for ell, centre in [((0.1, 0.05), (0.013, -0.021)), ((0.9, 0.3), (0.05, 0.049)), ((0.2, -0.1), (0.31, half_width - 0.02))]:
+        gaussians = [linear.Gaussian(centre=centre, ell_comps=ell, sigma=s) for s in sigmas]
+        columns = np.asarray(jax.jit(lambda: blurred_columns([gf.Galaxy(0.5, bulge=Basis(gaussians))], plan))())
+        for j, gaussian in enumerate(gaussians):
+            _, params = kernel_parameters(gaussian.unit_profile())
+            if float(narrow_gaussian_major_sigma(params)) < 0.05:
+                box = narrow_gaussian_box(params, plan.grid)
+            else:  # wider than half a pixel at this axis ratio: the regular rules
+                box = profile_image(gaussian.unit_profile(), plan.grid, settings.over_sampling)
+            if plan.zero_outside_image:
+                box = box * plan.inside_image
+            expected = np.asarray(plan.convolver(box[None]))[0]
+            assert np.abs(expected).max() > 0
+            np.testing.assert_allclose(columns[j], expected, rtol=0, atol=1e-13 * np.abs(expected).max(),
+                                       err_msg=f"sigma {sigmas[j]}, ell {ell}, centre {centre}")
+
+
 def test_rejected_inversions_give_the_rejected_value_and_zero_gradients(analysis):
     def log_evidence(coefficient):
         return analysis.log_likelihood_function(instance(bulge=mge(SIGMAS[20::2], (0.1, 0.05), Constant(coefficient))))

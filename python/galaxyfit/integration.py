@@ -522,30 +522,37 @@ def _bivariate_normal_cdf(h, k, rho, nodes, weights):
     return ndtr(h) * ndtr(k) + limit / (2.0 * jnp.pi) * jnp.sum(weights * integrand, axis=-1)
 
 
-def narrow_gaussian_box(params, grid: BoxGrid):
-    """(H, W) pixel means of a Gaussian law (kernel parameters ``params``) narrower than a pixel.
+def narrow_gaussian_window(params, grid: BoxGrid, half: int = _NARROW_HALF_WINDOW):
+    """Pixel means of a Gaussian law (kernel parameters ``params``) on the (2 half + 1)^2 box pixels around the pixel
+    of its centre: ``(window, row0, col0)``, with ``row0``, ``col0`` (int32) the box index of ``window[0, 0]``.
 
     A pixel's mean is I (2 pi / sqrt(det M)) P / (h_y h_x), with P the probability of the bivariate normal
     N(centre, M^-1) in the pixel's rectangle, from the bivariate normal CDF at the rectangle's corners
-    (``_bivariate_normal_cdf``; for an axis-aligned Gaussian the product of two erf differences). The sum over the
-    window is the total flux to rounding. Only the 11 x 11 pixels around the centre's pixel are non-zero (the
-    Gaussian is < 0.5 pixel wide, so they hold all its light but ~1e-20)."""
+    (``_bivariate_normal_cdf``; for an axis-aligned Gaussian the product of two erf differences). The window holds
+    the whole flux to rounding when its edges lie many major-axis sigmas from the centre: they lie at least
+    ``half`` pixels from it, so ``half = 5`` suffices below 0.5 pixel and ``half = 1`` below 1/12 pixel (12 sigma)."""
     hy, hx = grid.pixel_scales
-    height, width = grid.shape
     cy, cx, intensity = params[0], params[1], params[5]
     var_y, var_x, cov = _gaussian_covariance(params)
     sigma_y, sigma_x = jnp.sqrt(var_y), jnp.sqrt(var_x)
     rho = jnp.clip(cov / (sigma_y * sigma_x), -0.999999, 0.999999)
     norm = intensity * 2.0 * jnp.pi * jnp.sqrt(var_y * var_x - cov * cov) / (hy * hx)
-    row0 = jnp.round((cy - grid.y0) / hy).astype(jnp.int32) - _NARROW_HALF_WINDOW
-    col0 = jnp.round((cx - grid.x0) / hx).astype(jnp.int32) - _NARROW_HALF_WINDOW
-    edges = jnp.arange(2 * _NARROW_HALF_WINDOW + 2) - 0.5
+    row0 = jnp.round((cy - grid.y0) / hy).astype(jnp.int32) - half
+    col0 = jnp.round((cx - grid.x0) / hx).astype(jnp.int32) - half
+    edges = jnp.arange(2 * half + 2) - 0.5
     h = (grid.y0 + (row0 + edges) * hy - cy) / sigma_y  # (R + 1,) standardised row edges
     k = (grid.x0 + (col0 + edges) * hx - cx) / sigma_x
     nodes, weights = gauss_legendre(_NARROW_NODES)
     corner = _bivariate_normal_cdf(h[:, None], k[None, :], rho, jnp.asarray(nodes), jnp.asarray(weights))
     p = corner[1:, 1:] - corner[:-1, 1:] - corner[1:, :-1] + corner[:-1, :-1]
-    window = norm * p
+    return norm * p, row0, col0
+
+
+def narrow_gaussian_box(params, grid: BoxGrid):
+    """(H, W) pixel means of a Gaussian law (kernel parameters ``params``) narrower than half a pixel: its
+    ``narrow_gaussian_window`` (11 x 11 pixels, which hold all its light but ~1e-20) placed in the box."""
+    height, width = grid.shape
+    window, row0, col0 = narrow_gaussian_window(params, grid)
     # Placed by one-hot matrices rather than a dynamic slice update: under vmap the latter becomes a scatter, which
     # XLA's CPU backend runs element by element; two small matrix products batch well. Window pixels outside the box
     # fall on no row or column and vanish.

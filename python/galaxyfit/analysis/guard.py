@@ -25,14 +25,32 @@ def _select(ok, tree):
     return jax.tree_util.tree_map(lambda t: t if _is_float0(t) else jnp.where(ok, t, jnp.zeros_like(t)), tree)
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
 def guarded(f, x):
     """``f(x) -> (y, ok)`` (``y`` a pytree of float arrays, ``ok`` a boolean scalar), returned unchanged; every
-    derivative of ``y`` (grad, jacfwd, jacrev, hessian, under vmap) is exactly zero where ``ok`` is False."""
+    derivative of ``y`` (grad, jacfwd, jacrev, hessian, under vmap) is exactly zero where ``ok`` is False.
+
+    Python numbers among the leaves of ``x`` (a model's fixed parameters) reach ``f`` as they are, not as traced
+    arrays: ``f`` may take decisions on them while tracing (a fixed MGE sigma picks its integration rule; traced,
+    every Gaussian would take the general path and a gradient would cost ~7 times more)."""
+    leaves, treedef = jax.tree_util.tree_flatten(x)
+    static = [isinstance(leaf, (bool, int, float)) for leaf in leaves]
+    if not any(static):
+        return _guarded(f, x)
+    fixed = [leaf if s else None for leaf, s in zip(leaves, static)]
+
+    def with_fixed(free):
+        free = iter(free)
+        return f(jax.tree_util.tree_unflatten(treedef, [leaf if s else next(free) for leaf, s in zip(fixed, static)]))
+
+    return _guarded(with_fixed, [leaf for leaf, s in zip(leaves, static) if not s])
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _guarded(f, x):
     return f(x)
 
 
-@guarded.defjvp
+@_guarded.defjvp
 def _guarded_jvp(f, primals, tangents):
     (x,), (t,) = primals, tangents
     y, linear, ok = jax.linearize(f, x, has_aux=True)  # f returns (y, ok): ok rides along as auxiliary data

@@ -36,6 +36,7 @@ class Convolver:
         output_mask = np.asarray(output_mask, dtype=bool)
         self.kernel = psf
         self.box_shape = output_mask.shape
+        self._output_rows = self._output_cols = None  # box coordinates of the outputs, made on first use
         self.flat_index = np.flatnonzero(output_mask)
         self.runs = runs_from_mask(~output_mask)
         ky, kx = psf.shape
@@ -88,6 +89,34 @@ class Convolver:
         if column.sum() < 0:
             column, row = -column, -row
         return np.ascontiguousarray(column), np.ascontiguousarray(row)
+
+    def window_columns(self, windows, row0, col0):
+        """Values (m, n_out) of the convolutions of m boxes that are zero but for ``windows`` (m, S_y, S_x), whose
+        pixel [0, 0] is box pixel (``row0[j]``, ``col0[j]``; (m,) ints, traced allowed): each window convolved with
+        the PSF into a (S_y + k_y - 1, S_x + k_x - 1) stamp, read at the outputs it covers. The same numbers as
+        ``self(boxes)`` to rounding, for O(S^2 k^2 + n_out) work per window instead of a whole box's convolution;
+        window pixels beyond the box edge count as if the box extended there (they reach no output: every output
+        lies a PSF half-width inside the box)."""
+        import jax
+        import jax.numpy as jnp
+
+        ky, kx = self.kernel.shape
+        m, sy, sx = windows.shape
+        ty, tx = sy + ky - 1, sx + kx - 1
+        # Full 2-D convolution stamp[u, v] = sum_ab window[a, b] psf[u - a, v - b], one output feature per window
+        # (conv_general_dilated correlates, so the flipped window slides over the static PSF).
+        stamps = jax.lax.conv_general_dilated(jnp.asarray(self.kernel)[None, None], windows[:, None, ::-1, ::-1],
+                                              (1, 1), [(sy - 1, sy - 1), (sx - 1, sx - 1)])[0]
+        if self._output_rows is None:
+            rows, cols = np.divmod(self.flat_index, self.box_shape[1])
+            self._output_rows, self._output_cols = rows.astype(np.int32), cols.astype(np.int32)
+        # Output p of window j gets sum_ab window[a, b] psf[p - (origin_j + (a, b)) + h] = stamp_j[p - origin_j + h].
+        u = self._output_rows[None, :] - jnp.asarray(row0)[:, None] + ky // 2
+        v = self._output_cols[None, :] - jnp.asarray(col0)[:, None] + kx // 2
+        inside = (u >= 0) & (u < ty) & (v >= 0) & (v < tx)
+        flat = jnp.clip(u, 0, ty - 1) * tx + jnp.clip(v, 0, tx - 1)
+        values = jnp.take_along_axis(stamps.reshape(m, ty * tx), flat, axis=1)
+        return jnp.where(inside, values, 0.0)
 
     def __call__(self, box):
         """Values (..., n_out) of the convolved box (..., H, W) at the output pixels, in row-major order."""

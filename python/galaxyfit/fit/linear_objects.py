@@ -18,7 +18,8 @@ import numpy as np
 
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.integration import (kernel_parameters, may_be_narrow_gaussian, narrow_gaussian_box, narrow_gaussian_major_sigma,
-                                   narrow_limit, point_source_image, profile_image, surely_narrow_gaussian)
+                                   narrow_gaussian_window, narrow_limit, point_source_image, profile_image,
+                                   surely_narrow_gaussian)
 from galaxyfit.kernels.inversion import FREE_SIGN, REGULARIZED
 from galaxyfit.profiles.linear import LinearLightProfile, PointSource, Sky
 from galaxyfit.regularization import chain_neighbours
@@ -95,44 +96,18 @@ def blurred_columns(galaxies, plan: ImagePlan):
     if blurred:
         boxes = {}
         if over.mode == "adaptive" and over.backend == "cpp":
-            from galaxyfit.integration import _render_config
-            from galaxyfit.kernels.profile_image import render_profile
-
-            by_law: dict[int, list[int]] = {}
-            parameters = {}
-            surely_narrow = []
-            for i in blurred:
-                law, params = kernel_parameters(profiles[i].unit_profile())
-                parameters[i] = params
-                if surely_narrow_gaussian(profiles[i].unit_profile(), plan.grid):
-                    surely_narrow.append(i)  # exact integrals only: the regular rules would miss its light anyway
-                else:
-                    by_law.setdefault(law, []).append(i)
-            if surely_narrow:
-                exact = jax.vmap(lambda q: narrow_gaussian_box(q, plan.grid))(jnp.stack([parameters[i] for i in surely_narrow]))
-                for j, i in enumerate(surely_narrow):
-                    boxes[i] = exact[j]
-            config = _render_config(plan.grid, over)
-            for law, members in by_law.items():
-                stacked = jnp.stack([parameters[i] for i in members])
-                images = render_profile(law, stacked, config)
-                narrow = [j for j, i in enumerate(members) if may_be_narrow_gaussian(profiles[i].unit_profile(), plan.grid)]
-                if narrow:  # Gaussians narrower than a pixel: exact integrals, one vmapped computation for all
-                    chosen = stacked[np.asarray(narrow)]
-                    exact = jax.vmap(lambda q: narrow_gaussian_box(q, plan.grid))(chosen)
-                    is_narrow = jax.vmap(narrow_gaussian_major_sigma)(chosen) < narrow_limit(plan.grid)
-                    images = images.at[np.asarray(narrow)].set(jnp.where(is_narrow[:, None, None], exact, images[np.asarray(narrow)]))
-                for j, i in enumerate(members):
-                    boxes[i] = images[j]
+            boxes = _adaptive_cpp_boxes(profiles, blurred, plan, rows)
         else:
             for i in blurred:
                 boxes[i] = profile_image(profiles[i].unit_profile(), plan.grid, over)
-        stack = jnp.stack([boxes[i] for i in blurred])
-        if plan.zero_outside_image:
-            stack = stack * plan.inside_image
-        convolved = plan.convolver(stack)
-        for j, i in enumerate(blurred):
-            rows[i] = convolved[j]
+        if boxes:
+            order = sorted(boxes)
+            stack = jnp.stack([boxes[i] for i in order])
+            if plan.zero_outside_image:
+                stack = stack * plan.inside_image
+            convolved = plan.convolver(stack)
+            for j, i in enumerate(order):
+                rows[i] = convolved[j]
     for i, p in enumerate(profiles):
         if isinstance(p, Sky):
             rows[i] = jnp.ones(plan.pixels_in_mask)
@@ -142,6 +117,94 @@ def blurred_columns(galaxies, plan: ImagePlan):
         elif p.operated:
             rows[i] = plan.slim_from_box(profile_image(p.unit_profile(), plan.grid, over))
     return jnp.stack(rows)
+
+
+#: A window of 3 x 3 pixels holds a Gaussian narrower than this many pixels (major axis) to rounding: its edges lie at
+#: least one pixel, 12 sigma, from the centre.
+_TINY_GAUSSIAN_PIXELS = 1.0 / 12.0
+
+
+def _window_columns(params, plan: ImagePlan, half: int):
+    """(m, N) blurred columns of narrow Gaussians (kernel parameters ``params`` (m, 7)) from their exact
+    ``narrow_gaussian_window``, convolved as stamps."""
+    windows, row0, col0 = jax.vmap(lambda q: narrow_gaussian_window(q, plan.grid, half))(params)
+    if plan.zero_outside_image:  # PyAutoGalaxy's convention: no light beyond the image edge
+        size = 2 * half + 1
+        padded = jnp.pad(jnp.asarray(plan.inside_image, dtype=windows.dtype), size)
+        windows = windows * jax.vmap(lambda r, c: jax.lax.dynamic_slice(padded, (r + size, c + size), (size, size)))(row0, col0)
+    return plan.convolver.window_columns(windows, row0, col0)
+
+
+def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
+    """Unconvolved boxes of the blurred profiles, rendered by law in batched C++ calls (Gaussians that may be
+    narrower than half a pixel get their exact integrals where they are, ``narrow_gaussian_box``).
+
+    Gaussians of a fixed sigma below a quarter of a pixel go straight to ``rows`` instead, as exact windows convolved
+    as stamps (~10 us each instead of a render and a whole-box convolution), in two groups behind one ``lax.cond``
+    each on the widths, which depend on the traced axis ratio: below 0.05 pixel 3 x 3 windows, or 11 x 11 if some
+    axis ratio is extreme; up to 0.25 pixel 11 x 11 windows, or the general route if some Gaussian's major axis
+    reaches half a pixel. Every Gaussian gets the numbers the general route gives it, to rounding."""
+    from galaxyfit.integration import _render_config
+    from galaxyfit.kernels.profile_image import render_profile
+    from galaxyfit.profiles.light import LAW_GAUSSIAN
+
+    grid = plan.grid
+    config = _render_config(grid, plan.settings.over_sampling)
+    tiny = _TINY_GAUSSIAN_PIXELS * min(grid.pixel_scales)
+    limit = narrow_limit(grid)
+
+    boxes, by_law, surely, maybe = {}, {}, [], []
+    for i in blurred:
+        profile = profiles[i].unit_profile()
+        law, params = kernel_parameters(profile)
+        if surely_narrow_gaussian(profile, grid):  # the regular rules would miss its light anyway
+            surely.append((i, params))
+        elif may_be_narrow_gaussian(profile, grid) and _known_number(profile.sigma) and float(profile.sigma) < 0.5 * limit:
+            maybe.append((i, params))  # narrow unless its axis ratio is below ~0.25
+        else:
+            by_law.setdefault(law, []).append((i, params, may_be_narrow_gaussian(profile, grid)))
+    if surely:
+        stacked = jnp.stack([params for _, params in surely])
+        tiny_enough = jnp.all(jax.vmap(narrow_gaussian_major_sigma)(stacked) < tiny)
+        columns = jax.lax.cond(tiny_enough, lambda q: _window_columns(q, plan, 1), lambda q: _window_columns(q, plan, 5),
+                               stacked)
+        for j, (i, _) in enumerate(surely):
+            rows[i] = columns[j]
+    if maybe:
+        stacked = jnp.stack([params for _, params in maybe])
+
+        def regular(q):
+            images = _exact_where_narrow(render_profile(LAW_GAUSSIAN, q, config), q, grid, limit)
+            return plan.convolver(images * plan.inside_image if plan.zero_outside_image else images)
+
+        narrow = jnp.all(jax.vmap(narrow_gaussian_major_sigma)(stacked) < limit)
+        columns = jax.lax.cond(narrow, lambda q: _window_columns(q, plan, 5), regular, stacked)
+        for j, (i, _) in enumerate(maybe):
+            rows[i] = columns[j]
+    for law, members in by_law.items():
+        stacked = jnp.stack([params for _, params, _ in members])
+        narrow = np.array([j for j, (_, _, maybe_) in enumerate(members) if maybe_], dtype=int)
+        images = render_profile(law, stacked, config)
+        if len(narrow):  # Gaussians that may be narrower than half a pixel: exact integrals where they are
+            images = images.at[narrow].set(_exact_where_narrow(images[narrow], stacked[narrow], grid, limit))
+        for j, (i, _, _) in enumerate(members):
+            boxes[i] = images[j]
+    return boxes
+
+
+def _exact_where_narrow(images, params, grid, limit):
+    """``images`` (m, H, W) of Gaussians by the regular rules, with the exact integrals where one is narrow."""
+    exact = jax.vmap(lambda q: narrow_gaussian_box(q, grid))(params)
+    is_narrow = jax.vmap(narrow_gaussian_major_sigma)(params) < limit
+    return jnp.where(is_narrow[:, None, None], exact, images)
+
+
+def _known_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
+        return False
 
 
 def unblurred_column_images(galaxies, plan: ImagePlan) -> list[np.ndarray]:
