@@ -232,6 +232,24 @@ def test_linear_columns_are_the_standard_profiles_at_unit_intensity(analysis, si
     assert np.isfinite(fit.inversion.reconstruction_noise_map).all()
 
 
+def test_galaxy_model_images_use_the_solved_intensities(analysis, sim_truth):
+    """Per-galaxy model images (FitImaging.galaxy_model_image_dict): each galaxy's blurred image with its linear
+    profiles at their solved intensities; with a standard and a linear galaxy (plus a linear sky) they add up to
+    the fit's blurred model, and the linear galaxy's equals the solved amplitudes times its columns."""
+    bulge = {k: v for k, v in sim_truth["bulge"].items() if k != "intensity"}
+    disk = {k: v for k, v in sim_truth["disk"].items() if k != "intensity"}
+    standard = gf.Galaxy(0.5, disk=gf.lp.Exponential(intensity=0.2, **disk))
+    solved = gf.Galaxy(0.5, bulge=linear.Sersic(**bulge), nucleus=mge(SIGMAS[:4], (0.0, 0.0)), sky=linear.Sky())
+    fit = analysis.fit_from(gf.ModelInstance(galaxies=gf.ModelInstance(a=standard, b=solved)))
+    images = fit.galaxy_model_image_dict
+    assert list(images) == list(fit.galaxies)
+    np.testing.assert_allclose(images[fit.galaxies[0]] + images[fit.galaxies[1]], fit.blurred_image, rtol=1e-10, atol=1e-12)
+    inversion = fit.inversion
+    expected = analysis.plan.native_from_slim(np.asarray(inversion.columns).T @ np.asarray(inversion.reconstruction))
+    np.testing.assert_allclose(images[fit.galaxies[1]], expected, rtol=1e-10, atol=1e-12)
+    assert float(inversion.reconstruction[0]) > 0
+
+
 def test_linear_point_source_recovers_its_true_intensity(sim_truth):
     """A galaxy with a linear PointSource and a linear Sersic (issue 13, item 3): the PointSource's column is the
     standard PointSource at unit intensity (the shifted PSF, added after convolution), and on an image simulated
@@ -332,6 +350,33 @@ def test_rejected_inversions_give_the_rejected_value_and_zero_gradients(analysis
     step = 1e-6
     central = (float(value(jnp.asarray(0.3 + step))) - float(value(jnp.asarray(0.3 - step)))) / (2 * step)
     assert float(gradient(jnp.asarray(0.3))) == pytest.approx(central, rel=1e-5)
+
+
+def test_searches_count_rejected_likelihoods_by_reason(small_imaging):
+    """Issue 13: a failed inversion is a rejected sample whose reason is countable. The analysis gives each value a
+    reason code; FitProblem counts them by reason (a search records them in result.timing["rejected"])."""
+    from galaxyfit.analysis.analysis_imaging import REJECTION_REASONS
+    from galaxyfit.search.problem import FitProblem
+
+    dataset = small_imaging.apply_mask(gf.Mask.circular(small_imaging.shape, 0.1, 1.5))
+    model = gf.model.Collection(galaxies=gf.model.Collection(galaxy=gf.model.Model(
+        gf.Galaxy, redshift=0.5, bulge=gf.model.Model(Basis, profile_list=[linear.Gaussian(sigma=s) for s in SIGMAS[18::3]],
+                                                      regularization=gf.model.Model(Constant)))))
+    good = model.prior_medians
+    names = model.parameter_names
+    bad_parameters = good.copy()
+    bad_parameters[[i for i, n in enumerate(names) if n.endswith("coefficient")][0]] = -1.0
+    problem = FitProblem(model, gf.AnalysisImaging(dataset))
+    values = problem.log_likelihood(np.stack([good, bad_parameters, bad_parameters]))
+    assert values[0] > -1e98 and values[1] == values[2] == gf.INVALID_LOG_LIKELIHOOD
+    assert problem.rejection_counts == {"parameters outside their valid ranges": 2}
+    # Weights of 1e200 overflow the curvature matrix: the inversion itself fails, and says why.
+    overflowing = gf.Imaging(small_imaging.data, np.full(small_imaging.shape, 1e-200), small_imaging.psf, 0.1)
+    with pytest.warns(RuntimeWarning):
+        analysis = gf.AnalysisImaging(overflowing.apply_mask(dataset.mask))
+    problem = FitProblem(model, analysis)
+    assert problem.log_likelihood(good[None])[0] == gf.INVALID_LOG_LIKELIHOOD
+    assert problem.rejection_counts == {REJECTION_REASONS[13]: 1} == {"linear inversion failed: a value is not finite": 1}
 
 
 def test_command_line_fits_linear_profiles_and_an_mge(tmp_path, capsys):

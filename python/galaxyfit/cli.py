@@ -109,6 +109,8 @@ def demo(args) -> int:
     timing = result.timing
     print(f"search {timing['run_s']:.1f} s ({timing['likelihood_calls']} likelihoods, {timing['likelihood_s']:.1f} s in them), "
           f"compile {timing['compile_s']:.1f} s, total {time.perf_counter() - start:.1f} s")
+    if timing.get("rejected"):
+        print("rejected likelihoods: " + "; ".join(f"{count} {reason}" for reason, count in timing["rejected"].items()))
     print(f"wrote {folder / 'fit.png'} (data, model, residuals) and {folder / 'result.json'}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import jax
 import jax.numpy as jnp
 
 from galaxyfit.analysis.guard import guarded
@@ -19,6 +20,24 @@ from galaxyfit.settings import Settings
 
 #: The log likelihood of a model that cannot be evaluated; searches treat it as "reject".
 INVALID_LOG_LIKELIHOOD = -1e99
+
+#: Why a likelihood was rejected (``AnalysisImaging.log_likelihood_and_rejection``): parameters outside the
+#: profiles' or regularizations' valid ranges, an inversion that failed (10 + its status, ``STATUS_TEXT``), or a
+#: figure of merit that is not finite.
+REJECTED_PARAMETERS, REJECTED_NOT_FINITE, REJECTED_INVERSION = 1, 2, 10
+
+
+def _rejection_reasons() -> dict:
+    from galaxyfit.kernels.inversion import STATUS_TEXT
+
+    reasons = {REJECTED_PARAMETERS: "parameters outside their valid ranges",
+               REJECTED_NOT_FINITE: "log likelihood not finite"}
+    reasons.update({REJECTED_INVERSION + status: f"linear inversion failed: {text}"
+                    for status, text in STATUS_TEXT.items() if status})
+    return reasons
+
+
+REJECTION_REASONS = _rejection_reasons()
 
 
 def default_cosmology():
@@ -226,7 +245,13 @@ class AnalysisImaging:
     def _log_likelihood_and_validity(self, parts):
         fit, valid = self._sanitized_fit(parts)
         figure_of_merit = fit.figure_of_merit  # the log evidence when linear objects are solved for
-        return figure_of_merit, valid & fit.valid & jnp.isfinite(figure_of_merit)
+        finite = jnp.isfinite(figure_of_merit)
+        # Why a model is rejected, as a float that rides along with the value (REJECTION_REASONS): the first reason
+        # that applies.
+        status = 0.0 if fit.inversion is None else jnp.asarray(fit.inversion.status, dtype=jnp.float64)
+        code = jnp.where(~valid, REJECTED_PARAMETERS,
+                         jnp.where(status != 0, REJECTED_INVERSION + status, jnp.where(finite, 0.0, REJECTED_NOT_FINITE)))
+        return (figure_of_merit, code), valid & fit.valid & finite
 
     def _residuals_and_validity(self, parts):
         fit, valid = self._sanitized_fit(parts)
@@ -237,9 +262,15 @@ class AnalysisImaging:
         """The fit's figure of merit: ln L = -(chi^2 + sum ln 2 pi sigma^2) / 2, or the log evidence of the linear
         inversion when the instance has linear light profiles or bases (``FitImaging.log_evidence``); -1e99 (with
         zero derivatives) if it cannot be evaluated or the inversion fails."""
-        log_likelihood, ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
+        return self.log_likelihood_and_rejection(instance)[0]
+
+    def log_likelihood_and_rejection(self, instance):
+        """(``log_likelihood_function(instance)``, why it was rejected: an int32 code, 0 when it was not; the codes
+        are the keys of ``REJECTION_REASONS``). Searches count the codes (``result.timing["rejected"]``)."""
+        (log_likelihood, code), ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
         # -1e99 is also the floor: a valid but absurd model (intensity 1e49) must not rank below a rejected one.
-        return jnp.where(ok, jnp.maximum(log_likelihood, INVALID_LOG_LIKELIHOOD), INVALID_LOG_LIKELIHOOD)
+        value = jnp.where(ok, jnp.maximum(log_likelihood, INVALID_LOG_LIKELIHOOD), INVALID_LOG_LIKELIHOOD)
+        return value, jax.lax.stop_gradient(code).astype(jnp.int32)
 
     def normalized_residuals_function(self, instance):
         """((data - model) / noise over the unmasked pixels, shape (pixels_in_mask,); validity flag) -- the

@@ -179,6 +179,14 @@ class FitImaging:
         return replace_linear_profiles(self.galaxies, self.inversion.reconstruction)
 
     @property
+    def galaxy_model_image_dict(self) -> dict:
+        """{galaxy of this fit: (N_y, N_x) its PSF-convolved model at the unmasked pixels, 0 elsewhere} with every
+        linear profile at its solved intensity (PyAutoGalaxy's name). The images add up to ``blurred_image``."""
+        solved = self.galaxies_linear_light_profiles_to_light_profiles()
+        return {galaxy: self.plan.native_from_slim(blurred_slim(Galaxies([one]), self.plan))
+                for galaxy, one in zip(self.galaxies, solved)}
+
+    @property
     def pixels_in_mask(self) -> int:
         return self.plan.pixels_in_mask
 

@@ -75,6 +75,7 @@ def check_some_model_is_valid(problem, n_points: int, seed: int = 0) -> None:
     points = np.vstack([model.prior_medians[None, :], problem.prior_transform(rng.random((max(n_points, 2) - 1, problem.n_dim)))])
     if np.any(problem.log_likelihood(points) > -1e98):
         problem.n_calls = 0
+        problem.rejected = {}
         return
     bad = []
     instance = model.instance_from_vector(model.prior_medians)
@@ -190,6 +191,7 @@ class Search:
             "run_s": run_s - search_compile_s,
             "total_s": time.perf_counter() - start,
             "likelihood_calls": problem.n_calls,
+            "rejected": problem.rejection_counts,  # {reason: likelihoods rejected for it}
             "likelihood_s": problem.likelihood_seconds,
             "check_s": float(extra.get("search", {}).get("check", {}).get("seconds", 0.0)),
         }

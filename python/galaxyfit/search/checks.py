@@ -80,11 +80,11 @@ def _optimum(problem, best_vector, seed):
     moments = moments_vector(problem.model, dataset) if dataset is not None else None
     if moments is not None:
         starts.append(moments)
-    calls = problem.n_calls  # the check's evaluations are not the search's
+    calls, rejected = problem.n_calls, dict(problem.rejected)  # the check's evaluations are not the search's
     try:
         return LevenbergMarquardt(max_iterations=MAX_ITERATIONS, seed=seed).optimise(problem, starts)
     finally:
-        problem.n_calls = calls
+        problem.n_calls, problem.rejected = calls, rejected
 
 
 def _centres_outside(instance, dataset) -> list[str]:

@@ -37,10 +37,16 @@ class FitProblem:
         self.n_calls = 0
         self.likelihood_seconds = 0.0
 
-        def log_likelihood(vector):
-            return analysis.log_likelihood_function(model.instance_from_vector(vector))
+        self.rejected: dict[int, int] = {}  # rejection code -> likelihoods rejected for it (REJECTION_REASONS)
+        if hasattr(analysis, "log_likelihood_and_rejection"):
+            def log_likelihood(vector):
+                return analysis.log_likelihood_and_rejection(model.instance_from_vector(vector))
+        else:
+            def log_likelihood(vector):
+                value = analysis.log_likelihood_function(model.instance_from_vector(vector))
+                return value, jnp.where(jnp.isfinite(value) & (value > INVALID_LOG_LIKELIHOOD), 0, -1).astype(jnp.int32)
 
-        self._single = jax.jit(log_likelihood)
+        self._single = jax.jit(lambda vector: log_likelihood(vector)[0])
         chunk = analysis.batch_chunk_size(model) if hasattr(analysis, "batch_chunk_size") else None
         if chunk is None:
             self._batched = jax.jit(jax.vmap(log_likelihood))
@@ -56,23 +62,41 @@ class FitProblem:
             size *= 2
         return min(size, self.max_batch)
 
-    def _apply(self, function, points: np.ndarray) -> np.ndarray:
+    def _apply(self, function, points: np.ndarray):
+        """``function`` of each row of ``points``, in padded batches; an array, or a tuple of arrays when
+        ``function`` returns a tuple."""
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
         out = []
         for start in range(0, len(points), self.max_batch):
             chunk = points[start : start + self.max_batch]
             size = self._bucket(len(chunk))
             padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)])
-            out.append(np.asarray(function(jnp.asarray(padded)))[: len(chunk)])
+            result = function(jnp.asarray(padded))
+            out.append(tuple(np.asarray(r)[: len(chunk)] for r in result) if isinstance(result, tuple)
+                       else np.asarray(result)[: len(chunk)])
+        if isinstance(out[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*out))
         return np.concatenate(out)
 
     def log_likelihood(self, points) -> np.ndarray:
-        """ln L of each row of ``points`` (n, n_dim); invalid models give -1e99 (``INVALID_LOG_LIKELIHOOD``)."""
+        """ln L of each row of ``points`` (n, n_dim); invalid models give -1e99 (``INVALID_LOG_LIKELIHOOD``), and
+        their reasons are counted in ``rejected``."""
         start = time.perf_counter()
-        values = self._apply(self._batched, points)
+        values, codes = self._apply(self._batched, points)
         self.likelihood_seconds += time.perf_counter() - start
         self.n_calls += len(values)
+        if codes.any():
+            for code, count in zip(*np.unique(codes[codes != 0], return_counts=True)):
+                self.rejected[int(code)] = self.rejected.get(int(code), 0) + int(count)
         return np.where(np.isfinite(values), values, INVALID_LOG_LIKELIHOOD)
+
+    @property
+    def rejection_counts(self) -> dict:
+        """{reason: number of likelihoods rejected for it} so far (``REJECTION_REASONS``; -1: the analysis gives no
+        reason)."""
+        from galaxyfit.analysis.analysis_imaging import REJECTION_REASONS
+
+        return {REJECTION_REASONS.get(code, "rejected (no reason given)"): count for code, count in sorted(self.rejected.items())}
 
     def log_likelihood_of(self, vector) -> float:
         return float(self._single(jnp.asarray(np.asarray(vector, dtype=np.float64))))  # any float dtype / byte order
@@ -91,6 +115,7 @@ class FitProblem:
         for size in sizes if sizes is not None else [1]:
             self._apply(self._batched, np.repeat(medians[None, :], size, axis=0))
         self.n_calls = 0
+        self.rejected = {}
         self.likelihood_seconds = 0.0
         return time.perf_counter() - start
 
