@@ -338,6 +338,20 @@ def test_narrow_gaussian_columns_equal_their_whole_box_convolutions(small_imagin
                                        err_msg=f"sigma {sigmas[j]}, ell {ell}, centre {centre}")
 
 
+def test_vmap_of_an_mge_likelihood_equals_one_at_a_time(analysis):
+    """jax.vmap over an MGE's geometry (its narrow Gaussians then skip the lax.cond, which vmap would turn into both
+    branches) gives the values and gradients of lax.map, which takes the cond."""
+    def log_evidence(v):
+        return analysis.log_likelihood_function(instance(bulge=Basis(
+            [linear.Gaussian(centre=(v[0], v[1]), ell_comps=(v[2], v[3]), sigma=s) for s in SIGMAS[::3]])))
+
+    vectors = jnp.asarray([[0.0, 0.0, 0.1, 0.05], [0.02, -0.03, 0.3, -0.2], [0.01, 0.01, 0.9, 0.3], [0.0, 0.05, -0.4, 0.0]])
+    one_at_a_time = jax.jit(lambda vs: jax.lax.map(jax.value_and_grad(log_evidence), vs))(vectors)
+    batched = jax.jit(jax.vmap(jax.value_and_grad(log_evidence)))(vectors)
+    np.testing.assert_allclose(batched[0], one_at_a_time[0], rtol=1e-12)
+    np.testing.assert_allclose(batched[1], one_at_a_time[1], rtol=1e-8, atol=1e-8 * float(jnp.abs(one_at_a_time[1]).max()))
+
+
 def test_rejected_inversions_give_the_rejected_value_and_zero_gradients(analysis):
     def log_evidence(coefficient):
         return analysis.log_likelihood_function(instance(bulge=mge(SIGMAS[20::2], (0.1, 0.05), Constant(coefficient))))

@@ -157,7 +157,11 @@ def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
     for i in blurred:
         profile = profiles[i].unit_profile()
         law, params = kernel_parameters(profile)
-        if surely_narrow_gaussian(profile, grid):  # the regular rules would miss its light anyway
+        if _vmapped(params):
+            # Under vmap a lax.cond computes both branches (and broadcasts the convolution's static operands), and
+            # batched stamps become grouped convolutions and gathers that XLA runs ~100x slower: the general route.
+            by_law.setdefault(law, []).append((i, params, may_be_narrow_gaussian(profile, grid)))
+        elif surely_narrow_gaussian(profile, grid):  # the regular rules would miss its light anyway
             surely.append((i, params))
         elif may_be_narrow_gaussian(profile, grid) and _known_number(profile.sigma) and float(profile.sigma) < 0.5 * limit:
             maybe.append((i, params))  # narrow unless its axis ratio is below ~0.25
@@ -197,6 +201,16 @@ def _exact_where_narrow(images, params, grid, limit):
     exact = jax.vmap(lambda q: narrow_gaussian_box(q, grid))(params)
     is_narrow = jax.vmap(narrow_gaussian_major_sigma)(params) < limit
     return jnp.where(is_narrow[:, None, None], exact, images)
+
+
+def _vmapped(x) -> bool:
+    """Whether ``x`` is being traced under ``jax.vmap`` (directly, or as the primal of a JVP): vmap's tracers carry
+    a ``batch_dim`` (JAX keeps their class private)."""
+    while isinstance(x, jax.core.Tracer):
+        if hasattr(x, "batch_dim"):
+            return True
+        x = getattr(x, "primal", None)
+    return False
 
 
 def _known_number(value) -> bool:

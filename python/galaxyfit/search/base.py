@@ -57,6 +57,7 @@ class ProgressProblem(FitProblem):
             super().message(text)
 
     def close(self) -> None:
+        super().close()
         if self._bar is not None:
             self._bar.close()
             self._bar = None

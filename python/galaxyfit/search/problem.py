@@ -8,6 +8,7 @@ value does not depend on the batch it came in.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -16,6 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
+
+
+#: Most threads a batch of linear models is split over.
+MAX_THREADS = 8
 
 
 class FitProblem:
@@ -53,6 +58,10 @@ class FitProblem:
         else:  # chunks (or single vectors) one after another: a batch's working set stays in cache (AnalysisImaging)
             size = None if chunk == 1 else chunk
             self._batched = jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
+        # lax.map runs one vector after another on one core: a batch is split over the process's cores, each part
+        # in its own thread (a jitted call releases the GIL), which vmap-ed batches need not (their kernels thread).
+        self.threads = 1 if chunk is None else max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+        self._pool = None
         self._transform = jax.jit(jax.vmap(model.vector_from_unit_cube))
         self._log_prior = jax.jit(jax.vmap(model.log_prior))
 
@@ -71,12 +80,25 @@ class FitProblem:
             chunk = points[start : start + self.max_batch]
             size = self._bucket(len(chunk))
             padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)])
-            result = function(jnp.asarray(padded))
+            if function is self._batched and self.threads > 1 and size >= 2 * self.threads:
+                result = self._threaded(function, padded)
+            else:
+                result = function(jnp.asarray(padded))
             out.append(tuple(np.asarray(r)[: len(chunk)] for r in result) if isinstance(result, tuple)
                        else np.asarray(result)[: len(chunk)])
         if isinstance(out[0], tuple):
             return tuple(np.concatenate(parts) for parts in zip(*out))
         return np.concatenate(out)
+
+    def _threaded(self, function, padded):
+        """``function`` of ``padded`` (a power-of-two batch) in ``threads`` equal parts at once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="galaxyfit-likelihood")
+        parts = np.split(padded, self.threads)
+        results = list(self._pool.map(lambda part: jax.block_until_ready(function(jnp.asarray(part))), parts))
+        return tuple(jnp.concatenate(pieces) for pieces in zip(*results))
 
     def log_likelihood(self, points) -> np.ndarray:
         """ln L of each row of ``points`` (n, n_dim); invalid models give -1e99 (``INVALID_LOG_LIKELIHOOD``), and
@@ -118,6 +140,12 @@ class FitProblem:
         self.rejected = {}
         self.likelihood_seconds = 0.0
         return time.perf_counter() - start
+
+    def close(self) -> None:
+        """Stop the threads of split batches (a later call starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def message(self, text: str) -> None:
         """A line for the user on stderr (a search with a progress bar prints it above the bar)."""
