@@ -21,7 +21,8 @@ sim's true bulge and disk geometry; for the MGE centre (0, 0) and the bulge's el
 same numbers, because PyAutoGalaxy gets the arrays flipped to its row order. Measured for galaxyfit (default
 ``Settings``): compile time (``lower().compile()``), the median of single jitted calls on slightly perturbed
 vectors (``block_until_ready``), the per-likelihood time of what our searches use for a batch of a linear model
-(``FitProblem``: ``jax.jit(jax.lax.map(...))`` over ``--batch`` vectors, ``AnalysisImaging.batch_chunk_size``),
+(``FitProblem.log_likelihood``: ``jax.jit(jax.lax.map(...))`` over ``--batch`` vectors, split over the cores,
+``AnalysisImaging.batch_chunk_size``),
 of a plain ``jax.jit(jax.vmap(...))`` for reference, and of ``jax.jit(jax.value_and_grad(...))``. PyAutoGalaxy's
 figures are its NumPy path per call, ``Fitness.objective("scalar")`` (jit), ``("batched")`` (jit(vmap), what its
 Nautilus calls) and ``("value_and_grad")``. As a sanity column, our log evidence at the vector in PyAutoGalaxy's
@@ -177,7 +178,12 @@ def ours(shared: Path, model_name: str, sim: str, psf: str, args, rng) -> dict:
     # for a model with linear objects; AnalysisImaging.batch_chunk_size).
     problem = FitProblem(model, analysis, max_batch=args.batch)
     out["batch_chunk_size"] = analysis.batch_chunk_size(model)
-    out["batched_compile_s"], out["batched_per_call_s"] = time_batched(problem._batched, v0, args.batch, args.n_batches, rng)
+    out["batched_compile_s"] = compile_seconds(problem._batched, jnp.asarray(perturbed(v0, args.batch, rng)))
+    # FitProblem.log_likelihood itself: a batch of linear models is split over the process's cores (one thread each).
+    batches = [perturbed(v0, args.batch, rng) for _ in range(args.n_batches + 1)]
+    problem.log_likelihood(batches[0])
+    out["batched_per_call_s"] = median_time(problem.log_likelihood, batches[1:]) / args.batch
+    out["batch_threads"] = problem.threads
     if args.no_vmap or (model_name == "mge30" and not args.vmap_mge):
         out["vmap_skipped"] = True
     else:
