@@ -555,8 +555,29 @@ class SersicCoreSph(_Spherical, LightProfile):
         return _sersic_core_total_flux(self, area)
 
 
+class _ExponentialCoreLaw:
+    """The law of the core-Sersic with ``n = 1`` (fields from the classes that use it)."""
+
+    has_cusp: ClassVar[bool] = True
+    sersic_index: ClassVar[float] = 1.0
+
+    positive_parameters: ClassVar[tuple] = ('effective_radius', 'radius_break', 'alpha')
+
+    def law(self):
+        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
+
+    def brightness(self, s):
+        return _sersic_core_brightness(
+            s, self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha
+        )
+
+    def _flux(self, area):
+        """Numerical (no closed form): see :func:`_sersic_core_total_flux`."""
+        return _sersic_core_total_flux(self, area)
+
+
 @light_profile
-class ExponentialCore(LightProfile):
+class ExponentialCore(_ExponentialCoreLaw, LightProfile):
     """:class:`SersicCore` with ``n = 1``. PyAutoGalaxy ``lp.ExponentialCore``."""
 
     centre: Pair = (0.0, 0.0)
@@ -567,26 +588,9 @@ class ExponentialCore(LightProfile):
     gamma: float = 0.25
     alpha: float = 3.0
 
-    has_cusp: ClassVar[bool] = True
-    sersic_index: ClassVar[float] = 1.0
-
-    positive_parameters: ClassVar[tuple] = ('effective_radius', 'radius_break', 'alpha')
-
-    def law(self):
-        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
-
-    def brightness(self, s):
-        return _sersic_core_brightness(
-            s, self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha
-        )
-
-    def _flux(self, area):
-        """Numerical (no closed form): see :func:`_sersic_core_total_flux`."""
-        return _sersic_core_total_flux(self, area)
-
 
 @light_profile
-class ExponentialCoreSph(_Spherical, LightProfile):
+class ExponentialCoreSph(_Spherical, _ExponentialCoreLaw, LightProfile):
     """Spherical :class:`ExponentialCore` (:class:`SersicCoreSph` with ``n = 1``). PyAutoGalaxy
     ``lp.ExponentialCoreSph``."""
 
@@ -596,23 +600,6 @@ class ExponentialCoreSph(_Spherical, LightProfile):
     intensity: float = 0.05
     gamma: float = 0.25
     alpha: float = 3.0
-
-    has_cusp: ClassVar[bool] = True
-    sersic_index: ClassVar[float] = 1.0
-
-    positive_parameters: ClassVar[tuple] = ('effective_radius', 'radius_break', 'alpha')
-
-    def law(self):
-        return LAW_SERSIC_CORE, (self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha)
-
-    def brightness(self, s):
-        return _sersic_core_brightness(
-            s, self.intensity, self.effective_radius, 1.0, self.radius_break, self.gamma, self.alpha
-        )
-
-    def _flux(self, area):
-        """Numerical (no closed form): see :func:`_sersic_core_total_flux`."""
-        return _sersic_core_total_flux(self, area)
 
 
 # ---- Gaussian, Moffat, Elson-Fall-Freeman, Chameleon ----------------------------------------------------------------
