@@ -55,6 +55,9 @@ from galaxyfit.model import Collection, Model  # noqa: E402
 from galaxyfit.model.priors import TruncatedGaussianPrior, UniformPrior  # noqa: E402
 from galaxyfit.search import FitProblem  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_likelihood import median_time, perturbed  # noqa: E402  (the same timing as the parametric benchmark)
+
 BENCH = Path(__file__).resolve().parent
 PEERS_PYTHON = BENCH / ".peers-venv" / "bin" / "python"
 MOFFAT = "ic3478_sdss_r_sersic_psf_mask/psf_moffat_51.fits"
@@ -109,21 +112,6 @@ def truth_like_vector(model, name: str) -> np.ndarray:
         key = parts[-1]
         values.append(geometry[key[:-2]][int(key[-1])] if key[-2:] in ("_0", "_1") and key[:-2] in geometry else geometry[key])
     return np.array(values, dtype=np.float64)
-
-
-def median_time(call, inputs) -> float:
-    times = []
-    for x in inputs:
-        start = time.perf_counter()
-        jax.block_until_ready(call(x))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def perturbed(v, n, rng):
-    v = np.asarray(v, dtype=float)
-    scale = np.where(v != 0, np.abs(v) * 1e-6, 1e-7)  # as the peer scripts
-    return v + scale * rng.standard_normal((n, len(v)))
 
 
 def compile_seconds(jitted, example) -> float:

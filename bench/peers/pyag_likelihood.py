@@ -64,6 +64,31 @@ def read_fits(path):
     return np.asarray(fits.getdata(path), dtype=np.float64)
 
 
+def data_paths(args):
+    """(dataset folder, replacement PSF path or None) from ``args.dataset`` / ``args.psf``: paths as given, else
+    names under ``args.shared``."""
+    folder = Path(args.dataset)
+    if not folder.is_dir():
+        folder = args.shared / "data" / "sim" / args.dataset
+    psf_path = None
+    if args.psf:
+        psf_path = Path(args.psf)
+        if not psf_path.is_file():
+            psf_path = args.shared / "data" / args.psf
+    return folder, psf_path
+
+
+def import_peers():
+    """(jax, autofit, autogalaxy, Fitness), with float64 on; imported late so that XLA_FLAGS apply and the import is
+    timed."""
+    import jax
+    import autofit as af
+    import autogalaxy as ag
+    from autofit.non_linear.fitness import Fitness
+    jax.config.update("jax_enable_x64", True)
+    return jax, af, ag, Fitness
+
+
 def build_dataset(ag, folder, psf_path, mask_radius):
     """Imaging with data, noise map and PSF flipped to PyAutoGalaxy's row order, masked."""
     info = json.loads((folder / "sim_info.json").read_text())
@@ -140,21 +165,9 @@ def main():
                     help="pin the process to one CPU (single-core timing, like pyimfit_eval.py --threads 1)")
     args = ap.parse_args()
 
-    folder = Path(args.dataset)
-    if not folder.is_dir():
-        folder = args.shared / "data" / "sim" / args.dataset
-    psf_path = None
-    if args.psf:
-        psf_path = Path(args.psf)
-        if not psf_path.is_file():
-            psf_path = args.shared / "data" / args.psf
-
+    folder, psf_path = data_paths(args)
     t_import = time.perf_counter()
-    import jax
-    import autofit as af
-    import autogalaxy as ag
-    from autofit.non_linear.fitness import Fitness
-    jax.config.update("jax_enable_x64", True)
+    jax, af, ag, Fitness = import_peers()
     t_import = time.perf_counter() - t_import
 
     t0 = time.perf_counter()

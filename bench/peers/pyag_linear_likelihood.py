@@ -117,21 +117,9 @@ def main():
     ap.add_argument("--one-cpu", action="store_true", help="pin the process to one CPU")
     args = ap.parse_args()
 
-    folder = Path(args.dataset)
-    if not folder.is_dir():
-        folder = args.shared / "data" / "sim" / args.dataset
-    psf_path = None
-    if args.psf:
-        psf_path = Path(args.psf)
-        if not psf_path.is_file():
-            psf_path = args.shared / "data" / args.psf
-
+    folder, psf_path = plk.data_paths(args)
     t_import = time.perf_counter()
-    import jax
-    import autofit as af
-    import autogalaxy as ag
-    from autofit.non_linear.fitness import Fitness
-    jax.config.update("jax_enable_x64", True)
+    jax, af, ag, Fitness = plk.import_peers()
     t_import = time.perf_counter() - t_import
 
     t0 = time.perf_counter()
