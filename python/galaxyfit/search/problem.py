@@ -23,6 +23,13 @@ from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
 MAX_THREADS = 8
 
 
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS has one, e.g. under taskset or a batch scheduler)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class FitProblem:
     """Batched log likelihood, prior transform and log prior of ``model`` for ``analysis``.
 
@@ -60,7 +67,7 @@ class FitProblem:
             self._batched = jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
         # lax.map runs one vector after another on one core: a batch is split over the process's cores, each part
         # in its own thread (a jitted call releases the GIL), which vmap-ed batches need not (their kernels thread).
-        self.threads = 1 if chunk is None else max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+        self.threads = 1 if chunk is None else max(1, min(_available_cpus(), MAX_THREADS))
         self._pool = None
         self._transform = jax.jit(jax.vmap(model.vector_from_unit_cube))
         self._log_prior = jax.jit(jax.vmap(model.log_prior))
