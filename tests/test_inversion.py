@@ -393,6 +393,24 @@ def test_searches_count_rejected_likelihoods_by_reason(small_imaging):
     assert problem.rejection_counts == {REJECTION_REASONS[13]: 1} == {"linear inversion failed: a value is not finite": 1}
 
 
+def test_batches_split_over_threads_give_the_values_of_one_thread(small_imaging):
+    """FitProblem splits a batch of linear models over the cores (lax.map runs on one); every point keeps its value."""
+    from galaxyfit.search.problem import FitProblem
+
+    dataset = small_imaging.apply_mask(gf.Mask.circular(small_imaging.shape, 0.1, 1.5))
+    model = gf.model.Collection(galaxies=gf.model.Collection(galaxy=gf.model.Model(
+        gf.Galaxy, redshift=0.5, bulge=gf.model_util.mge_model_from(1.5, total_gaussians=8))))
+    problem = FitProblem(model, gf.AnalysisImaging(dataset), max_batch=4)
+    points = problem.prior_transform(np.random.default_rng(2).random((4, model.prior_count)))
+    problem.threads = 1
+    one = problem.log_likelihood(points)
+    problem.threads = 2
+    two = problem.log_likelihood(points)
+    problem.close()
+    np.testing.assert_array_equal(two, one)
+    assert np.all(one > -1e98)
+
+
 def test_command_line_fits_linear_profiles_and_an_mge(tmp_path, capsys):
     import json
 
