@@ -416,10 +416,8 @@ def surely_narrow_gaussian(profile, grid: BoxGrid) -> bool:
     11 x 11 window holds > 6 major-axis sigmas), so the regular rules need not run at all."""
     if not may_be_narrow_gaussian(profile, grid):
         return False
-    try:
-        return float(profile.sigma) < 0.1 * narrow_limit(grid)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
-        return False
+    sigma = known_float(profile.sigma)
+    return sigma is not None and sigma < 0.1 * narrow_limit(grid)
 
 
 def may_be_narrow_gaussian(profile, grid: BoxGrid) -> bool:
@@ -433,10 +431,16 @@ def may_be_narrow_gaussian(profile, grid: BoxGrid) -> bool:
         return False
     if law != LAW_GAUSSIAN:
         return False
+    sigma = known_float(profile.sigma)
+    return sigma is None or sigma < narrow_limit(grid)  # a free sigma: decided per evaluation
+
+
+def known_float(value) -> float | None:
+    """``value`` as a float when it is known while tracing (a fixed parameter), None when it is traced."""
     try:
-        return float(profile.sigma) < narrow_limit(grid)
+        return float(value)
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
-        return True  # a free sigma: decided per evaluation
+        return None
 
 
 # ---- point sources: the PSF shifted to a sub-pixel position -----------------------------------------------------------

@@ -36,8 +36,9 @@ class Convolver:
         output_mask = np.asarray(output_mask, dtype=bool)
         self.kernel = psf
         self.box_shape = output_mask.shape
-        self._output_rows = self._output_cols = None  # box coordinates of the outputs, made on first use
         self.flat_index = np.flatnonzero(output_mask)
+        # Box coordinates (row, column) of the outputs.
+        self.output_rows, self.output_cols = (a.astype(np.int32) for a in np.divmod(self.flat_index, self.box_shape[1]))
         self.runs = runs_from_mask(~output_mask)
         ky, kx = psf.shape
         height, width = self.box_shape
@@ -107,12 +108,9 @@ class Convolver:
         # (conv_general_dilated correlates, so the flipped window slides over the static PSF).
         stamps = jax.lax.conv_general_dilated(jnp.asarray(self.kernel)[None, None], windows[:, None, ::-1, ::-1],
                                               (1, 1), [(sy - 1, sy - 1), (sx - 1, sx - 1)])[0]
-        if self._output_rows is None:
-            rows, cols = np.divmod(self.flat_index, self.box_shape[1])
-            self._output_rows, self._output_cols = rows.astype(np.int32), cols.astype(np.int32)
         # Output p of window j gets sum_ab window[a, b] psf[p - (origin_j + (a, b)) + h] = stamp_j[p - origin_j + h].
-        u = self._output_rows[None, :] - jnp.asarray(row0)[:, None] + ky // 2
-        v = self._output_cols[None, :] - jnp.asarray(col0)[:, None] + kx // 2
+        u = self.output_rows[None, :] - jnp.asarray(row0)[:, None] + ky // 2
+        v = self.output_cols[None, :] - jnp.asarray(col0)[:, None] + kx // 2
         inside = (u >= 0) & (u < ty) & (v >= 0) & (v < tx)
         flat = jnp.clip(u, 0, ty - 1) * tx + jnp.clip(v, 0, tx - 1)
         values = jnp.take_along_axis(stamps.reshape(m, ty * tx), flat, axis=1)

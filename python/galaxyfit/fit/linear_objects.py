@@ -18,7 +18,7 @@ import numpy as np
 
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.integration import (kernel_parameters, may_be_narrow_gaussian, narrow_gaussian_box, narrow_gaussian_major_sigma,
-                                   narrow_gaussian_window, narrow_limit, point_source_image, profile_image,
+                                   known_float, narrow_gaussian_window, narrow_limit, point_source_image, profile_image,
                                    surely_narrow_gaussian)
 from galaxyfit.kernels.inversion import FREE_SIGN, REGULARIZED
 from galaxyfit.profiles.linear import LinearLightProfile, PointSource, Sky
@@ -94,18 +94,15 @@ def blurred_columns(galaxies, plan: ImagePlan):
     blurred = [i for i, p in enumerate(profiles) if not p.operated and not isinstance(p, Sky)]
     over = plan.settings.over_sampling
     if blurred:
-        boxes = {}
         if over.mode == "adaptive" and over.backend == "cpp":
-            boxes = _adaptive_cpp_boxes(profiles, blurred, plan, rows)
+            boxes, direct = _adaptive_cpp_boxes(profiles, blurred, plan)
+            for i, column in direct.items():
+                rows[i] = column
         else:
-            for i in blurred:
-                boxes[i] = profile_image(profiles[i].unit_profile(), plan.grid, over)
+            boxes = {i: profile_image(profiles[i].unit_profile(), plan.grid, over) for i in blurred}
         if boxes:
             order = sorted(boxes)
-            stack = jnp.stack([boxes[i] for i in order])
-            if plan.zero_outside_image:
-                stack = stack * plan.inside_image
-            convolved = plan.convolver(stack)
+            convolved = _convolved(jnp.stack([boxes[i] for i in order]), plan)
             for j, i in enumerate(order):
                 rows[i] = convolved[j]
     for i, p in enumerate(profiles):
@@ -135,11 +132,18 @@ def _window_columns(params, plan: ImagePlan, half: int):
     return plan.convolver.window_columns(windows, row0, col0)
 
 
-def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
-    """Unconvolved boxes of the blurred profiles, rendered by law in batched C++ calls (Gaussians that may be
-    narrower than half a pixel get their exact integrals where they are, ``narrow_gaussian_box``).
+def _convolved(boxes, plan: ImagePlan):
+    """(m, N) the PSF convolution of boxes (m, H, W) at the unmasked pixels (no light beyond the image edge in
+    PyAutoGalaxy's convention)."""
+    return plan.convolver(boxes * plan.inside_image if plan.zero_outside_image else boxes)
 
-    Gaussians of a fixed sigma below a quarter of a pixel go straight to ``rows`` instead, as exact windows convolved
+
+def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan) -> tuple[dict, dict]:
+    """(unconvolved boxes, blurred columns) of the blurred profiles, by index. Boxes are rendered by law in batched
+    C++ calls (Gaussians that may be narrower than half a pixel get their exact integrals where they are,
+    ``narrow_gaussian_box``).
+
+    Gaussians of a fixed sigma below a quarter of a pixel come back as columns instead, exact windows convolved
     as stamps (~10 us each instead of a render and a whole-box convolution), in two groups behind one ``lax.cond``
     each on the widths, which depend on the traced axis ratio: below 0.05 pixel 3 x 3 windows, or 11 x 11 if some
     axis ratio is extreme; up to 0.25 pixel 11 x 11 windows, or the general route if some Gaussian's major axis
@@ -153,7 +157,7 @@ def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
     tiny = _TINY_GAUSSIAN_PIXELS * min(grid.pixel_scales)
     limit = narrow_limit(grid)
 
-    boxes, by_law, surely, maybe = {}, {}, [], []
+    boxes, columns, by_law, surely, maybe = {}, {}, {}, [], []
     for i in blurred:
         profile = profiles[i].unit_profile()
         law, params = kernel_parameters(profile)
@@ -163,28 +167,25 @@ def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
             by_law.setdefault(law, []).append((i, params, may_be_narrow_gaussian(profile, grid)))
         elif surely_narrow_gaussian(profile, grid):  # the regular rules would miss its light anyway
             surely.append((i, params))
-        elif may_be_narrow_gaussian(profile, grid) and _known_number(profile.sigma) and float(profile.sigma) < 0.5 * limit:
+        elif may_be_narrow_gaussian(profile, grid) and _fixed_below(profile.sigma, 0.5 * limit):
             maybe.append((i, params))  # narrow unless its axis ratio is below ~0.25
         else:
             by_law.setdefault(law, []).append((i, params, may_be_narrow_gaussian(profile, grid)))
     if surely:
         stacked = jnp.stack([params for _, params in surely])
         tiny_enough = jnp.all(jax.vmap(narrow_gaussian_major_sigma)(stacked) < tiny)
-        columns = jax.lax.cond(tiny_enough, lambda q: _window_columns(q, plan, 1), lambda q: _window_columns(q, plan, 5),
-                               stacked)
-        for j, (i, _) in enumerate(surely):
-            rows[i] = columns[j]
+        windowed = jax.lax.cond(tiny_enough, lambda q: _window_columns(q, plan, 1), lambda q: _window_columns(q, plan, 5),
+                                stacked)
+        columns.update((i, windowed[j]) for j, (i, _) in enumerate(surely))
     if maybe:
         stacked = jnp.stack([params for _, params in maybe])
 
         def regular(q):
-            images = _exact_where_narrow(render_profile(LAW_GAUSSIAN, q, config), q, grid, limit)
-            return plan.convolver(images * plan.inside_image if plan.zero_outside_image else images)
+            return _convolved(_exact_where_narrow(render_profile(LAW_GAUSSIAN, q, config), q, grid, limit), plan)
 
         narrow = jnp.all(jax.vmap(narrow_gaussian_major_sigma)(stacked) < limit)
-        columns = jax.lax.cond(narrow, lambda q: _window_columns(q, plan, 5), regular, stacked)
-        for j, (i, _) in enumerate(maybe):
-            rows[i] = columns[j]
+        windowed = jax.lax.cond(narrow, lambda q: _window_columns(q, plan, 5), regular, stacked)
+        columns.update((i, windowed[j]) for j, (i, _) in enumerate(maybe))
     for law, members in by_law.items():
         stacked = jnp.stack([params for _, params, _ in members])
         narrow = np.array([j for j, (_, _, maybe_) in enumerate(members) if maybe_], dtype=int)
@@ -193,7 +194,7 @@ def _adaptive_cpp_boxes(profiles, blurred, plan: ImagePlan, rows: list) -> dict:
             images = images.at[narrow].set(_exact_where_narrow(images[narrow], stacked[narrow], grid, limit))
         for j, (i, _, _) in enumerate(members):
             boxes[i] = images[j]
-    return boxes
+    return boxes, columns
 
 
 def _exact_where_narrow(images, params, grid, limit):
@@ -201,6 +202,11 @@ def _exact_where_narrow(images, params, grid, limit):
     exact = jax.vmap(lambda q: narrow_gaussian_box(q, grid))(params)
     is_narrow = jax.vmap(narrow_gaussian_major_sigma)(params) < limit
     return jnp.where(is_narrow[:, None, None], exact, images)
+
+
+def _fixed_below(value, bound) -> bool:
+    sigma = known_float(value)
+    return sigma is not None and sigma < bound
 
 
 def _vmapped(x) -> bool:
@@ -211,14 +217,6 @@ def _vmapped(x) -> bool:
             return True
         x = getattr(x, "primal", None)
     return False
-
-
-def _known_number(value) -> bool:
-    try:
-        float(value)
-        return True
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
-        return False
 
 
 def unblurred_column_images(galaxies, plan: ImagePlan) -> list[np.ndarray]:
