@@ -32,3 +32,8 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversion);
 // As above plus reconstruction and adjoint -> d E / d columns (..., k, n), d E / d data (..., n), d E / d
 // regularization (..., k, k) with E = -2 x (log evidence - its constant) (galaxyfit::inversion_gradient).
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGradient);
+
+// The Gram form: curvature F (..., k, k), data_vector D (..., k), data_norm y^T y (...), regularization (..., k, k)
+// or (0, 0), flags (k,) -> as GalaxyfitInversion (galaxyfit::invert_gram). Each operand carries 1 or all batch
+// elements (a pixelization's F is a constant of the dataset while H follows the batch).
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGram);

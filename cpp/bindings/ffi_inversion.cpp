@@ -133,6 +133,59 @@ ffi::Error InversionGradientImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> col
   return ffi::Error::Success();
 }
 
+// Batch count of an operand with `core` trailing dimensions: 1 (shared) or the batch.
+int64_t batch_of(ffi::Span<const int64_t> dims, size_t core) { return dims.size() >= core ? leading(dims, core) : 1; }
+
+ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvature, ffi::Buffer<ffi::F64> data_vector,
+                             ffi::Buffer<ffi::F64> data_norm, ffi::Buffer<ffi::F64> regularization,
+                             ffi::Buffer<ffi::S32> flags, bool positive_only, double diag_value, int64_t max_iterations,
+                             ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
+                             ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
+  const auto fdims = curvature.dimensions();
+  if (fdims.size() < 2 || fdims[fdims.size() - 1] != fdims[fdims.size() - 2])
+    return ffi::Error::InvalidArgument("inversion_gram: curvature must be (..., k, k)");
+  const int64_t k = fdims[fdims.size() - 1];
+  if (static_cast<int64_t>(flags.element_count()) != k)
+    return ffi::Error::InvalidArgument("inversion_gram: one flag per column needed");
+  const auto ddims = data_vector.dimensions();
+  if (ddims.size() < 1 || ddims[ddims.size() - 1] != k)
+    return ffi::Error::InvalidArgument("inversion_gram: data_vector must be (..., k)");
+  const auto hdims = regularization.dimensions();
+  const bool has_h = hdims.size() >= 2 && hdims[hdims.size() - 1] != 0;
+  if (has_h && (hdims[hdims.size() - 1] != k || hdims[hdims.size() - 2] != k))
+    return ffi::Error::InvalidArgument("inversion_gram: regularization must be (..., k, k)");
+  const int64_t batch = static_cast<int64_t>(reconstruction->element_count()) / std::max<int64_t>(k, 1);
+  const int64_t fb = batch_of(fdims, 2), db = batch_of(ddims, 1),
+                nb = static_cast<int64_t>(data_norm.element_count()), hb = has_h ? batch_of(hdims, 2) : 1;
+  for (int64_t count : {fb, db, nb, hb})
+    if (count != 1 && count != batch)
+      return ffi::Error::InvalidArgument("inversion_gram: every operand must carry 1 or all batch elements");
+  const auto settings = settings_of(positive_only, diag_value, max_iterations);
+  const double* f = curvature.typed_data();
+  const double* d = data_vector.typed_data();
+  const double* yy = data_norm.typed_data();
+  const double* h = regularization.typed_data();
+  const int32_t* fl = flags.typed_data();
+  double* s = reconstruction->typed_data();
+  double* a = adjoint->typed_data();
+  double* t = terms->typed_data();
+  int32_t* st = status->typed_data();
+  galaxyfit::ffi_parallel_for(pool, batch, [&](int64_t b) {
+    const auto out = galaxyfit::invert_gram(f + (fb == 1 ? 0 : b * k * k), d + (db == 1 ? 0 : b * k),
+                                            yy[nb == 1 ? 0 : b], k,
+                                            has_h ? h + (hb == 1 ? 0 : b * k * k) : nullptr, fl, settings, s + b * k,
+                                            a + b * k);
+    double* tb = t + b * 5;
+    tb[0] = out.chi_squared;
+    tb[1] = out.regularization_term;
+    tb[2] = out.log_det_curvature_reg;
+    tb[3] = out.log_det_regularization;
+    tb[4] = static_cast<double>(out.iterations);
+    st[b] = static_cast<int32_t>(out.status);
+  });
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversion, InversionImpl,
@@ -165,3 +218,19 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGradient, InversionGradientImpl,
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGram, InversionGramImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::S32>>());

@@ -18,6 +18,7 @@ namespace py = pybind11;
 using galaxyfit::PixelRun;
 
 void register_nested_support(py::module_& m);  // nested_support_bindings.cpp
+void register_mapping(py::module_& m);         // mapping_bindings.cpp
 
 namespace {
 
@@ -271,6 +272,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("max_iterations") = 0, py::arg("gradient") = false,
         "The linear inversion of weighted columns (k, n) against weighted data (n,) (galaxyfit/inversion.hpp).");
   register_nested_support(m);
+  register_mapping(m);
   m.def("registrations", []() {
     py::dict d;
     d["galaxyfit_psf_convolve_f64"] = capsule(GalaxyfitPsfConvolve);
@@ -281,6 +283,7 @@ PYBIND11_MODULE(_core, m) {
     d["galaxyfit_chi_squared_f64"] = capsule(GalaxyfitChiSquared);
     d["galaxyfit_inversion_f64"] = capsule(GalaxyfitInversion);
     d["galaxyfit_inversion_gradient_f64"] = capsule(GalaxyfitInversionGradient);
+    d["galaxyfit_inversion_gram_f64"] = capsule(GalaxyfitInversionGram);
     return d;
   });
 }

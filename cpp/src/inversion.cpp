@@ -110,7 +110,7 @@ struct NnlsOutcome {
 };
 
 NnlsOutcome active_set_nnls(const Matrix& a, const Vector& d, const std::vector<bool>& constrained,
-                            const std::vector<Index>& initial, int64_t max_iterations) {
+                            const std::vector<Index>& initial, int64_t max_iterations, const std::vector<bool>& excluded) {
   const Index k = a.rows();
   NnlsOutcome out;
   PassiveFactor factor(a, k);
@@ -146,7 +146,7 @@ NnlsOutcome active_set_nnls(const Matrix& a, const Vector& d, const std::vector<
     Index best = -1;
     double best_value = tolerance;
     for (Index j = 0; j < k; ++j)
-      if (!in_p[j] && !blocked[j] && gradient(j) > best_value) {
+      if (!in_p[j] && !blocked[j] && !excluded[j] && gradient(j) > best_value) {
         best = j;
         best_value = gradient(j);
       }
@@ -218,6 +218,9 @@ struct System {
   InversionStatus status = InversionStatus::kOk;
 };
 
+void finish_flags(System& sys, int64_t k, const double* regularization, const int32_t* flags,
+                  const InversionSettings& settings);
+
 System build_system(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
                     const int32_t* flags, const InversionSettings& settings) {
   System sys;
@@ -237,21 +240,7 @@ System build_system(const double* columns, const double* data, int64_t n, int64_
     sys.d(i) = gram[k * (k + 1) + i];
   }
   sys.yy = gram[k * (k + 1) + k];
-  sys.constrained.assign(static_cast<size_t>(k), false);
-  for (int64_t j = 0; j < k; ++j) {
-    if (regularized(flags[j])) {
-      if (regularization == nullptr) {
-        sys.status = InversionStatus::kBadArgument;
-        return sys;
-      }
-      sys.regularized_index.push_back(j);
-    } else {
-      sys.a(j, j) += settings.no_regularization_add_to_curvature_diag_value;
-    }
-    sys.constrained[j] = settings.positive_only && !free_sign(flags[j]);
-  }
-  if (regularization != nullptr) sys.a += RowMajorConst(regularization, k, k);
-  if (!sys.a.allFinite() || !sys.d.allFinite() || !std::isfinite(sys.yy)) sys.status = InversionStatus::kNotFinite;
+  finish_flags(sys, k, regularization, flags, settings);
   return sys;
 }
 
@@ -276,35 +265,55 @@ InversionTerms fail(InversionStatus status, int64_t k, double* reconstruction, d
 
 void gram_lower(const double* const* rows, int64_t m, int64_t n, double* gram) { gram_kernel(rows, m, n, gram); }
 
-InversionTerms invert(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
-                      const int32_t* flags, const InversionSettings& settings, double* reconstruction, double* adjoint) {
-  System sys = build_system(columns, data, n, k, regularization, flags, settings);
-  if (sys.status != InversionStatus::kOk) return fail(sys.status, std::max<int64_t>(k, 0), reconstruction, adjoint);
+namespace {
 
-  // The unconstrained solution (the answer without positivity, and the positive-only solve's warm start).
-  std::vector<Index> all(static_cast<size_t>(k));
-  for (Index j = 0; j < k; ++j) all[j] = j;
+// The solve shared by invert() and invert_gram(): s and the adjoint from A = F + H + J and D, with the
+// regularization and log-determinant terms (chi^2 is the caller's: from the residual, or from the Gram form).
+// Columns flagged kColumnHeldZero are kept at 0 (never in the passive set) under the positive-only solver, but stay
+// in the regularized block of the log-determinants (PyAutoArray's edge-zeroed pixels).
+InversionTerms solve(const System& sys, int64_t k, const double* regularization, const int32_t* flags,
+                     const InversionSettings& settings, double* reconstruction, double* adjoint) {
+  std::vector<bool> held(static_cast<size_t>(k), false);
+  std::vector<Index> kept;
+  for (Index j = 0; j < k; ++j) {
+    held[j] = settings.positive_only && (flags[j] & kColumnHeldZero) != 0;
+    if (!held[j]) kept.push_back(j);
+  }
+  if (kept.empty()) return fail(InversionStatus::kBadArgument, k, reconstruction, adjoint);
+  const bool any_held = kept.size() < static_cast<size_t>(k);
+
+  // The unconstrained solution on the kept set (the answer without positivity, and the positive-only warm start).
   LLT<Matrix> full;
-  const bool full_ok = factor_block(sys.a, all, full);
+  const bool full_ok = factor_block(sys.a, kept, full);
   const bool any_constrained = std::any_of(sys.constrained.begin(), sys.constrained.end(), [](bool c) { return c; });
   // Without positivity the whole system must be solvable; with it, a singular A (e.g. MGE Gaussians that coincide
   // after the PSF, without the diagonal jitter) can still have a positive-only optimum: the active-set iterations
   // then start from the free-sign columns alone.
   if (!full_ok && !any_constrained) return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
-  Vector s = full_ok ? Vector(full.solve(sys.d)) : Vector(Vector::Constant(k, -1.0));
-  std::vector<Index> passive = all;
+  Vector s = Vector::Zero(k);
+  if (full_ok) {
+    Vector rhs(static_cast<Index>(kept.size()));
+    for (size_t i = 0; i < kept.size(); ++i) rhs(static_cast<Index>(i)) = sys.d(kept[i]);
+    const Vector sk = full.solve(rhs);
+    for (size_t i = 0; i < kept.size(); ++i) s(kept[i]) = sk(static_cast<Index>(i));
+  } else {
+    for (Index j : kept) s(j) = -1.0;
+  }
   InversionTerms terms;
-  if (any_constrained && (s.array() <= 0.0).any()) {
+  bool negative = false;
+  for (Index j : kept)
+    if (sys.constrained[j] && !(s(j) > 0.0)) negative = true;
+  if (any_constrained && negative) {
     std::vector<Index> initial;
-    for (Index j = 0; j < k; ++j)
+    for (Index j : kept)
       if (!sys.constrained[j] || (full_ok && s(j) > 0.0)) initial.push_back(j);
     const int64_t max_iterations = settings.max_iterations > 0 ? settings.max_iterations : 3 * k + 100;
-    NnlsOutcome nnls = active_set_nnls(sys.a, sys.d, sys.constrained, initial, max_iterations);
+    NnlsOutcome nnls = active_set_nnls(sys.a, sys.d, sys.constrained, initial, max_iterations, held);
     if (!nnls.ok) return fail(nnls.status, k, reconstruction, adjoint);
-    passive = nnls.passive;
     terms.iterations = nnls.iterations;
     // The solution from one fresh factorization of A_PP: it depends only on P, not on the path to it (so a value
     // does not depend on the warm start or the batch it was computed in).
+    const std::vector<Index>& passive = nnls.passive;
     LLT<Matrix> on_p;
     if (!factor_block(sys.a, passive, on_p)) return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
     Vector rhs(static_cast<Index>(passive.size()));
@@ -318,17 +327,67 @@ InversionTerms invert(const double* columns, const double* data, int64_t n, int6
     std::fill(adjoint, adjoint + k, 0.0);
     for (size_t i = 0; i < passive.size(); ++i) adjoint[passive[i]] = lp(static_cast<Index>(i));
   } else {
-    const Vector lambda = full.solve(jitter_times(s, flags, settings));
-    for (Index j = 0; j < k; ++j) adjoint[j] = lambda(j);
+    const Vector js = jitter_times(s, flags, settings);
+    Vector rhs(static_cast<Index>(kept.size()));
+    for (size_t i = 0; i < kept.size(); ++i) rhs(static_cast<Index>(i)) = js(kept[i]);
+    const Vector lambda = full.solve(rhs);
+    std::fill(adjoint, adjoint + k, 0.0);
+    for (size_t i = 0; i < kept.size(); ++i) adjoint[kept[i]] = lambda(static_cast<Index>(i));
   }
   for (Index j = 0; j < k; ++j) reconstruction[j] = s(j);
+
+  if (regularization != nullptr) terms.regularization_term = s.dot(RowMajorConst(regularization, k, k) * s);
+  if (!sys.regularized_index.empty()) {
+    LLT<Matrix> a_rr, h_rr;
+    if (!any_held && sys.regularized_index.size() == kept.size() && full_ok) {
+      terms.log_det_curvature_reg = log_det(full);  // every column regularized: A_RR is the matrix already factored
+    } else {
+      if (!factor_block(sys.a, sys.regularized_index, a_rr))
+        return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+      terms.log_det_curvature_reg = log_det(a_rr);
+    }
+    const Matrix h = RowMajorConst(regularization, k, k);
+    if (!factor_block(h, sys.regularized_index, h_rr))
+      return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
+    terms.log_det_regularization = log_det(h_rr);
+  }
+  return terms;
+}
+
+void finish_flags(System& sys, int64_t k, const double* regularization, const int32_t* flags,
+                  const InversionSettings& settings) {
+  sys.constrained.assign(static_cast<size_t>(k), false);
+  for (int64_t j = 0; j < k; ++j) {
+    if (regularized(flags[j])) {
+      if (regularization == nullptr) {
+        sys.status = InversionStatus::kBadArgument;
+        return;
+      }
+      sys.regularized_index.push_back(j);
+    } else {
+      sys.a(j, j) += settings.no_regularization_add_to_curvature_diag_value;
+    }
+    sys.constrained[j] = settings.positive_only && !free_sign(flags[j]);
+  }
+  if (regularization != nullptr) sys.a += RowMajorConst(regularization, k, k);
+  if (!sys.a.allFinite() || !sys.d.allFinite() || !std::isfinite(sys.yy)) sys.status = InversionStatus::kNotFinite;
+}
+
+}  // namespace
+
+InversionTerms invert(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
+                      const int32_t* flags, const InversionSettings& settings, double* reconstruction, double* adjoint) {
+  System sys = build_system(columns, data, n, k, regularization, flags, settings);
+  if (sys.status != InversionStatus::kOk) return fail(sys.status, std::max<int64_t>(k, 0), reconstruction, adjoint);
+  InversionTerms terms = solve(sys, k, regularization, flags, settings, reconstruction, adjoint);
+  if (terms.status != InversionStatus::kOk) return terms;
 
   // chi^2 from the residual itself (not y^T y - 2 D^T s + s^T F s, which loses digits to cancellation at high S/N).
   double chi2 = 0.0;
   {
     std::vector<double> r(data, data + n);
     for (Index j = 0; j < k; ++j) {
-      const double sj = s(j);
+      const double sj = reconstruction[j];
       if (sj == 0.0) continue;
       const double* b = columns + j * n;
       for (int64_t i = 0; i < n; ++i) r[i] -= sj * b[i];
@@ -336,17 +395,27 @@ InversionTerms invert(const double* columns, const double* data, int64_t n, int6
     for (int64_t i = 0; i < n; ++i) chi2 += r[i] * r[i];
   }
   terms.chi_squared = chi2;
-  if (regularization != nullptr) terms.regularization_term = s.dot(RowMajorConst(regularization, k, k) * s);
-  if (!sys.regularized_index.empty()) {
-    LLT<Matrix> a_rr, h_rr;
-    if (!factor_block(sys.a, sys.regularized_index, a_rr))
-      return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
-    const Matrix h = RowMajorConst(regularization, k, k);
-    if (!factor_block(h, sys.regularized_index, h_rr))
-      return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
-    terms.log_det_curvature_reg = log_det(a_rr);
-    terms.log_det_regularization = log_det(h_rr);
-  }
+  if (!std::isfinite(terms.chi_squared) || !std::isfinite(terms.regularization_term))
+    return fail(InversionStatus::kNotFinite, k, reconstruction, adjoint);
+  return terms;
+}
+
+InversionTerms invert_gram(const double* curvature, const double* data_vector, double data_norm, int64_t k,
+                           const double* regularization, const int32_t* flags, const InversionSettings& settings,
+                           double* reconstruction, double* adjoint) {
+  if (k < 1) return fail(InversionStatus::kBadArgument, 0, reconstruction, adjoint);
+  System sys;
+  sys.a = RowMajorConst(curvature, k, k);
+  sys.d = Eigen::Map<const Vector>(data_vector, k);
+  sys.yy = data_norm;
+  finish_flags(sys, k, regularization, flags, settings);
+  if (sys.status != InversionStatus::kOk) return fail(sys.status, k, reconstruction, adjoint);
+  InversionTerms terms = solve(sys, k, regularization, flags, settings, reconstruction, adjoint);
+  if (terms.status != InversionStatus::kOk) return terms;
+  // chi^2 = y^T y - 2 D^T s + s^T F s, F = A - H - J (the Gram form has no residual to sum).
+  const Vector s = Eigen::Map<const Vector>(reconstruction, k);
+  const Matrix f = RowMajorConst(curvature, k, k);
+  terms.chi_squared = data_norm - 2.0 * sys.d.dot(s) + s.dot(f * s);
   if (!std::isfinite(terms.chi_squared) || !std::isfinite(terms.regularization_term))
     return fail(InversionStatus::kNotFinite, k, reconstruction, adjoint);
   return terms;

@@ -20,9 +20,13 @@ from galaxyfit.profiles import linear as lp_linear  # noqa: E402
 from galaxyfit.profiles import operated as lp_operated  # noqa: E402
 from galaxyfit import regularization as reg  # noqa: E402
 from galaxyfit import model_util  # noqa: E402
+from galaxyfit.pixelization import Pixelization  # noqa: E402
+from galaxyfit.pixelization import image_mesh, mesh  # noqa: E402
+from galaxyfit.adapt_images import AdaptImages  # noqa: E402
 from galaxyfit.settings import Settings  # noqa: E402
 
 __all__ = [
+    "AdaptImages",
     "AnalysisImaging",
     "DatasetModel",
     "FitImaging",
@@ -34,12 +38,15 @@ __all__ = [
     "Mask",
     "ModelInstance",
     "OverSampling",
+    "Pixelization",
     "Settings",
     "cmake_dir",
+    "image_mesh",
     "lp",
     "lp_basis",
     "lp_linear",
     "lp_operated",
+    "mesh",
     "model_util",
     "reg",
 ]

@@ -13,11 +13,13 @@ from galaxyfit.profiles.light import LightProfile
 
 
 def component_types() -> tuple:
-    """What a galaxy may be made of: light profiles, linear light profiles, bases of them, solved sky levels."""
+    """What a galaxy may be made of: light profiles, linear light profiles, bases of them, solved sky levels,
+    pixelizations."""
+    from galaxyfit.pixelization import Pixelization
     from galaxyfit.profiles.basis import Basis
     from galaxyfit.profiles.linear import LinearLightProfile, SkyLevel
 
-    return (LightProfile, LinearLightProfile, Basis, SkyLevel)
+    return (LightProfile, LinearLightProfile, Basis, SkyLevel, Pixelization)
 
 
 def _check_component(name: str, component) -> None:
@@ -29,7 +31,8 @@ def _check_component(name: str, component) -> None:
     if isinstance(component, type):
         raise ModelError(f"Galaxy component {name}={component.__name__} is a class: give a profile object such as "
                          f"{component.__name__}(...), or use Model(Galaxy, {name}={component.__name__}) to fit it")
-    raise ModelError(f"Galaxy component {name}={component!r} is not a light profile (galaxyfit.lp, lp_linear, lp_basis)")
+    raise ModelError(f"Galaxy component {name}={component!r} is not a light profile (galaxyfit.lp, lp_linear, lp_basis) "
+                     f"or a Pixelization")
 
 
 @jax.tree_util.register_pytree_node_class

@@ -22,12 +22,23 @@ class Settings:
         linear amplitudes (PyAutoGalaxy's 1e-3, in data units^-2 since F = B^T W B): keeps near-degenerate columns
         (e.g. MGE Gaussians far below the pixel scale) solvable. It changes the reconstruction slightly but adds no
         term to the evidence, as in PyAutoGalaxy; 0 removes it.
+    over_sample_size_pixelization : each unmasked pixel is split into this many squared sub-pixels, each
+        interpolated on a pixelization's mesh (PyAutoGalaxy's default 4).
+    use_border_relocator : sub-pixels (and mesh vertices) outside the ellipse fitted to the mask's border pixels are
+        moved onto it before the mapping, so a rectangular mesh spans the mask. Off by default: PyAutoGalaxy
+        2026.10.26.1's configuration resolves it to False (its autoarray general.yaml wins over autogalaxy's True).
+    use_edge_zeroed_pixels : under the positive-only solver, a mesh's edge pixels (a rectangular mesh's outer ring, a
+        Delaunay mesh's ``zeroed_pixels``) are held at zero; they still count in the evidence's log-determinants, as
+        in PyAutoGalaxy. No effect without positivity.
     """
 
     over_sampling: OverSampling = field(default_factory=OverSampling)
     convolution: str = "auto"
     use_positive_only_solver: bool = True
     no_regularization_add_to_curvature_diag_value: float = 1e-3
+    over_sample_size_pixelization: int = 4
+    use_border_relocator: bool = False
+    use_edge_zeroed_pixels: bool = True
 
     def __post_init__(self):
         if self.convolution not in ("auto", "direct", "fft", "separable"):
@@ -35,6 +46,12 @@ class Settings:
         value = self.no_regularization_add_to_curvature_diag_value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and value < float("inf")):
             raise ValueError(f"Settings.no_regularization_add_to_curvature_diag_value must be a finite number >= 0, got {value!r}")
+        size = self.over_sample_size_pixelization
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 64:
+            raise ValueError(f"Settings.over_sample_size_pixelization must be an integer from 1 to 64, got {size!r}")
+        for name in ("use_border_relocator", "use_edge_zeroed_pixels"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"Settings.{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.use_positive_only_solver, bool):
             raise ValueError(f"Settings.use_positive_only_solver must be True or False, got {self.use_positive_only_solver!r}")
 

@@ -28,6 +28,8 @@ namespace galaxyfit {
 enum InversionColumnFlag : int32_t {
   kColumnRegularized = 1,  ///< part of the regularized block R (H has a block here; no J on the diagonal)
   kColumnFreeSign = 2,     ///< exempt from the positivity constraint (e.g. a linear sky level)
+  kColumnHeldZero = 4,     ///< held at 0 by the positive-only solver (a mesh's edge-zeroed pixel); still in R's
+                           ///< log-determinants, as PyAutoArray counts them; ignored without positivity
 };
 
 /// Outcome of an inversion; anything but kOk means the caller should reject the sample.
@@ -65,6 +67,14 @@ struct InversionTerms {
 /// are reported in the status, with s and lambda set to 0.
 InversionTerms invert(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
                       const int32_t* flags, const InversionSettings& settings, double* reconstruction, double* adjoint);
+
+/// The same solve from the Gram form, for linear objects whose columns are never formed densely (a pixelization's
+/// sparse blurred mapping matrix): curvature F = B_w^T B_w (k x k row-major, symmetric, without H and J),
+/// data_vector D = B_w^T y, data_norm y^T y. chi^2 = y^T y - 2 D^T s + s^T F s (exact in exact arithmetic; in floating
+/// point its absolute error is ~1e-16 y^T y). Outputs and failures as invert().
+InversionTerms invert_gram(const double* curvature, const double* data_vector, double data_norm, int64_t k,
+                           const double* regularization, const int32_t* flags, const InversionSettings& settings,
+                           double* reconstruction, double* adjoint);
 
 /// Gradient of E = chi^2 + s^T H s + ln det A_RR - ln det H_RR (i.e. -2 x the log evidence without its constant)
 /// at a solution of invert(), by implicit differentiation: the envelope theorem for s on the passive set plus the

@@ -13,6 +13,7 @@ from galaxyfit.fit import formulas
 from galaxyfit.fit.inversion import Inversion
 from galaxyfit.fit.linear_objects import blurred_columns, column_flags, linear_profiles, regularization_matrix, replace_linear_profiles
 from galaxyfit.fit.model_image import blurred_slim, unblurred_box
+from galaxyfit.fit.pixelized import has_pixelization, pixelized_inversion
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import DatasetModel, Galaxies
 from galaxyfit.kernels.statistics import chi_squared
@@ -33,6 +34,10 @@ class FitImaging:
     settings : Settings or None
     n_free_parameters : int or None
         For ``reduced_chi_squared_dof``.
+    adapt_images : AdaptImages or None
+        Mesh grids (and adapt images) of pixelized galaxies, by galaxy name.
+    galaxy_names : sequence of str or None
+        The galaxies' names in the model instance (to find their adapt images).
 
     Slim quantities (``*_slim``) are vectors over the unmasked pixels in row-major order (length
     ``pixels_in_mask``); ``*_map`` are (N_y, N_x) images with zeros at masked pixels.
@@ -46,12 +51,16 @@ class FitImaging:
         plan: ImagePlan | None = None,
         settings: Settings | None = None,
         n_free_parameters: int | None = None,
+        adapt_images=None,
+        galaxy_names=None,
     ):
         self.dataset = dataset
         self.galaxies = galaxies if isinstance(galaxies, Galaxies) else Galaxies(galaxies)
         self.dataset_model = dataset_model if dataset_model is not None else DatasetModel()
         self.plan = plan if plan is not None else ImagePlan(dataset, settings)
         self.n_free_parameters = n_free_parameters
+        self.adapt_images = adapt_images
+        self.galaxy_names = list(galaxy_names) if galaxy_names is not None else None
 
     # ---- slim vectors (jittable) --------------------------------------------------------------------------------------
 
@@ -79,6 +88,9 @@ class FitImaging:
             self.__dict__["inversion"] = self._inversion_of(columns)
 
     def _inversion_of(self, columns) -> Inversion:
+        if has_pixelization(self.galaxies):
+            return pixelized_inversion(self.galaxies, self.plan, self.data_slim - self.parametric_image_slim, columns,
+                                       self.galaxy_names, self.adapt_images)
         return Inversion(columns, self.data_slim - self.parametric_image_slim, self.plan.inverse_noise_slim,
                          column_flags(self.galaxies), regularization_matrix(self.galaxies, len(self.linear_keys)),
                          self.plan.settings.solver, self.linear_keys)
@@ -93,7 +105,7 @@ class FitImaging:
         """The linear inversion of the linear light profiles against the data the parametric model leaves; None
         when the galaxies have no linear objects."""
         if not self.linear_keys:
-            return None
+            return self._inversion_of(None) if has_pixelization(self.galaxies) else None
         return self._inversion_of(blurred_columns(self.galaxies, self.plan))
 
     @cached_property

@@ -93,6 +93,18 @@ class ImagePlan:
         self.pixels_in_mask = int(len(rows))
         self.zero_outside_image = not over.pad_outside_image and not self.inside_image.all()
 
+    def mapper(self, mesh, mesh_grid=None):
+        """The Mapper of ``mesh`` (with vertices ``mesh_grid`` where it needs them) on this dataset, computed once per
+        mesh and grid (``galaxyfit.pixelization.mapper``)."""
+        from galaxyfit.pixelization.mapper import Mapper
+
+        grid_key = None if mesh_grid is None else np.asarray(mesh_grid, dtype=np.float64).tobytes()
+        cache = self.__dict__.setdefault("_mappers", {})
+        key = (mesh, grid_key)
+        if key not in cache:
+            cache[key] = Mapper(self, mesh, mesh_grid)
+        return cache[key]
+
     def slim_from_box(self, box):
         """Values (..., N) of a box (..., H, W) at the unmasked pixels."""
         return box.reshape(box.shape[:-2] + (-1,))[..., self.convolver.flat_index]

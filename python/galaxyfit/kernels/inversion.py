@@ -37,6 +37,7 @@ from galaxyfit.kernels import convolution as _registers_ffi_targets  # noqa: F40
 #: Column flags (cpp/include/galaxyfit/inversion.hpp, InversionColumnFlag).
 REGULARIZED = 1
 FREE_SIGN = 2
+HELD_ZERO = 4  # held at 0 by the positive-only solve (a mesh's edge-zeroed pixel), still in the log-determinants
 
 #: Status codes (InversionStatus).
 STATUS_TEXT = {0: "solved", 1: "a matrix is not positive definite", 2: "the positive-only solve did not converge",
@@ -72,6 +73,8 @@ inversion_p = Primitive("galaxyfit_inversion")
 inversion_p.multiple_results = True
 inversion_gradient_p = Primitive("galaxyfit_inversion_gradient")
 inversion_gradient_p.multiple_results = True
+inversion_gram_p = Primitive("galaxyfit_inversion_gram")
+inversion_gram_p.multiple_results = True
 
 
 def _abstract(columns, data, regularization, flags, *, positive_only, diag_value, max_iterations):
@@ -86,6 +89,16 @@ def _abstract_gradient(columns, data, regularization, flags, reconstruction, adj
             ShapedArray(lead + (k, k), jnp.float64)]
 
 
+def _abstract_gram(curvature, data_vector, data_norm, regularization, flags, **_):
+    lead = jnp.broadcast_shapes(curvature.shape[:-2], data_vector.shape[:-1], data_norm.shape,
+                                regularization.shape[:-2] if regularization.shape[-1] else ())
+    k = curvature.shape[-1]
+    return [ShapedArray(lead + (k,), jnp.float64), ShapedArray(lead + (k,), jnp.float64),
+            ShapedArray(lead + (5,), jnp.float64), ShapedArray(lead, jnp.int32)]
+
+
+inversion_gram_p.def_abstract_eval(_abstract_gram)
+inversion_gram_p.def_impl(partial(dispatch.apply_primitive, inversion_gram_p))
 inversion_p.def_abstract_eval(_abstract)
 inversion_p.def_impl(partial(dispatch.apply_primitive, inversion_p))
 inversion_gradient_p.def_abstract_eval(_abstract_gradient)
@@ -102,6 +115,7 @@ def _lowering(target):
 
 mlir.register_lowering(inversion_p, _lowering("galaxyfit_inversion_f64"), platform="cpu")
 mlir.register_lowering(inversion_gradient_p, _lowering("galaxyfit_inversion_gradient_f64"), platform="cpu")
+mlir.register_lowering(inversion_gram_p, _lowering("galaxyfit_inversion_gram_f64"), platform="cpu")
 
 
 def _moved(args, dims, batched_rank):
@@ -132,6 +146,30 @@ def _batch_gradient(args, dims, **params):
     return inversion_gradient_p.bind(columns, data, regularization, flags, reconstruction, adjoint, **params), [0, 0, 0]
 
 
+def _batch_gram(args, dims, **params):
+    """Operands keep their own batch (1 or all): a constant curvature matrix is not copied per batch element."""
+    if dims[4] is not None:
+        raise NotImplementedError("inversion flags cannot be batched")
+    moved = [jnp.moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, dims)]
+    return _bind_gram(*moved, **params), [0, 0, 0, 0]
+
+
+def _bind_gram(curvature, data_vector, data_norm, regularization, flags, **params):
+    """Binds the primitive with every batched operand broadcast to the common leading shape (the FFI handler takes
+    each operand with 1 or all batch elements)."""
+    has_h = regularization.shape[-1] != 0
+    leads = [curvature.shape[:-2], data_vector.shape[:-1], data_norm.shape] + ([regularization.shape[:-2]] if has_h else [])
+    lead = jnp.broadcast_shapes(*leads)
+    cores = [curvature.shape[-2:], data_vector.shape[-1:], (), regularization.shape[-2:]]
+    operands = [curvature, data_vector, data_norm, regularization]
+    for i, (operand, core) in enumerate(zip(operands, cores)):
+        own = operand.shape[: operand.ndim - len(core)]
+        if own and own != lead and (i < 3 or has_h):
+            operands[i] = jnp.broadcast_to(operand, lead + tuple(core))
+    return inversion_gram_p.bind(*operands, flags, **params)
+
+
+batching.primitive_batchers[inversion_gram_p] = _batch_gram
 batching.primitive_batchers[inversion_p] = _batch
 batching.primitive_batchers[inversion_gradient_p] = _batch_gradient
 
@@ -236,4 +274,103 @@ def _invert_jvp(flags, settings, primals, tangents):
 
     tangent = InversionOutput(safe(ds), safe(de), safe(d_chi2), safe(d_reg), safe(d_log_det_a), safe(d_log_det_h),
                               np.zeros(status.shape, dtype=jax.dtypes.float0))
+    return out, tangent
+
+
+# ---- the Gram form (pixelizations: columns never formed densely) ------------------------------------------------------
+
+
+def invert_gram(curvature, data_vector, data_norm, regularization, flags,
+                settings: SolverSettings = SolverSettings()) -> InversionOutput:
+    """The inversion from the Gram form (``galaxyfit::invert_gram``): ``curvature`` F = B_w^T B_w (..., k, k) without H
+    and the diagonal jitter J, ``data_vector`` D = B_w^T y (..., k), ``data_norm`` y^T y (...), ``regularization``
+    H (..., k, k) or None; ``flags`` a tuple of k ints (REGULARIZED, FREE_SIGN, HELD_ZERO). Each operand may carry its
+    own batch axes (broadcast): a pixelization's F is a constant of the dataset while H follows the parameters.
+    Same output and derivatives as :func:`invert`, with D, F, y^T y and H as the inputs. Raises ValueError for
+    inconsistent shapes."""
+    curvature = jnp.asarray(curvature, dtype=jnp.float64)
+    data_vector = jnp.asarray(data_vector, dtype=jnp.float64)
+    data_norm = jnp.asarray(data_norm, dtype=jnp.float64)
+    k = curvature.shape[-1]
+    flags = tuple(int(f) for f in flags)
+    if curvature.ndim < 2 or curvature.shape[-2] != k:
+        raise ValueError(f"curvature must be (..., k, k), got {curvature.shape}")
+    if len(flags) != k:
+        raise ValueError(f"flags must have one entry per column ({k}), got {len(flags)}")
+    if data_vector.shape[-1:] != (k,):
+        raise ValueError(f"data_vector must be (..., {k}), got {data_vector.shape}")
+    if regularization is None:
+        if any(f & REGULARIZED for f in flags):
+            raise ValueError("a column is flagged as regularized but no regularization matrix was given")
+        regularization = jnp.zeros((0, 0), dtype=jnp.float64)
+    else:
+        regularization = jnp.asarray(regularization, dtype=jnp.float64)
+        if regularization.shape[-2:] != (k, k):
+            raise ValueError(f"regularization must be (..., {k}, {k}), got {regularization.shape}")
+    return _invert_gram(curvature, data_vector, data_norm, regularization, flags, settings)
+
+
+def _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings):
+    s, adjoint, terms, status = _bind_gram(curvature, data_vector, data_norm, regularization,
+                                           np.asarray(flags, dtype=np.int32), **_params(settings))
+    chi2, reg, log_det_a, log_det_h = (terms[..., i] for i in range(4))
+    return InversionOutput(s, chi2 + reg + log_det_a - log_det_h, chi2, reg, log_det_a, log_det_h, status), adjoint
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(4, 5))
+def _invert_gram(curvature, data_vector, data_norm, regularization, flags, settings):
+    return _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings)[0]
+
+
+@_invert_gram.defjvp
+def _invert_gram_jvp(flags, settings, primals, tangents):
+    """Implicit derivatives (module docstring), in the Gram form: with lambda = A_PP^-1 (J s)_P,
+
+    dE = d(y^T y) - 2 (s + lambda)^T dD + (s + 2 lambda)^T (dF + dH) s + tr(A_RR^-1 dA_RR) - tr(H_RR^-1 dH_RR),
+
+    and ds_P = A_PP^-1 (dD - (dF + dH) s)_P for the parts (formed only when they are differentiated)."""
+    curvature, data_vector, data_norm, regularization = primals
+    d_f, d_d, d_yy, d_h = tangents
+    out, lam = _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings)
+    s = out.reconstruction
+    ok = out.status == 0
+    k = curvature.shape[-1]
+    has_h = regularization.shape[-1] != 0
+    h = regularization if has_h else jnp.zeros((k, k))
+    dh = d_h if has_h else jnp.zeros((k, k))
+    d_a = d_f + dh
+
+    def vec(m, v):
+        return jnp.einsum("...ij,...j->...i", m, v)
+
+    d_a_s = vec(d_a, s)
+    de = d_yy - 2.0 * jnp.sum((s + lam) * d_d, axis=-1) + jnp.sum((s + 2.0 * lam) * d_a_s, axis=-1)
+
+    jitter = jnp.asarray([0.0 if f & REGULARIZED else settings.no_regularization_add_to_curvature_diag_value for f in flags])
+    a = curvature + h + jnp.diag(jitter)
+    free = np.array([bool(f & FREE_SIGN) or not settings.positive_only for f in flags])
+    held = np.array([bool(f & HELD_ZERO) and settings.positive_only for f in flags])
+    passive = (jnp.asarray(free) | (s > 0.0)) & ~jnp.asarray(held)
+    both = passive[..., :, None] & passive[..., None, :]
+    a_pp = jnp.where(both, a, jnp.eye(k))
+    rhs = jnp.where(passive, d_d - d_a_s, 0.0)
+    ds = jnp.linalg.solve(a_pp, rhs[..., None])[..., 0]
+    d_chi2 = (d_yy - 2.0 * jnp.sum(d_d * s, axis=-1) - 2.0 * jnp.sum(data_vector * ds, axis=-1)
+              + jnp.einsum("...i,...ij,...j->...", s, d_f, s) + 2.0 * jnp.einsum("...i,...ij,...j->...", s, curvature, ds))
+    d_reg = 2.0 * jnp.einsum("...i,...ij,...j->...", s, h, ds) + jnp.einsum("...i,...ij,...j->...", s, dh, s)
+    regularized = np.array([bool(f & REGULARIZED) for f in flags])
+    if regularized.any():
+        index = np.flatnonzero(regularized)
+        block = (..., index[:, None], index[None, :])
+        d_log_det_a = jnp.trace(jnp.linalg.solve(a[block], d_a[block]), axis1=-2, axis2=-1)
+        d_log_det_h = jnp.trace(jnp.linalg.solve(h[block], dh[block]), axis1=-2, axis2=-1)
+        de = de + d_log_det_a - d_log_det_h
+    else:
+        d_log_det_a = d_log_det_h = jnp.zeros_like(out.evidence_term)
+
+    def safe(t):  # a rejected sample has zero derivatives
+        return jnp.where(ok[..., None] if t.ndim > ok.ndim else ok, t, 0.0)
+
+    tangent = InversionOutput(safe(ds), safe(de), safe(d_chi2), safe(d_reg), safe(d_log_det_a), safe(d_log_det_h),
+                              np.zeros(out.status.shape, dtype=jax.dtypes.float0))
     return out, tangent

@@ -1,0 +1,56 @@
+"""``AdaptImages``: what an earlier fit tells a pixelized one -- per-galaxy images that steer adaptive meshes and
+regularizations, and fixed image-plane mesh grids (PyAutoGalaxy's ``ag.AdaptImages``).
+
+Galaxies are named as in the model instance (``instance.galaxies.<name>``); PyAutoGalaxy's path strings
+(``"('galaxies', 'name')"``) and ``"galaxies.name"`` are accepted for the same galaxy.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+
+def galaxy_name(key) -> str:
+    """The galaxy's own name from a key given as ``name``, ``galaxies.name`` or ``"('galaxies', 'name')"``."""
+    if isinstance(key, tuple):
+        return str(key[-1])
+    text = str(key).strip()
+    if text.startswith("("):
+        try:
+            path = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"cannot read the galaxy path {key!r}") from None
+        return str(path[-1])
+    return text.split(".")[-1]
+
+
+class AdaptImages:
+    """``galaxy_name_image_dict``: {galaxy: (N_y, N_x) adapt image (e.g. its model image or signal-to-noise map)};
+    ``galaxy_name_image_plane_mesh_grid_dict``: {galaxy: (S, 2) (y, x) mesh vertices in arcsec, fixed during a
+    search}. Raises ValueError for arrays of the wrong shape or non-finite values."""
+
+    def __init__(self, galaxy_name_image_dict=None, galaxy_name_image_plane_mesh_grid_dict=None):
+        self.galaxy_name_image_dict = {}
+        for key, image in (galaxy_name_image_dict or {}).items():
+            array = np.asarray(image, dtype=np.float64)
+            if array.ndim != 2 or not np.isfinite(array).all():
+                raise ValueError(f"AdaptImages: the image of galaxy {key!r} must be a finite 2-D array, got shape {array.shape}")
+            self.galaxy_name_image_dict[galaxy_name(key)] = array
+        self.galaxy_name_image_plane_mesh_grid_dict = {}
+        for key, grid in (galaxy_name_image_plane_mesh_grid_dict or {}).items():
+            array = np.asarray(grid, dtype=np.float64)
+            if array.ndim != 2 or array.shape[1] != 2 or not np.isfinite(array).all():
+                raise ValueError(f"AdaptImages: the mesh grid of galaxy {key!r} must be finite (S, 2) (y, x), got shape {array.shape}")
+            self.galaxy_name_image_plane_mesh_grid_dict[galaxy_name(key)] = array
+
+    def image_for(self, name):
+        return None if name is None else self.galaxy_name_image_dict.get(galaxy_name(name))
+
+    def image_plane_mesh_grid_for(self, name):
+        return None if name is None else self.galaxy_name_image_plane_mesh_grid_dict.get(galaxy_name(name))
+
+    def __repr__(self) -> str:
+        return (f"AdaptImages(images={sorted(self.galaxy_name_image_dict)}, "
+                f"mesh grids={sorted(self.galaxy_name_image_plane_mesh_grid_dict)})")

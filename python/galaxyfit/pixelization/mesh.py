@@ -1,0 +1,166 @@
+"""Meshes of a pixelization: where the reconstructed light lives and how a point of the image takes its value from it
+(an interpolation stencil: mesh pixels and weights), under PyAutoGalaxy 2026.10.26.1's names and arguments
+(``autoarray/inversion/mesh/``).
+
+A mesh is a frozen dataclass (hashable: the mapping it makes with a dataset is computed once and cached).
+``interpolation(points, mesh_grid)`` returns a :class:`MeshInterpolation` for points (m, 2) (y, x) in arcsec; meshes that
+need vertices (``Delaunay``) take them as ``mesh_grid`` (an image mesh's grid, ``galaxyfit.pixelization.image_mesh``).
+
+Orientation: a rectangular mesh's pixel (0, 0) is its lowest-y, lowest-x pixel and pixels run along x first, as this
+project's images (FITS/DS9 orientation, ``../shared/DESIGN.md``); PyAutoGalaxy starts at the top left, so its pixel
+vectors are ours with the rows of the mesh reversed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from galaxyfit.errors import ModelError
+
+
+@dataclass(frozen=True)
+class MeshInterpolation:
+    """index, weight : (m, width) stencils (int32 mesh pixel, float64 weight); vertices : (S, 2) mesh pixel centres
+    (y, x); neighbours : (S, S) 0/1 adjacency for the graph regularizations; zeroed : indices of the pixels held at
+    zero by the positive-only solve (``Settings.use_edge_zeroed_pixels``); shape : (ny, nx) of a rectangular mesh, or
+    None."""
+
+    index: np.ndarray
+    weight: np.ndarray
+    vertices: np.ndarray
+    neighbours: np.ndarray
+    zeroed: np.ndarray
+    shape: tuple | None = None
+
+    @property
+    def pixels(self) -> int:
+        return len(self.vertices)
+
+
+class Mesh:
+    """Shared behaviour; ``needs_mesh_grid`` says whether the mesh takes its vertices from an image mesh."""
+
+    needs_mesh_grid = False
+
+    def interpolation(self, points: np.ndarray, mesh_grid: np.ndarray | None = None) -> MeshInterpolation:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _shape(value, cls: str) -> tuple[int, int]:
+    try:
+        ny, nx = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ModelError(f"{cls}.shape must be a pair of integers (y_pixels, x_pixels), got {value!r}") from None
+    if (ny, nx) != tuple(value) or ny < 3 or nx < 3:
+        raise ModelError(f"{cls}.shape must be integers of at least 3 x 3 (an edge ring and an interior), got {value!r}")
+    return ny, nx
+
+
+def rectangular_neighbours(ny: int, nx: int) -> np.ndarray:
+    """(S, S) adjacency of a ny x nx lattice, 4-connected (PyAutoArray's ``rectangular_neighbors_from``)."""
+    s = ny * nx
+    adjacency = np.zeros((s, s))
+    index = np.arange(s).reshape(ny, nx)
+    for a, b in ((index[:, :-1], index[:, 1:]), (index[:-1, :], index[1:, :])):
+        adjacency[a.ravel(), b.ravel()] = adjacency[b.ravel(), a.ravel()] = 1.0
+    return adjacency
+
+
+def rectangular_edge_pixels(ny: int, nx: int) -> np.ndarray:
+    """Indices of the outer ring of a ny x nx lattice (PyAutoArray's ``rectangular_edge_pixel_list_from``)."""
+    ring = np.zeros((ny, nx), dtype=bool)
+    ring[0, :] = ring[-1, :] = ring[:, 0] = ring[:, -1] = True
+    return np.flatnonzero(ring)
+
+
+@dataclass(frozen=True)
+class RectangularUniform(Mesh):
+    """A ny x nx lattice laid over the bounding box of the points (PyAutoArray's ``overlay_grid_from``: the box widened
+    by 1e-8 on each side, pixel centres at its cell centres), bilinear interpolation between the four surrounding
+    pixel centres (extrapolated from the outermost cell between a centre and the box edge), 4-connected neighbours,
+    the outer ring of pixels held at zero under the positive-only solver (PyAutoGalaxy's ``zeroed_pixels``).
+    Raises ModelError for a shape below 3 x 3."""
+
+    shape: tuple = (3, 3)
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", _shape(self.shape, "RectangularUniform"))
+
+    @property
+    def pixels(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+        from galaxyfit import _core
+
+        ny, nx = self.shape
+        buffer = 1e-8
+        y_min, x_min = points.min(axis=0) - buffer
+        y_max, x_max = points.max(axis=0) + buffer
+        dy, dx = (y_max - y_min) / ny, (x_max - x_min) / nx
+        ys = y_min + (np.arange(ny) + 0.5) * dy
+        xs = x_min + (np.arange(nx) + 0.5) * dx
+        index, weight = _core.rectangular_bilinear_stencils(points, ny, nx, ys[0], xs[0], dy, dx)
+        vertices = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+        return MeshInterpolation(index, weight, vertices, rectangular_neighbours(ny, nx), rectangular_edge_pixels(ny, nx),
+                                 shape=(ny, nx))
+
+
+@dataclass(frozen=True)
+class Delaunay(Mesh):
+    """A Delaunay triangulation of the vertices an image mesh places (``mesh_grid``, e.g. ``Overlay`` or ``Hilbert``;
+    ``pixels`` of them), barycentric weights inside the triangle holding a point and the nearest vertex outside the
+    hull (PyAutoArray's ``pixel_weights_delaunay_from``), neighbours along the triangulation's edges. The last
+    ``zeroed_pixels`` vertices (an image mesh's appended edge ring) are held at zero under the positive-only solver.
+
+    The triangulation is scipy's qhull (built once per dataset and mesh grid); points are located with its
+    ``find_simplex``, the weights are the C++ kernel's. Raises ModelError for fewer than 3 pixels or a negative
+    ``zeroed_pixels``; ``interpolation`` raises ValueError for a grid of another size or a degenerate triangulation."""
+
+    pixels: int = 3
+    zeroed_pixels: int = 0
+    needs_mesh_grid = True
+
+    def __post_init__(self):
+        for name, low in (("pixels", 3), ("zeroed_pixels", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
+                raise ModelError(f"Delaunay.{name} must be an integer >= {low}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if self.zeroed_pixels >= self.pixels:
+            raise ModelError(f"Delaunay.zeroed_pixels ({self.zeroed_pixels}) must be fewer than its pixels ({self.pixels})")
+
+    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+        import scipy.spatial
+
+        from galaxyfit import _core
+
+        if mesh_grid is None:
+            raise ValueError("Delaunay needs its vertices: give an image mesh (e.g. image_mesh.Overlay) or a mesh grid "
+                             "through AdaptImages(galaxy_name_image_plane_mesh_grid_dict=...)")
+        vertices = np.ascontiguousarray(mesh_grid, dtype=np.float64)
+        if vertices.ndim != 2 or vertices.shape[1] != 2 or len(vertices) != self.pixels:
+            raise ValueError(f"Delaunay(pixels={self.pixels}) was given a mesh grid of shape {vertices.shape}; "
+                             f"it needs ({self.pixels}, 2)")
+        try:
+            triangulation = scipy.spatial.Delaunay(vertices)
+        except scipy.spatial.QhullError as error:
+            raise ValueError(f"the Delaunay triangulation of the mesh grid failed (degenerate vertices?): {error}") from None
+        simplices = np.ascontiguousarray(triangulation.simplices, dtype=np.int32)
+        simplex = np.ascontiguousarray(triangulation.find_simplex(points), dtype=np.int32)
+        nearest = np.zeros(len(points), dtype=np.int32)
+        outside = simplex < 0
+        if outside.any():
+            nearest[outside] = scipy.spatial.cKDTree(vertices).query(points[outside])[1]
+        index, weight = _core.delaunay_barycentric_stencils(points, vertices, simplices, simplex, nearest)
+        neighbours = np.zeros((len(vertices), len(vertices)))
+        for a, b in ((0, 1), (1, 2), (0, 2)):
+            neighbours[simplices[:, a], simplices[:, b]] = neighbours[simplices[:, b], simplices[:, a]] = 1.0
+        zeroed = np.arange(len(vertices) - self.zeroed_pixels, len(vertices))
+        return MeshInterpolation(index, weight, vertices, neighbours, zeroed)
+
+
+#: The meshes by name (model files).
+MESHES = {cls.__name__: cls for cls in (RectangularUniform, Delaunay)}
