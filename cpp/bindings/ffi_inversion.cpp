@@ -139,7 +139,7 @@ int64_t batch_of(ffi::Span<const int64_t> dims, size_t core) { return dims.size(
 ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvature, ffi::Buffer<ffi::F64> data_vector,
                              ffi::Buffer<ffi::F64> data_norm, ffi::Buffer<ffi::F64> regularization,
                              ffi::Buffer<ffi::S32> flags, bool positive_only, double diag_value, int64_t max_iterations,
-                             ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
+                             bool log_det_regularization, ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
                              ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
   const auto fdims = curvature.dimensions();
   if (fdims.size() < 2 || fdims[fdims.size() - 1] != fdims[fdims.size() - 2])
@@ -160,7 +160,8 @@ ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvatu
   for (int64_t count : {fb, db, nb, hb})
     if (count != 1 && count != batch)
       return ffi::Error::InvalidArgument("inversion_gram: every operand must carry 1 or all batch elements");
-  const auto settings = settings_of(positive_only, diag_value, max_iterations);
+  auto settings = settings_of(positive_only, diag_value, max_iterations);
+  settings.compute_log_det_regularization = log_det_regularization;
   const double* f = curvature.typed_data();
   const double* d = data_vector.typed_data();
   const double* yy = data_norm.typed_data();
@@ -230,6 +231,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGram, InversionGramImpl,
                                   .Attr<bool>("positive_only")
                                   .Attr<double>("diag_value")
                                   .Attr<int64_t>("max_iterations")
+                                  .Attr<bool>("log_det_regularization")
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()

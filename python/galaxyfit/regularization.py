@@ -59,10 +59,24 @@ def _regularization(cls):
 
 
 class Regularization:
-    """Shared behaviour; ``regularization_matrix(neighbours)`` (S x S) for an adjacency matrix (S x S of 0/1)."""
+    """Shared behaviour; ``regularization_matrix(neighbours)`` (S x S) for an adjacency matrix (S x S of 0/1);
+    ``log_det_from_spectrum(mu)``: ln det H in closed form from the eigenvalues ``mu`` of the graph Laplacian
+    (degree - adjacency), or None where there is none (the solve then factors H)."""
 
     def regularization_matrix(self, neighbours: np.ndarray):  # pragma: no cover - every scheme overrides it
         raise NotImplementedError
+
+    def log_det_from_spectrum(self, laplacian_eigenvalues):
+        return None
+
+
+def laplacian_eigenvalues(neighbours: np.ndarray) -> np.ndarray:
+    """Eigenvalues (S,) of the graph Laplacian diag(degree) - adjacency of ``neighbours`` (numpy, once per mesh)."""
+    adjacency = np.asarray(neighbours, dtype=np.float64)
+    mu = np.linalg.eigvalsh(np.diag(adjacency.sum(axis=1)) - adjacency)
+    # The zero eigenvalues (one per connected component) are exact zeros, not rounding noise: ln(c^2 mu + 1e-8) is
+    # sensitive to mu ~ 1e-15 at the 1e-7 level.
+    return np.where(np.abs(mu) <= 1e-10 * max(np.max(np.abs(mu)), 1.0), 0.0, mu)
 
 
 def _graph_laplacian(coefficient, neighbours: np.ndarray):
@@ -84,6 +98,10 @@ class Constant(Regularization):
     def regularization_matrix(self, neighbours):
         return _graph_laplacian(self.coefficient, neighbours)
 
+    def log_det_from_spectrum(self, laplacian_eigenvalues):
+        """sum ln(c^2 mu + 1e-8): H = c^2 L + 1e-8 I shares L's eigenvectors."""
+        return jnp.sum(jnp.log(self.coefficient**2 * jnp.asarray(laplacian_eigenvalues) + GRAPH_DIAGONAL_JITTER))
+
 
 @_regularization
 class Zeroth(Regularization):
@@ -93,6 +111,9 @@ class Zeroth(Regularization):
 
     def regularization_matrix(self, neighbours):
         return jnp.eye(neighbours.shape[0]) * self.coefficient**2
+
+    def log_det_from_spectrum(self, laplacian_eigenvalues):
+        return len(laplacian_eigenvalues) * jnp.log(self.coefficient**2)
 
 
 @_regularization
@@ -105,6 +126,10 @@ class ConstantZeroth(Regularization):
     def regularization_matrix(self, neighbours):
         return (_graph_laplacian(self.coefficient_neighbor, neighbours)
                 + jnp.eye(neighbours.shape[0]) * self.coefficient_zeroth**2)
+
+    def log_det_from_spectrum(self, laplacian_eigenvalues):
+        mu = jnp.asarray(laplacian_eigenvalues)
+        return jnp.sum(jnp.log(self.coefficient_neighbor**2 * mu + GRAPH_DIAGONAL_JITTER + self.coefficient_zeroth**2))
 
 
 #: The schemes by name (model files).

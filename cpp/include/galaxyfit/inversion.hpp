@@ -45,6 +45,7 @@ struct InversionSettings {
   bool positive_only = true;                                   ///< s_j >= 0 except free-sign columns
   double no_regularization_add_to_curvature_diag_value = 1e-3;  ///< J: added to F_jj of unregularized columns
   int64_t max_iterations = 0;                                  ///< NNLS passive-set changes; 0: 3k + 100
+  bool compute_log_det_regularization = true;  ///< false: ln det H_RR is the caller's (a closed form), reported as 0
 };
 
 /// Scalars of an inversion (definitions at the top of this file).

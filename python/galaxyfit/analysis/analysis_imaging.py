@@ -13,6 +13,7 @@ from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit.fit_imaging import FitImaging
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import DatasetModel, Galaxies, Galaxy
+from galaxyfit.pixelization import Pixelization
 from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.validate import sanitized
 from galaxyfit.regularization import sanitized_regularization
@@ -61,6 +62,15 @@ def galaxies_from(container) -> Galaxies:
     return Galaxies(galaxies)
 
 
+def galaxy_names_from(container) -> list | None:
+    """The galaxies' names when ``container`` names them (a mapping or a model instance), else None."""
+    if isinstance(container, dict):
+        return [str(k) for k in container]
+    if hasattr(container, "items") and not isinstance(container, (Galaxies, Galaxy)):
+        return [str(k) for k, _ in container.items()]
+    return None
+
+
 def _sanitized_component(component):
     """(safe component, validity) for a profile, a linear profile, a basis (members and regularization) or another
     component (kept)."""
@@ -76,6 +86,9 @@ def _sanitized_component(component):
             regularization, ok = sanitized_regularization(regularization)
             valid = valid & ok
         return Basis(members, regularization), valid
+    if isinstance(component, Pixelization):
+        regularization, ok = sanitized_regularization(component.regularization)
+        return Pixelization(component.mesh, regularization, component.image_mesh), ok
     if hasattr(component, "positive_parameters"):
         return sanitized(component)
     return component, jnp.asarray(True)
@@ -101,9 +114,9 @@ class AnalysisImaging:
     ----------
     dataset : Imaging
         The (masked) dataset.
-    adapt_images : None
-        Adapt images steer pixelized reconstructions, which galaxyfit does not have yet: anything but None raises
-        NotImplementedError.
+    adapt_images : AdaptImages or None
+        Per-galaxy adapt images and fixed image-plane mesh grids of pixelized galaxies, by galaxy name
+        (``galaxyfit.AdaptImages``).
     cosmology : astropy cosmology or None
         For derived quantities in physical units (kpc); defaults to astropy's Planck15.
     settings : Settings or None
@@ -119,15 +132,14 @@ class AnalysisImaging:
     """
 
     def __init__(self, dataset: Imaging, adapt_images=None, cosmology=None, settings: Settings | None = None, title_prefix: str | None = None):
-        if adapt_images is not None:
-            raise NotImplementedError(
-                "adapt_images (adapt images for pixelized source reconstructions and adaptive regularization) are not "
-                "implemented in galaxyfit yet: pass adapt_images=None"
-            )
+        from galaxyfit.adapt_images import AdaptImages
+
+        if adapt_images is not None and not isinstance(adapt_images, AdaptImages):
+            raise TypeError(f"adapt_images must be a galaxyfit.AdaptImages or None, got {type(adapt_images).__name__}")
         if not isinstance(dataset, Imaging):
             raise TypeError(f"dataset must be an Imaging, got {type(dataset).__name__}")
         self.dataset = dataset
-        self.adapt_images = None
+        self.adapt_images = adapt_images
         self._cosmology = cosmology
         self.settings = settings if settings is not None else Settings()
         self.title_prefix = title_prefix
@@ -214,6 +226,8 @@ class AnalysisImaging:
             self.dataset_model_via_instance_from(instance),
             plan=self.plan,
             n_free_parameters=n_free_parameters,
+            adapt_images=self.adapt_images,
+            galaxy_names=galaxy_names_from(instance.galaxies),
         )
         if compiled:
             fit.precompute(self._compiled_parts(instance))
@@ -224,12 +238,13 @@ class AnalysisImaging:
 
         def parts(instance):
             fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance),
-                             self.dataset_model_via_instance_from(instance), plan=self.plan)
+                             self.dataset_model_via_instance_from(instance), plan=self.plan,
+                             adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
             return fit.parametric_image_slim, (None if fit.inversion is None else fit.inversion.columns)
 
         return jax.jit(parts)(instance)
 
-    def _sanitized_fit(self, parts):
+    def _sanitized_fit(self, parts, names=None):
         """(FitImaging of (galaxies, dataset model) with invalid parameters replaced by safe ones, validity flag)."""
         galaxies, dataset_model = parts
         galaxies, valid = _sanitized_galaxies(galaxies)
@@ -237,13 +252,14 @@ class AnalysisImaging:
             sky = jnp.asarray(dataset_model.background_sky_level, dtype=jnp.float64)
             valid = valid & jnp.isfinite(sky)
             dataset_model = DatasetModel(jnp.where(jnp.isfinite(sky), sky, 0.0))
-        return FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan), valid
+        return FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan, adapt_images=self.adapt_images,
+                          galaxy_names=names), valid
 
     def _parts(self, instance):
         return self.galaxies_via_instance_from(instance), self.dataset_model_via_instance_from(instance)
 
-    def _log_likelihood_and_validity(self, parts):
-        fit, valid = self._sanitized_fit(parts)
+    def _log_likelihood_and_validity(self, parts, names=None):
+        fit, valid = self._sanitized_fit(parts, names)
         figure_of_merit = fit.figure_of_merit  # the log evidence when linear objects are solved for
         finite = jnp.isfinite(figure_of_merit)
         # Why a model is rejected, as a float that rides along with the value (REJECTION_REASONS): the first reason
@@ -253,8 +269,8 @@ class AnalysisImaging:
                          jnp.where(status != 0, REJECTED_INVERSION + status, jnp.where(finite, 0.0, REJECTED_NOT_FINITE)))
         return (figure_of_merit, code), valid & fit.valid & finite
 
-    def _residuals_and_validity(self, parts):
-        fit, valid = self._sanitized_fit(parts)
+    def _residuals_and_validity(self, parts, names=None):
+        fit, valid = self._sanitized_fit(parts, names)
         residuals = fit.normalized_residual_slim
         return residuals, valid & fit.valid & jnp.all(jnp.isfinite(residuals))
 
@@ -267,7 +283,8 @@ class AnalysisImaging:
     def log_likelihood_and_rejection(self, instance):
         """(``log_likelihood_function(instance)``, why it was rejected: an int32 code, 0 when it was not; the codes
         are the keys of ``REJECTION_REASONS``). Searches count the codes (``result.timing["rejected"]``)."""
-        (log_likelihood, code), ok = guarded(self._log_likelihood_and_validity, self._parts(instance))
+        names = galaxy_names_from(instance.galaxies)
+        (log_likelihood, code), ok = guarded(lambda parts: self._log_likelihood_and_validity(parts, names), self._parts(instance))
         # -1e99 is also the floor: a valid but absurd model (intensity 1e49) must not rank below a rejected one.
         value = jnp.where(ok, jnp.maximum(log_likelihood, INVALID_LOG_LIKELIHOOD), INVALID_LOG_LIKELIHOOD)
         return value, jax.lax.stop_gradient(code).astype(jnp.int32)
@@ -278,7 +295,7 @@ class AnalysisImaging:
         the residuals and their derivatives are then meaningless (unlike ``log_likelihood_function``, no guard: it
         would cost a Levenberg-Marquardt fit ~0.1 s of compiling and ~15 % per Jacobian, and the optimiser never
         uses a Jacobian at a point it rejected)."""
-        return self._residuals_and_validity(self._parts(instance))
+        return self._residuals_and_validity(self._parts(instance), galaxy_names_from(instance.galaxies))
 
 
 class ModelAnalysis:

@@ -67,7 +67,7 @@ class PixelizedInversion(Inversion):
     :class:`Inversion`; ``mesh_regularization`` one H block per mesh (S_b, S_b). Same quantities as Inversion."""
 
     def __init__(self, columns, data, inverse_noise, profile_flags, profile_regularization, blocks, mesh_regularization,
-                 settings, keys, positive_only_zeroing: bool):
+                 settings, keys, positive_only_zeroing: bool, log_det_regularization=None):
         self.columns = columns
         self.data = data
         self.inverse_noise = jnp.asarray(inverse_noise)
@@ -108,7 +108,12 @@ class PixelizedInversion(Inversion):
         self._curvature = f
         self._data_vector = jnp.concatenate(d)
         self._data_norm = jnp.sum(data * weighted_residual)
-        self.output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings)
+        output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings,
+                             log_det_regularization=log_det_regularization is None)
+        if log_det_regularization is not None:  # ln det H in closed form, left out of the solve
+            output = output._replace(log_det_regularization=log_det_regularization,
+                                     evidence_term=output.evidence_term - log_det_regularization)
+        self.output = output
 
     @staticmethod
     def _mapper_data_vector(block, weighted_residual):
@@ -172,15 +177,20 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
     profile_keys = [key for key, _ in linear_profiles(galaxies)]
     k_p = len(profile_keys)
     blocks, mesh_regularization, keys = [], [], list(profile_keys)
+    closed_forms = [] if k_p == 0 else None  # ln det H per block, while every block has one
     start = k_p
     for key, pixelization in pixelizations(galaxies):
         name = galaxy_names[key.galaxy] if galaxy_names is not None else None
         mapper = mapper_for(plan, pixelization, name, adapt_images)
         blocks.append(MeshBlock(key, start, mapper.pixels, mapper))
         mesh_regularization.append(pixelization.regularization.regularization_matrix(mapper.neighbours))
+        if closed_forms is not None:
+            value = pixelization.regularization.log_det_from_spectrum(mapper.laplacian_eigenvalues)
+            closed_forms = None if value is None else closed_forms + [value]
         keys.extend(LinearColumn(key.galaxy, key.component, j) for j in range(mapper.pixels))
         start += mapper.pixels
     settings = plan.settings
     return PixelizedInversion(columns, data, plan.inverse_noise_slim, column_flags(galaxies),
                               regularization_matrix(galaxies, k_p) if k_p else None, blocks, mesh_regularization,
-                              settings.solver, keys, settings.use_positive_only_solver and settings.use_edge_zeroed_pixels)
+                              settings.solver, keys, settings.use_positive_only_solver and settings.use_edge_zeroed_pixels,
+                              sum(closed_forms) if closed_forms else None)

@@ -115,7 +115,13 @@ def _lowering(target):
 
 mlir.register_lowering(inversion_p, _lowering("galaxyfit_inversion_f64"), platform="cpu")
 mlir.register_lowering(inversion_gradient_p, _lowering("galaxyfit_inversion_gradient_f64"), platform="cpu")
-mlir.register_lowering(inversion_gram_p, _lowering("galaxyfit_inversion_gram_f64"), platform="cpu")
+def _gram_lowering(ctx, *args, positive_only, diag_value, max_iterations, log_det_regularization):
+    return jax.ffi.ffi_lowering("galaxyfit_inversion_gram_f64")(
+        ctx, *args, positive_only=bool(positive_only), diag_value=float(diag_value), max_iterations=np.int64(max_iterations),
+        log_det_regularization=bool(log_det_regularization))
+
+
+mlir.register_lowering(inversion_gram_p, _gram_lowering, platform="cpu")
 
 
 def _moved(args, dims, batched_rank):
@@ -281,13 +287,14 @@ def _invert_jvp(flags, settings, primals, tangents):
 
 
 def invert_gram(curvature, data_vector, data_norm, regularization, flags,
-                settings: SolverSettings = SolverSettings()) -> InversionOutput:
+                settings: SolverSettings = SolverSettings(), log_det_regularization: bool = True) -> InversionOutput:
     """The inversion from the Gram form (``galaxyfit::invert_gram``): ``curvature`` F = B_w^T B_w (..., k, k) without H
     and the diagonal jitter J, ``data_vector`` D = B_w^T y (..., k), ``data_norm`` y^T y (...), ``regularization``
     H (..., k, k) or None; ``flags`` a tuple of k ints (REGULARIZED, FREE_SIGN, HELD_ZERO). Each operand may carry its
     own batch axes (broadcast): a pixelization's F is a constant of the dataset while H follows the parameters.
-    Same output and derivatives as :func:`invert`, with D, F, y^T y and H as the inputs. Raises ValueError for
-    inconsistent shapes."""
+    Same output and derivatives as :func:`invert`, with D, F, y^T y and H as the inputs. ``log_det_regularization``
+    False leaves ln det H_RR to the caller (a closed form): it is then 0 in the output, and in E. Raises ValueError
+    for inconsistent shapes."""
     curvature = jnp.asarray(curvature, dtype=jnp.float64)
     data_vector = jnp.asarray(data_vector, dtype=jnp.float64)
     data_norm = jnp.asarray(data_norm, dtype=jnp.float64)
@@ -307,23 +314,25 @@ def invert_gram(curvature, data_vector, data_norm, regularization, flags,
         regularization = jnp.asarray(regularization, dtype=jnp.float64)
         if regularization.shape[-2:] != (k, k):
             raise ValueError(f"regularization must be (..., {k}, {k}), got {regularization.shape}")
-    return _invert_gram(curvature, data_vector, data_norm, regularization, flags, settings)
+    return _invert_gram(curvature, data_vector, data_norm, regularization, flags, (settings, bool(log_det_regularization)))
 
 
-def _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings):
+def _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options):
+    settings, log_det_h = options
     s, adjoint, terms, status = _bind_gram(curvature, data_vector, data_norm, regularization,
-                                           np.asarray(flags, dtype=np.int32), **_params(settings))
+                                           np.asarray(flags, dtype=np.int32), **_params(settings),
+                                           log_det_regularization=log_det_h)
     chi2, reg, log_det_a, log_det_h = (terms[..., i] for i in range(4))
     return InversionOutput(s, chi2 + reg + log_det_a - log_det_h, chi2, reg, log_det_a, log_det_h, status), adjoint
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(4, 5))
-def _invert_gram(curvature, data_vector, data_norm, regularization, flags, settings):
-    return _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings)[0]
+def _invert_gram(curvature, data_vector, data_norm, regularization, flags, options):
+    return _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options)[0]
 
 
 @_invert_gram.defjvp
-def _invert_gram_jvp(flags, settings, primals, tangents):
+def _invert_gram_jvp(flags, options, primals, tangents):
     """Implicit derivatives (module docstring), in the Gram form: with lambda = A_PP^-1 (J s)_P,
 
     dE = d(y^T y) - 2 (s + lambda)^T dD + (s + 2 lambda)^T (dF + dH) s + tr(A_RR^-1 dA_RR) - tr(H_RR^-1 dH_RR),
@@ -331,7 +340,8 @@ def _invert_gram_jvp(flags, settings, primals, tangents):
     and ds_P = A_PP^-1 (dD - (dF + dH) s)_P for the parts (formed only when they are differentiated)."""
     curvature, data_vector, data_norm, regularization = primals
     d_f, d_d, d_yy, d_h = tangents
-    out, lam = _gram_outputs(curvature, data_vector, data_norm, regularization, flags, settings)
+    out, lam = _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options)
+    settings, log_det_h = options
     s = out.reconstruction
     ok = out.status == 0
     k = curvature.shape[-1]
@@ -363,7 +373,8 @@ def _invert_gram_jvp(flags, settings, primals, tangents):
         index = np.flatnonzero(regularized)
         block = (..., index[:, None], index[None, :])
         d_log_det_a = jnp.trace(jnp.linalg.solve(a[block], d_a[block]), axis1=-2, axis2=-1)
-        d_log_det_h = jnp.trace(jnp.linalg.solve(h[block], dh[block]), axis1=-2, axis2=-1)
+        d_log_det_h = (jnp.trace(jnp.linalg.solve(h[block], dh[block]), axis1=-2, axis2=-1) if log_det_h
+                       else jnp.zeros_like(d_log_det_a))
         de = de + d_log_det_a - d_log_det_h
     else:
         d_log_det_a = d_log_det_h = jnp.zeros_like(out.evidence_term)

@@ -86,11 +86,21 @@ class Mapper:
         inverse_variance = plan.inverse_noise_slim**2
         self.curvature_matrix = _core.sparse_curvature_matrix(*self.blurred_mapping_matrix, pixels, inverse_variance)
         row_start, column, value = self.blurred_mapping_matrix
-        self._rows = jnp.asarray(np.repeat(np.arange(len(row_start) - 1, dtype=np.int32), np.diff(row_start)))
-        self._columns = jnp.asarray(column)
-        self._values = jnp.asarray(value)
+        # numpy, not JAX, arrays: a mapper made while tracing must not hold the trace's values
+        self._rows = np.repeat(np.arange(len(row_start) - 1, dtype=np.int32), np.diff(row_start))
+        self._columns = np.asarray(column)
+        self._values = np.asarray(value)
         self._n = plan.pixels_in_mask
         self._inverse_variance = inverse_variance
+
+    @property
+    def laplacian_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the mesh's graph Laplacian (closed-form ln det H of the graph regularizations; once)."""
+        if "_laplacian_eigenvalues" not in self.__dict__:
+            from galaxyfit.regularization import laplacian_eigenvalues
+
+            self._laplacian_eigenvalues = laplacian_eigenvalues(self.neighbours)
+        return self._laplacian_eigenvalues
 
     @property
     def zeroed(self) -> np.ndarray:
