@@ -183,9 +183,11 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
         name = galaxy_names[key.galaxy] if galaxy_names is not None else None
         mapper = mapper_for(plan, pixelization, name, adapt_images)
         blocks.append(MeshBlock(key, start, mapper.pixels, mapper))
-        mesh_regularization.append(pixelization.regularization.regularization_matrix(mapper.neighbours))
+        adapt = adapt_images.image_for(name) if adapt_images is not None else None
+        geometry = mapper.regularization_geometry(adapt)
+        mesh_regularization.append(pixelization.regularization.regularization_matrix(geometry))
         if closed_forms is not None:
-            value = pixelization.regularization.log_det_from_spectrum(mapper.laplacian_eigenvalues)
+            value = pixelization.regularization.log_det_closed_form(geometry)
             closed_forms = None if value is None else closed_forms + [value]
         keys.extend(LinearColumn(key.galaxy, key.component, j) for j in range(mapper.pixels))
         start += mapper.pixels

@@ -35,6 +35,12 @@ _COMMON = {
     "coefficient": lambda: LogUniformPrior(1e-6, 1e6),
     "coefficient_neighbor": lambda: LogUniformPrior(1e-6, 1e6),
     "coefficient_zeroth": lambda: LogUniformPrior(1e-6, 1e6),
+    "inner_coefficient": lambda: LogUniformPrior(1e-6, 1e6),
+    "outer_coefficient": lambda: LogUniformPrior(1e-6, 1e6),
+    "signal_scale": lambda: UniformPrior(0.0, 1.0),
+    "scale": lambda: LogUniformPrior(1e-6, 1e6),
+    "power": None,  # PyAutoGalaxy: Constant 1.0
+    "nu": None,  # fixed (closed forms for 0.5, 1.5, 2.5); PyAutoGalaxy frees it in MaternKernel
     "redshift": None,
 }
 

@@ -31,11 +31,16 @@ from galaxyfit.model.priors import Prior, prior_from_dict
 from galaxyfit.numbers import real_vector
 from galaxyfit.profiles import light, linear, operated
 from galaxyfit.profiles.basis import Basis
+from galaxyfit.pixelization.image_mesh import IMAGE_MESHES
+from galaxyfit.pixelization.mesh import MESHES, Mesh
+from galaxyfit.pixelization.pixelization import Pixelization
 from galaxyfit.regularization import REGULARIZATIONS, Regularization
 
 #: Classes a model may be made of, by the name used in model files.
 CLASSES = {**light.PROFILES, **operated.PROFILES, **{f"linear.{k}": v for k, v in linear.PROFILES.items()},
-           **{f"reg.{k}": v for k, v in REGULARIZATIONS.items()}, "Basis": Basis, "Galaxy": Galaxy, "DatasetModel": DatasetModel}
+           **{f"reg.{k}": v for k, v in REGULARIZATIONS.items()}, "Basis": Basis, "Galaxy": Galaxy, "DatasetModel": DatasetModel,
+           "Pixelization": Pixelization, **{f"mesh.{k}": v for k, v in MESHES.items()},
+           **{f"image_mesh.{k}": v for k, v in IMAGE_MESHES.items()}}
 _NAMES = {cls: name for name, cls in CLASSES.items()}
 
 
@@ -297,6 +302,8 @@ def fixed_value_problem(cls, name: str, value) -> str | None:
         return _galaxy_problem(name, value)
     if cls is Basis:
         return _basis_problem(name, value)
+    if cls is Pixelization:
+        return _pixelization_problem(name, value)
     default = next((f.default for f in dataclasses.fields(cls) if f.name == name), None)
     if isinstance(default, tuple):
         if not isinstance(value, tuple):
@@ -351,6 +358,16 @@ def _basis_problem(name: str, value) -> str | None:
             return None
         return f"must be None or a regularization scheme (galaxyfit.reg), got {_describe(value)}"
     return f"Basis has no parameter {name!r} (it has profile_list, regularization)"
+
+
+def _pixelization_problem(name: str, value) -> str | None:
+    if name == "mesh":
+        return None if isinstance(value, Mesh) else f"must be a mesh object (galaxyfit.mesh, e.g. RectangularUniform((30, 30))), got {_describe(value)}"
+    if name == "regularization":
+        return None if _is_profile_like(value, Regularization) else f"must be a regularization scheme (galaxyfit.reg), got {_describe(value)}"
+    if name == "image_mesh":
+        return None if value is None or type(value).__name__ in IMAGE_MESHES else f"must be an image mesh (galaxyfit.image_mesh) or None, got {_describe(value)}"
+    return f"Pixelization has no parameter {name!r} (it has mesh, regularization, image_mesh)"
 
 
 def check_parameter(cls, name: str, value, where: str | None = None) -> None:

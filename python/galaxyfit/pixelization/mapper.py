@@ -92,15 +92,42 @@ class Mapper:
         self._values = np.asarray(value)
         self._n = plan.pixels_in_mask
         self._inverse_variance = inverse_variance
+        self._image_shape = plan.dataset.shape
+        self._image_index = plan.image_index
+        self._sub_points = sub_size**2
 
-    @property
-    def laplacian_eigenvalues(self) -> np.ndarray:
-        """Eigenvalues of the mesh's graph Laplacian (closed-form ln det H of the graph regularizations; once)."""
-        if "_laplacian_eigenvalues" not in self.__dict__:
-            from galaxyfit.regularization import laplacian_eigenvalues
+    def regularization_geometry(self, adapt_image=None):
+        """The RegularizationGeometry of this mesh (cached), with the adapt pixel signal sums of ``adapt_image``
+        ((N_y, N_x), or None)."""
+        from galaxyfit.regularization import RegularizationGeometry
 
-            self._laplacian_eigenvalues = laplacian_eigenvalues(self.neighbours)
-        return self._laplacian_eigenvalues
+        key = None if adapt_image is None else np.asarray(adapt_image, dtype=np.float64).tobytes()
+        cache = self.__dict__.setdefault("_geometries", {})
+        if key not in cache:
+            base = cache.get(None)
+            sums = None if adapt_image is None else self.adapt_signal_sums(adapt_image)
+            geometry = RegularizationGeometry(self.neighbours, self.vertices, self.interpolation.split_rows, sums)
+            if base is not None:  # share the eigenvalues and split matrices, which do not depend on the image
+                geometry._cache = base._cache
+            cache[key] = geometry
+        return cache[key]
+
+    def adapt_signal_sums(self, adapt_image):
+        """(sums (S,), counts (S,)): sum over the mappings k -> j of w_kj a(pixel of k), and their number
+        (PyAutoArray's ``_pixel_signal_sums_numpy``; zero-weight mappings skipped where the mesh says so)."""
+        image = np.asarray(adapt_image, dtype=np.float64)
+        if image.shape != self._image_shape:
+            raise ValueError(f"the adapt image has shape {image.shape}, but the dataset is {self._image_shape}")
+        slim = image[self._image_index]
+        index, weight = self.interpolation.index, self.interpolation.weight
+        live = np.ones(index.shape, dtype=bool)
+        if self.interpolation.exclude_zero_weight_mappings:
+            live &= weight != 0
+        pixel_of_point = np.repeat(np.arange(len(slim)), self._sub_points)
+        values = slim[np.broadcast_to(pixel_of_point[:, None], index.shape)][live]
+        sums = np.bincount(index[live], weights=values * weight[live], minlength=self.pixels)
+        counts = np.bincount(index[live], minlength=self.pixels).astype(float)
+        return sums, counts
 
     @property
     def zeroed(self) -> np.ndarray:

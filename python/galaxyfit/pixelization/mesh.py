@@ -33,6 +33,8 @@ class MeshInterpolation:
     neighbours: np.ndarray
     zeroed: np.ndarray
     shape: tuple | None = None
+    exclude_zero_weight_mappings: bool = False
+    split_rows: object = None  # a function giving B (4 S, S) for the split regularizations, or None
 
     @property
     def pixels(self) -> int:
@@ -159,7 +161,46 @@ class Delaunay(Mesh):
         for a, b in ((0, 1), (1, 2), (0, 2)):
             neighbours[simplices[:, a], simplices[:, b]] = neighbours[simplices[:, b], simplices[:, a]] = 1.0
         zeroed = np.arange(len(vertices) - self.zeroed_pixels, len(vertices))
-        return MeshInterpolation(index, weight, vertices, neighbours, zeroed)
+
+        def split_rows():
+            return _delaunay_split_rows(vertices, triangulation, simplices)
+
+        # PyAutoArray counts only non-zero barycentric weights in a pixel's adapt signal (exclude_zero_weight_mappings)
+        return MeshInterpolation(index, weight, vertices, neighbours, zeroed, exclude_zero_weight_mappings=True,
+                                 split_rows=split_rows)
+
+
+def barycentric_dual_areas(vertices: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """(S,) a third of the area of every triangle touching each vertex (PyAutoArray's ``barycentric_dual_area_from``)."""
+    p0, p1, p2 = (vertices[simplices[:, c]] for c in range(3))
+    area = 0.5 * np.abs((p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (p2[:, 0] - p0[:, 0]))
+    dual = np.zeros(len(vertices))
+    for c in range(3):
+        np.add.at(dual, simplices[:, c], area / 3.0)
+    return dual
+
+
+def _delaunay_split_rows(vertices, triangulation, simplices) -> np.ndarray:
+    """B (4 S, S): for each vertex i and each of its 4 cross points p at +-delta_i along the two axes (delta_i = 0.5
+    sqrt(dual area_i)), the row e_i - (barycentric interpolation weights of p; its nearest vertex outside the hull)
+    (PyAutoArray's ``split_points_from`` and ``reg_split_from``)."""
+    import scipy.spatial
+
+    from galaxyfit import _core
+
+    delta = 0.5 * np.sqrt(barycentric_dual_areas(vertices, simplices))
+    offsets = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    points = np.ascontiguousarray((vertices[:, None, :] + delta[:, None, None] * offsets[None, :, :]).reshape(-1, 2))
+    simplex = np.ascontiguousarray(triangulation.find_simplex(points), dtype=np.int32)
+    nearest = np.zeros(len(points), dtype=np.int32)
+    outside = simplex < 0
+    if outside.any():
+        nearest[outside] = scipy.spatial.cKDTree(vertices).query(points[outside])[1]
+    index, weight = _core.delaunay_barycentric_stencils(points, vertices, simplices, simplex, nearest)
+    rows = np.zeros((len(points), len(vertices)))
+    np.add.at(rows, (np.repeat(np.arange(len(points)), 3), index.ravel()), -weight.ravel())
+    rows[np.arange(len(points)), np.repeat(np.arange(len(vertices)), 4)] += 1.0
+    return rows
 
 
 #: The meshes by name (model files).
