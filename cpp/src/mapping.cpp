@@ -6,9 +6,13 @@
 namespace galaxyfit {
 namespace {
 
-// Twice the area of triangle (a, b, q), unsigned (PyAutoArray's triangle_area_xp without the 1/2, which cancels).
-double area2(const double* a, const double* b, const double* q) {
-  return std::fabs((a[1] - q[1]) * (b[0] - q[0]) - (a[0] - q[0]) * (b[1] - q[1]));
+// Twice the area of triangle (c0, c1, c2), unsigned, with PyAutoArray's operations in its order (triangle_area_xp):
+// which weights come out exactly 0 for points on an edge, and so which mappings an adapt signal counts, depends on
+// the rounding of these very operations.
+double area2(const double* c0, const double* c1, const double* c2) {
+  const double v0y = c1[0] - c0[0], v0x = c1[1] - c0[1];
+  const double v1y = c2[0] - c0[0], v1x = c2[1] - c0[1];
+  return std::fabs(v0y * v1x - v0x * v1y);
 }
 
 // Accumulates one sparse row: a dense scratch vector of the row's length and the list of touched columns.
@@ -96,7 +100,7 @@ void delaunay_barycentric_stencils(const double* points, int64_t m, const double
     const double* p1 = vertices + 2 * id[1];
     const double* p2 = vertices + 2 * id[2];
     const double* q = points + 2 * k;
-    const double a0 = 0.5 * area2(p1, p2, q), a1 = 0.5 * area2(p0, p2, q), a2 = 0.5 * area2(p0, p1, q);
+    const double a0 = area2(p1, p2, q), a1 = area2(p0, p2, q), a2 = area2(p0, p1, q);
     const double total = a0 + a1 + a2;
     if (std::fabs(total) <= 1e-12) {
       w[0] = w[1] = w[2] = 0.0;

@@ -54,3 +54,44 @@ class AdaptImages:
     def __repr__(self) -> str:
         return (f"AdaptImages(images={sorted(self.galaxy_name_image_dict)}, "
                 f"mesh grids={sorted(self.galaxy_name_image_plane_mesh_grid_dict)})")
+
+
+def galaxy_name_image_dict_via_fit_from(fit, galaxy_names, use_model_images: bool = False,
+                                        adapt_minimum_percent: float = 0.01) -> dict:
+    """{galaxy name: (N_y, N_x) adapt image} from a FitImaging: each galaxy's PSF-blurred model image
+    (``use_model_images``) or, by default, its subtracted signal-to-noise map (data minus every other galaxy's model,
+    over the noise; 0 at masked pixels), with values below ``adapt_minimum_percent`` x its maximum raised to that
+    floor (PyAutoGalaxy's ``galaxy_name_image_dict_via_result_from``, config ``adapt_minimum_percent: 0.01``)."""
+    models = list(fit.galaxy_model_image_dict.values())
+    out = {}
+    plan = fit.plan
+    data = plan.native_from_slim(np.asarray(fit.data_slim))
+    noise = plan.native_from_slim(np.asarray(fit.noise_slim), fill=1.0)
+    for index, name in enumerate(galaxy_names):
+        if use_model_images:
+            image = np.array(models[index])
+        else:
+            others = sum((m for i, m in enumerate(models) if i != index), np.zeros(plan.dataset.shape))
+            image = plan.native_from_slim(((data - others) / noise)[plan.image_index])
+        floor = adapt_minimum_percent * np.max(image)
+        out[galaxy_name(name)] = np.where(image < floor, floor, image)
+    return out
+
+
+def galaxy_name_image_dict_via_result_from(result, use_model_images: bool = False,
+                                           adapt_minimum_percent: float = 0.01) -> dict:
+    """As :func:`galaxy_name_image_dict_via_fit_from` for a search's result: its maximum-likelihood fit."""
+    from galaxyfit.analysis.analysis_imaging import galaxy_names_from
+
+    instance = result.max_log_likelihood_instance
+    names = galaxy_names_from(instance.galaxies) or [str(i) for i in range(len(list(instance.galaxies)))]
+    return galaxy_name_image_dict_via_fit_from(result.max_log_likelihood_fit, names, use_model_images,
+                                               adapt_minimum_percent)
+
+
+def adapt_images_from_result(result, use_model_images: bool = False, galaxy_name_image_plane_mesh_grid_dict=None,
+                             adapt_minimum_percent: float = 0.01) -> "AdaptImages":
+    """AdaptImages made from a search's result (the two-step pipeline: a parametric fit, then a pixelized fit steered
+    by its images), optionally with fixed mesh grids."""
+    images = galaxy_name_image_dict_via_result_from(result, use_model_images, adapt_minimum_percent)
+    return AdaptImages(images, galaxy_name_image_plane_mesh_grid_dict)

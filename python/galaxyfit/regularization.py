@@ -156,6 +156,22 @@ class Regularization:
     def log_det_closed_form(self, geometry):
         return None
 
+    def validity(self, geometry):
+        """True, or a (possibly traced) boolean that is False where the scheme is degenerate on this geometry."""
+        return True
+
+
+#: A kernel scale beyond this many times the mesh's diameter makes every pair of pixels correlated to better than
+#: 5e-5 (Gaussian) -- the covariance is the all-ones matrix plus the 1e-8 jitter, and the prior is set by the
+#: jitter, not the kernel: such a sample is rejected (an error outside a search).
+KERNEL_SCALE_LIMIT = 100.0
+
+
+def _kernel_validity(scale, geometry):
+    g = geometry_of(geometry)
+    diameter = float(np.max(g.distances())) if g.pixels > 1 else 1.0
+    return (scale > 0) & (scale <= KERNEL_SCALE_LIMIT * diameter)
+
 
 def _graph_laplacian(coefficient, neighbours: np.ndarray):
     """H_ii = 1e-8 + c^2 n_i, H_ij = -c^2 for neighbours: c^2 sum over edges (s_i - s_j)^2 + 1e-8 |s|^2
@@ -348,6 +364,9 @@ class GaussianKernel(Regularization):
     coefficient: float = 1.0
     scale: float = 1.0
 
+    def validity(self, geometry):
+        return _kernel_validity(self.scale, geometry)
+
     def regularization_matrix(self, geometry):
         g = geometry_of(geometry)
         d = jnp.asarray(g.distances())
@@ -362,6 +381,9 @@ class ExponentialKernel(Regularization):
 
     coefficient: float = 1.0
     scale: float = 1.0
+
+    def validity(self, geometry):
+        return _kernel_validity(self.scale, geometry)
 
     def regularization_matrix(self, geometry):
         g = geometry_of(geometry)
@@ -396,6 +418,9 @@ class MaternKernel(Regularization):
     coefficient: float = 1.0
     scale: float = 1.0
     nu: float = 0.5
+
+    def validity(self, geometry):
+        return _kernel_validity(self.scale, geometry)
 
     def regularization_matrix(self, geometry):
         nu = known_nu(self.nu)

@@ -49,7 +49,8 @@ void rectangular_bilinear_stencils(const double* points, int64_t m, int64_t ny, 
 
 /// Barycentric stencils in a triangulation (PyAutoArray's pixel_weights_delaunay_from): for a point inside simplex t
 /// (simplex_of_point[k] = t >= 0, vertices simplices[3 t .. 3 t + 3)), weights proportional to the areas of the
-/// sub-triangles opposite each vertex, normalised to sum 1 (all 0 for a degenerate triangle, total area <= 1e-12);
+/// sub-triangles opposite each vertex, normalised to sum 1 (all 0 for a degenerate triangle, sum of doubled areas
+/// <= 1e-12, as there);
 /// outside the hull (simplex_of_point[k] < 0) weight 1 on nearest_vertex[k].
 /// points: m x 2; vertices: v x 2; simplices: t x 3; index, weight: m x 3 outputs (unused slots: index 0, weight 0).
 void delaunay_barycentric_stencils(const double* points, int64_t m, const double* vertices, int64_t n_vertices,

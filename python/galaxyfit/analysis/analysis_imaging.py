@@ -233,6 +233,16 @@ class AnalysisImaging:
             fit.precompute(self._compiled_parts(instance))
         return fit
 
+    def adapt_images_via_instance_from(self, instance, use_model_images: bool = False):
+        """AdaptImages from this analysis' fit of ``instance`` (each galaxy's subtracted signal-to-noise map, or its
+        model image), keeping this analysis' fixed mesh grids (PyAutoGalaxy's name)."""
+        from galaxyfit.adapt_images import AdaptImages, galaxy_name_image_dict_via_fit_from
+
+        names = galaxy_names_from(instance.galaxies) or [str(i) for i in range(len(self.galaxies_via_instance_from(instance)))]
+        images = galaxy_name_image_dict_via_fit_from(self.fit_from(instance, compiled=True), names, use_model_images)
+        grids = self.adapt_images.galaxy_name_image_plane_mesh_grid_dict if self.adapt_images is not None else None
+        return AdaptImages(images, grids)
+
     def _compiled_parts(self, instance):
         import jax
 

@@ -195,8 +195,21 @@ class FitImaging:
         """{galaxy of this fit: (N_y, N_x) its PSF-convolved model at the unmasked pixels, 0 elsewhere} with every
         linear profile at its solved intensity (PyAutoGalaxy's name). The images add up to ``blurred_image``."""
         solved = self.galaxies_linear_light_profiles_to_light_profiles()
-        return {galaxy: self.plan.native_from_slim(blurred_slim(Galaxies([one]), self.plan))
-                for galaxy, one in zip(self.galaxies, solved)}
+        images = [np.asarray(blurred_slim(Galaxies([one]), self.plan)) for one in solved]
+        for key, image in self._pixelized_slim_dict(blurred=True).items():
+            images[key.galaxy] = images[key.galaxy] + image
+        return {galaxy: self.plan.native_from_slim(image) for galaxy, image in zip(self.galaxies, images)}
+
+    def _pixelized_slim_dict(self, blurred: bool) -> dict:
+        if self.inversion is None or not hasattr(self.inversion, "reconstructed_slim_dict"):
+            return {}
+        return self.inversion.reconstructed_slim_dict(blurred=blurred)
+
+    @property
+    def reconstructed_image_dict(self) -> dict:
+        """{pixelization key (galaxy, component): (N_y, N_x) its reconstruction before the PSF at the unmasked
+        pixels, 0 elsewhere} (PyAutoGalaxy's mapped reconstructed image, unblurred)."""
+        return {key: self.plan.native_from_slim(v) for key, v in self._pixelized_slim_dict(blurred=False).items()}
 
     @property
     def pixels_in_mask(self) -> int:
@@ -224,7 +237,10 @@ class FitImaging:
         solved intensities) over the whole image."""
         grid = self.plan.image_grid
         galaxies = self.galaxies_linear_light_profiles_to_light_profiles()
-        return np.asarray(unblurred_box(galaxies, self.plan, grid=grid) + unblurred_box(galaxies, self.plan, operated=True, grid=grid))
+        image = np.asarray(unblurred_box(galaxies, self.plan, grid=grid) + unblurred_box(galaxies, self.plan, operated=True, grid=grid))
+        for reconstructed in self.reconstructed_image_dict.values():  # pixelizations: at the unmasked pixels only
+            image = image + reconstructed
+        return image
 
     @property
     def blurred_image(self):

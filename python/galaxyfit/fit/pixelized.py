@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.fit.inversion import Inversion
 from galaxyfit.fit.linear_objects import LinearColumn, column_flags, linear_profiles, regularization_matrix
-from galaxyfit.kernels.inversion import FREE_SIGN, HELD_ZERO, REGULARIZED, invert_gram
+from galaxyfit.errors import ModelError
+from galaxyfit.regularization import KERNEL_SCALE_LIMIT
+from galaxyfit.kernels.inversion import FREE_SIGN, HELD_ZERO, REGULARIZED, STATUS_DEGENERATE_REGULARIZATION, invert_gram
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class PixelizedInversion(Inversion):
     :class:`Inversion`; ``mesh_regularization`` one H block per mesh (S_b, S_b). Same quantities as Inversion."""
 
     def __init__(self, columns, data, inverse_noise, profile_flags, profile_regularization, blocks, mesh_regularization,
-                 settings, keys, positive_only_zeroing: bool, log_det_regularization=None):
+                 settings, keys, positive_only_zeroing: bool, log_det_regularization=None, regularization_valid=True):
         self.columns = columns
         self.data = data
         self.inverse_noise = jnp.asarray(inverse_noise)
@@ -113,6 +116,9 @@ class PixelizedInversion(Inversion):
         if log_det_regularization is not None:  # ln det H in closed form, left out of the solve
             output = output._replace(log_det_regularization=log_det_regularization,
                                      evidence_term=output.evidence_term - log_det_regularization)
+        if regularization_valid is not True:  # a degenerate regularization: the sample is rejected
+            output = output._replace(status=jnp.where(regularization_valid, output.status,
+                                                      STATUS_DEGENERATE_REGULARIZATION).astype(output.status.dtype))
         self.output = output
 
     @staticmethod
@@ -136,6 +142,36 @@ class PixelizedInversion(Inversion):
         for block in self.blocks:
             image = image + block.mapper.mapped_image(s[block.start:block.start + block.size])
         return image
+
+    @property
+    def mapper_list(self) -> list:
+        """The Mapper of each pixelization (mesh, mapping matrices, vertices), in column order."""
+        return [block.mapper for block in self.blocks]
+
+    def mesh_reconstruction_dict(self) -> dict:
+        """{pixelization key: dict(vertices (S, 2) (y, x) arcsec, values (S,), noise (S,) 1-sigma errors, NaN where a
+        pixel was not solved for, shape (ny, nx) of a rectangular mesh or None, image (ny, nx) of the values on a
+        rectangular mesh, row 0 at the lowest y)} (numpy)."""
+        s = np.asarray(self.reconstruction)
+        noise = self.reconstruction_noise_map
+        out = {}
+        for block in self.blocks:
+            values = s[block.start:block.start + block.size]
+            shape = block.mapper.interpolation.shape
+            out[block.key] = dict(vertices=block.mapper.vertices, values=values,
+                                  noise=noise[block.start:block.start + block.size], shape=shape,
+                                  image=None if shape is None else values.reshape(shape))
+        return out
+
+    def reconstructed_slim_dict(self, blurred: bool = True) -> dict:
+        """{pixelization key: (N,) its reconstruction's image at the unmasked pixels, PSF-blurred (f s) or not (M s)}."""
+        s = self.reconstruction
+        out = {}
+        for block in self.blocks:
+            part = s[block.start:block.start + block.size]
+            out[block.key] = (np.asarray(block.mapper.mapped_image(part)) if blurred
+                              else block.mapper.unblurred_image_slim(part))
+        return out
 
     @property
     def data_vector(self):
@@ -178,6 +214,7 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
     k_p = len(profile_keys)
     blocks, mesh_regularization, keys = [], [], list(profile_keys)
     closed_forms = [] if k_p == 0 else None  # ln det H per block, while every block has one
+    valid = True
     start = k_p
     for key, pixelization in pixelizations(galaxies):
         name = galaxy_names[key.galaxy] if galaxy_names is not None else None
@@ -185,6 +222,17 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
         blocks.append(MeshBlock(key, start, mapper.pixels, mapper))
         adapt = adapt_images.image_for(name) if adapt_images is not None else None
         geometry = mapper.regularization_geometry(adapt)
+        validity = pixelization.regularization.validity(geometry)
+        if validity is not True:
+            try:
+                known = bool(validity)
+            except jax.errors.ConcretizationTypeError:  # traced (in a search): the sample is rejected instead
+                valid = valid & validity
+            else:
+                if not known:
+                    raise ModelError(f"{pixelization.regularization!r} is degenerate on this {type(mapper.mesh).__name__} "
+                                     f"mesh (a kernel scale must be positive and at most {KERNEL_SCALE_LIMIT:g} times the "
+                                     f"mesh's diameter, {float(np.max(geometry.distances())):.3g} arcsec)")
         mesh_regularization.append(pixelization.regularization.regularization_matrix(geometry))
         if closed_forms is not None:
             value = pixelization.regularization.log_det_closed_form(geometry)
@@ -195,4 +243,4 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
     return PixelizedInversion(columns, data, plan.inverse_noise_slim, column_flags(galaxies),
                               regularization_matrix(galaxies, k_p) if k_p else None, blocks, mesh_regularization,
                               settings.solver, keys, settings.use_positive_only_solver and settings.use_edge_zeroed_pixels,
-                              sum(closed_forms) if closed_forms else None)
+                              sum(closed_forms) if closed_forms else None, valid)

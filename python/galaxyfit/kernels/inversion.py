@@ -41,7 +41,10 @@ HELD_ZERO = 4  # held at 0 by the positive-only solve (a mesh's edge-zeroed pixe
 
 #: Status codes (InversionStatus).
 STATUS_TEXT = {0: "solved", 1: "a matrix is not positive definite", 2: "the positive-only solve did not converge",
-               3: "a value is not finite", 4: "inconsistent sizes or flags"}
+               3: "a value is not finite", 4: "inconsistent sizes or flags",
+               5: "a regularization is degenerate (e.g. a kernel scale far beyond the mesh)"}
+#: Set on the Python side (the C++ solve never reports it): the regularization's own validity check failed.
+STATUS_DEGENERATE_REGULARIZATION = 5
 
 
 @dataclass(frozen=True)

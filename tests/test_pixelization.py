@@ -1,0 +1,427 @@
+"""Pixelized reconstructions: exactness against a dense float64 implementation written here, parity with
+PyAutoGalaxy 2026.10.26.1, derivatives, batching and failures."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.signal
+import scipy.spatial
+
+import galaxyfit as gf
+from galaxyfit.errors import ModelError
+from galaxyfit.model import ModelInstance
+from galaxyfit.pixelization.mesh import rectangular_edge_pixels
+
+PS = 0.1
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A 36 x 36 image of a Sersic galaxy with a clump, a 7 x 7 Gaussian PSF, a 1.5" circular mask."""
+    from galaxyfit.simulate import gaussian_psf, simulate_imaging
+
+    psf = gaussian_psf((7, 7), 0.1, PS)
+    galaxies = [gf.Galaxy(0.5, bulge=gf.lp.Sersic(centre=(0.05, -0.02), ell_comps=(0.1, 0.05), intensity=2.0,
+                                                   effective_radius=0.5, sersic_index=2.0),
+                          clump=gf.lp.Gaussian(centre=(0.4, 0.5), ell_comps=(0.0, 0.0), intensity=3.0, sigma=0.08))]
+    dataset, _ = simulate_imaging(galaxies, (36, 36), PS, psf, exposure_time=300.0, seed=3)
+    return dataset.apply_mask(gf.Mask.circular(dataset.shape, PS, 1.5))
+
+
+# ---- an independent dense float64 implementation ------------------------------------------------------------------
+
+
+def sub_points(dataset, sub):
+    ny, nx = dataset.shape
+    rows, cols = np.nonzero(~dataset.mask.array)
+    offsets = ((np.arange(sub) + 0.5) / sub - 0.5) * PS
+    points, owner = [], []
+    for i, (r, c) in enumerate(zip(rows, cols)):
+        for oy in offsets:
+            for ox in offsets:
+                points.append(((r - (ny - 1) / 2) * PS + oy, (c - (nx - 1) / 2) * PS + ox))
+                owner.append(i)
+    return np.array(points), np.array(owner), (rows, cols)
+
+
+def dense_rectangular(points, shape):
+    """(weights (m, S) dense, vertices, adjacency, edge ring) of PyAutoArray's rule, written out plainly."""
+    ny, nx = shape
+    lo = points.min(0) - 1e-8
+    hi = points.max(0) + 1e-8
+    step = (hi - lo) / np.array(shape)
+    ys = lo[0] + (np.arange(ny) + 0.5) * step[0]
+    xs = lo[1] + (np.arange(nx) + 0.5) * step[1]
+    w = np.zeros((len(points), ny * nx))
+    for k, (y, x) in enumerate(points):
+        fy, fx = (y - ys[0]) / step[0], (x - xs[0]) / step[1]
+        iy = min(max(int(np.floor(fy)), 0), ny - 2)
+        ix = min(max(int(np.floor(fx)), 0), nx - 2)
+        ty, tx = fy - iy, fx - ix
+        for dy, dx, v in ((0, 0, (1 - tx) * (1 - ty)), (0, 1, tx * (1 - ty)), (1, 0, (1 - tx) * ty), (1, 1, tx * ty)):
+            w[k, (iy + dy) * nx + ix + dx] += v
+    adjacency = np.zeros((ny * nx, ny * nx))
+    for a in range(ny):
+        for b in range(nx):
+            for da, db in ((0, 1), (1, 0)):
+                if a + da < ny and b + db < nx:
+                    adjacency[a * nx + b, (a + da) * nx + b + db] = adjacency[(a + da) * nx + b + db, a * nx + b] = 1
+    vertices = np.array([(y, x) for y in ys for x in xs])
+    ring = [a * nx + b for a in range(ny) for b in range(nx) if a in (0, ny - 1) or b in (0, nx - 1)]
+    return w, vertices, adjacency, np.array(ring)
+
+
+def dense_delaunay(points, vertices):
+    """Barycentric weights from scipy's affine transform (not our area formula), nearest vertex outside the hull."""
+    tri = scipy.spatial.Delaunay(vertices)
+    simplex = tri.find_simplex(points)
+    w = np.zeros((len(points), len(vertices)))
+    tree = scipy.spatial.cKDTree(vertices)
+    for k, t in enumerate(simplex):
+        if t < 0:
+            w[k, tree.query(points[k])[1]] = 1.0
+            continue
+        transform = tri.transform[t]
+        b = transform[:2] @ (points[k] - transform[2])
+        for vertex, value in zip(tri.simplices[t], (b[0], b[1], 1 - b[0] - b[1])):
+            w[k, vertex] += value
+    adjacency = np.zeros((len(vertices), len(vertices)))
+    for simplex_vertices in tri.simplices:
+        for a in range(3):
+            for b in range(3):
+                if a != b:
+                    adjacency[simplex_vertices[a], simplex_vertices[b]] = 1
+    return w, adjacency
+
+
+def dense_evidence(dataset, weights, owner, regularization_matrix, positive, zeroed, sub):
+    """-1/2 [chi^2 + s^T H s + ln det(F + H) - ln det H + sum ln 2 pi sigma^2] with every matrix dense."""
+    rows, cols = np.nonzero(~dataset.mask.array)
+    n, s_pixels = len(rows), weights.shape[1]
+    mapping = np.zeros((n, s_pixels))
+    np.add.at(mapping, owner, weights / sub**2)
+    blurred = np.zeros_like(mapping)
+    for j in range(s_pixels):
+        native = np.zeros(dataset.shape)
+        native[rows, cols] = mapping[:, j]
+        blurred[:, j] = scipy.signal.convolve(native, dataset.psf, mode="same")[rows, cols]
+    d = dataset.data[rows, cols]
+    sigma = dataset.noise_map[rows, cols]
+    fw = blurred / sigma[:, None]
+    curvature = fw.T @ fw
+    data_vector = fw.T @ (d / sigma)
+    a = curvature + regularization_matrix
+    if positive:
+        keep = np.setdiff1d(np.arange(s_pixels), zeroed)
+        factor = np.linalg.cholesky(a[np.ix_(keep, keep)])
+        target = np.linalg.solve(factor, data_vector[keep])
+        solution, _ = scipy.optimize.nnls(factor.T, target, maxiter=50 * len(keep))
+        s = np.zeros(s_pixels)
+        s[keep] = solution
+    else:
+        s = np.linalg.solve(a, data_vector)
+    chi2 = np.sum(((d - blurred @ s) / sigma) ** 2)
+    return -0.5 * (chi2 + s @ regularization_matrix @ s + np.linalg.slogdet(a)[1]
+                   - np.linalg.slogdet(regularization_matrix)[1] + np.sum(np.log(2 * np.pi * sigma**2))), s
+
+
+def dense_h(kind, adjacency, vertices, signals):
+    if kind == "Constant":
+        c = 1.3
+        return np.diag(1e-8 + c**2 * adjacency.sum(1)) - c**2 * adjacency
+    if kind == "Adapt":
+        r = ((2.0 * signals + 0.5 * (1 - signals)) ** 2) ** 2
+        w = (r[:, None] + r[None, :]) * adjacency
+        return np.diag(1e-8 + w.sum(1)) - w
+    d2 = ((vertices[:, None] - vertices[None]) ** 2).sum(-1)
+    covariance = np.exp(-d2 / (2 * 0.3**2)) + 1e-8 * np.eye(len(vertices))
+    h = 0.7 * np.linalg.inv(covariance)
+    h = 0.5 * (h + h.T)
+    return h + np.eye(len(vertices)) * 1e-8 * abs(np.mean(np.diag(h)))
+
+
+SCHEMES = {"Constant": gf.reg.Constant(1.3), "Adapt": gf.reg.Adapt(2.0, 0.5, 1.0), "GaussianKernel": gf.reg.GaussianKernel(0.7, 0.3)}
+
+
+@pytest.mark.parametrize("mesh_kind", ["rectangular", "delaunay"])
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("positive", [False, True])
+def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, scheme, positive):
+    sub = 2
+    points, owner, _ = sub_points(small, sub)
+    if mesh_kind == "rectangular":
+        weights, vertices, adjacency, zeroed = dense_rectangular(points, (9, 9))
+        mesh, grid = gf.mesh.RectangularUniform((9, 9)), None
+        counts = _rectangular_counts(points, (9, 9))  # every one of a point's 4 entries counts, zero weights too
+    else:
+        grid = gf.image_mesh.Overlay((9, 9)).image_plane_mesh_grid_from(small.mask)
+        vertices = grid
+        weights, adjacency = dense_delaunay(points, vertices)
+        mesh = gf.mesh.Delaunay(pixels=len(vertices), zeroed_pixels=0)
+        zeroed = np.array([], dtype=int)
+        counts = _delaunay_counts(points, vertices)  # only non-zero barycentric weights count (PyAutoArray)
+    adapt_image = np.abs(small.data) + 0.01
+    rows, cols = np.nonzero(~small.mask.array)
+    sums = (weights * adapt_image[rows, cols][owner][:, None]).sum(0)
+    signals = sums / np.where(counts > 0, counts, 1)
+    signals = signals / signals.max()
+    h = dense_h(scheme, adjacency, vertices, signals)
+    expected, s_expected = dense_evidence(small, weights, owner, h, positive, zeroed, sub)
+
+    settings = gf.Settings(over_sample_size_pixelization=sub, use_positive_only_solver=positive)
+    galaxy = gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh=mesh, regularization=SCHEMES[scheme]))
+    adapt = gf.AdaptImages(galaxy_name_image_dict={"galaxy": adapt_image},
+                           galaxy_name_image_plane_mesh_grid_dict=None if grid is None else {"galaxy": grid})
+    fit = gf.FitImaging(small, [galaxy], settings=settings, adapt_images=adapt, galaxy_names=["galaxy"])
+    assert float(fit.log_evidence) == pytest.approx(expected, rel=1e-10)
+    s = np.asarray(fit.inversion.reconstruction)
+    assert np.abs(s - s_expected).max() <= 1e-6 * np.abs(s_expected).max()
+    if positive:
+        assert s.min() >= 0.0
+        assert np.all(s[zeroed] == 0.0)
+
+
+def _delaunay_counts(points, vertices):
+    """How many of the points' barycentric weights on each vertex are non-zero, with zero decided as PyAutoArray
+    decides it: its doubled sub-triangle areas (triangle_area_xp), whose rounding makes points on an edge exact 0."""
+    tri = scipy.spatial.Delaunay(vertices)
+    simplex = tri.find_simplex(points)
+    counts = np.zeros(len(vertices))
+    tree = scipy.spatial.cKDTree(vertices)
+
+    def area(c0, c1, c2):
+        v0, v1 = c1 - c0, c2 - c0
+        return abs(v0[0] * v1[1] - v0[1] * v1[0])
+
+    for q, t in zip(points, simplex):
+        if t < 0:
+            counts[tree.query(q)[1]] += 1
+            continue
+        p0, p1, p2 = vertices[tri.simplices[t]]
+        areas = (area(p1, p2, q), area(p0, p2, q), area(p0, p1, q))
+        if sum(areas) > 1e-12:
+            for vertex, a in zip(tri.simplices[t], areas):
+                counts[vertex] += a != 0
+    return counts
+
+
+def _rectangular_counts(points, shape):
+    ny, nx = shape
+    lo = points.min(0) - 1e-8
+    hi = points.max(0) + 1e-8
+    step = (hi - lo) / np.array(shape)
+    counts = np.zeros(ny * nx)
+    for y, x in points:
+        fy = (y - lo[0] - 0.5 * step[0]) / step[0]
+        fx = (x - lo[1] - 0.5 * step[1]) / step[1]
+        iy = min(max(int(np.floor(fy)), 0), ny - 2)
+        ix = min(max(int(np.floor(fx)), 0), nx - 2)
+        for j in (iy * nx + ix, iy * nx + ix + 1, (iy + 1) * nx + ix, (iy + 1) * nx + ix + 1):
+            counts[j] += 1
+    return counts
+
+
+def test_sparse_and_dense_formalisms_agree(small):
+    """The Gram route (sparse f, constant F) equals the column route (dense blurred mapping columns) to 1e-10."""
+    from galaxyfit.kernels.inversion import REGULARIZED, SolverSettings, invert
+
+    settings = gf.Settings(over_sample_size_pixelization=2, use_positive_only_solver=False)
+    galaxy = gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh=gf.mesh.RectangularUniform((8, 8)), regularization=gf.reg.Constant(0.8)))
+    fit = gf.FitImaging(small, [galaxy], settings=settings)
+    mapper = fit.inversion.mapper_list[0]
+    dense = mapper.sparse_blurred().toarray().T  # (S, N)
+    h = np.asarray(fit.inversion.regularization_matrix)
+    out = invert(dense * fit.plan.inverse_noise_slim, fit.plan.data_slim * fit.plan.inverse_noise_slim, h,
+                 (REGULARIZED,) * 64, SolverSettings(positive_only=False))
+    assert float(out.evidence_term) == pytest.approx(float(fit.inversion.evidence_term), rel=1e-10)
+
+
+# ---- parity with PyAutoGalaxy -------------------------------------------------------------------------------------
+
+# bench/.peers-venv/bin/python bench/peers/pyag_pixelization.py sim_bulge_disk (PyAutoGalaxy 2026.10.26.1, NumPy path)
+PYAG = {
+    "rectangular_constant": 1942.26861019329,
+    "rectangular_constant_positive": 1832.6865932615124,
+    "rectangular_constant_relocated": 1943.0326232845086,
+    "delaunay_constant": 1666.4046693766982,
+    "delaunay_constant_relocated": 1785.8886243905376,
+    "delaunay_constant_split": 2102.7695539110073,
+}
+#: Its Overlay(30, 30) vertices: count, sum and sum of squares of the (y, x) values; and its Delaunay simplices
+#: (each sorted, then sorted by rows): count and the first 16 hex digits of the sha256 of their int64 bytes.
+PYAG_OVERLAY = (699, 0.0, 3112.8600000000006)
+PYAG_SIMPLICES = (1353, "82ed3d0d4af4c90b")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    from conftest import shared_path
+
+    folder = shared_path("sim", "sim_bulge_disk")
+    scale = json.loads((folder / "sim_info.json").read_text())["pixel_scale"]
+    dataset = gf.Imaging.from_fits(folder / "data.fits", scale, noise_map_path=folder / "noise_map.fits",
+                                   psf_path=folder / "psf.fits")
+    return dataset.apply_mask(gf.Mask.circular(dataset.shape, scale, 3.0))
+
+
+@pytest.mark.parametrize("case", sorted(PYAG))
+def test_parity_with_pyautogalaxy(sim, case):
+    positive = case.endswith("positive")
+    relocate = case.endswith("relocated")
+    settings = gf.Settings(over_sampling=gf.OverSampling.pyautogalaxy(4), use_positive_only_solver=positive,
+                           use_border_relocator=relocate)
+    if case.startswith("rectangular"):
+        pixelization = gf.Pixelization(mesh=gf.mesh.RectangularUniform((30, 30)), regularization=gf.reg.Constant(1.0))
+    else:
+        reg = gf.reg.ConstantSplit(1.0) if case.endswith("split") else gf.reg.Constant(1.0)
+        pixelization = gf.Pixelization(mesh=gf.mesh.Delaunay(pixels=699), regularization=reg,
+                                       image_mesh=gf.image_mesh.Overlay((30, 30)))
+    fit = gf.FitImaging(sim, [gf.Galaxy(0.5, pixelization=pixelization)], settings=settings)
+    assert float(fit.log_evidence) == pytest.approx(PYAG[case], rel=1e-6)
+    assert float(fit.log_evidence) == pytest.approx(PYAG[case], rel=1e-10)  # what it measures: ~2e-12
+
+
+def test_overlay_places_pyautogalaxys_vertices_and_triangles(sim):
+    import hashlib
+
+    grid = gf.image_mesh.Overlay((30, 30)).image_plane_mesh_grid_from(sim.mask)
+    assert (len(grid), float(np.sum(grid)), float(np.sum(grid**2))) == pytest.approx(PYAG_OVERLAY, abs=1e-9)
+    simplices = np.sort(scipy.spatial.Delaunay(grid).simplices, axis=1)
+    simplices = simplices[np.lexsort(simplices.T[::-1])]
+    digest = hashlib.sha256(np.ascontiguousarray(simplices, dtype=np.int64).tobytes()).hexdigest()[:16]
+    assert (len(simplices), digest) == PYAG_SIMPLICES
+
+
+# ---- the likelihood in a search: jit, vmap, gradients, failures -------------------------------------------------
+
+
+def _instance(pixelization, **extra):
+    return ModelInstance(galaxies=ModelInstance(galaxy=gf.Galaxy(0.5, pixelization=pixelization, **extra)))
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gradient_vmap_and_jit_of_the_log_evidence(small, positive):
+    analysis = gf.AnalysisImaging(small, settings=gf.Settings(over_sample_size_pixelization=2,
+                                                              use_positive_only_solver=positive))
+    mesh = gf.mesh.RectangularUniform((10, 10))
+
+    def log_evidence(c, intensity):
+        bulge = gf.lp.Sersic(centre=(0.05, -0.02), ell_comps=(0.1, 0.05), intensity=intensity, effective_radius=0.5,
+                             sersic_index=2.0)
+        return analysis.log_likelihood_function(_instance(gf.Pixelization(mesh, gf.reg.Constant(c)), bulge=bulge))
+
+    value = jax.jit(log_evidence)(0.9, 1.0)
+    bulge = gf.lp.Sersic(centre=(0.05, -0.02), ell_comps=(0.1, 0.05), intensity=1.0, effective_radius=0.5, sersic_index=2.0)
+    direct = gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh, gf.reg.Constant(0.9)), bulge=bulge)],
+                           settings=analysis.settings).log_evidence
+    assert float(value) == pytest.approx(float(direct), rel=1e-12)
+    grad = jax.jit(jax.grad(log_evidence, argnums=(0, 1)))(0.9, 1.0)
+    for i, step in ((0, 1e-5), (1, 1e-5)):
+        args_plus = [0.9, 1.0]
+        args_minus = [0.9, 1.0]
+        args_plus[i] += step
+        args_minus[i] -= step
+        numeric = (float(log_evidence(*args_plus)) - float(log_evidence(*args_minus))) / (2 * step)
+        assert float(grad[i]) == pytest.approx(numeric, rel=2e-5, abs=1e-4)
+    coefficients = jnp.array([0.3, 0.9, 2.5])
+    batched = jax.jit(jax.vmap(lambda c: log_evidence(c, 1.0)))(coefficients)
+    for c, b in zip(coefficients, batched):
+        assert float(b) == pytest.approx(float(log_evidence(float(c), 1.0)), rel=1e-12)
+
+
+def test_failures_are_rejected_samples_in_a_search_and_clear_errors_outside(small):
+    settings = gf.Settings(over_sample_size_pixelization=2)
+    analysis = gf.AnalysisImaging(small, settings=settings)
+    mesh = gf.mesh.RectangularUniform((8, 8))
+    # a kernel scale far beyond the mesh (every pixel correlated to 1e-16: the covariance is ones + jitter), a
+    # zero scale, a regularization that makes the matrix singular (Zeroth(0) on its own), an invalid coefficient --
+    # as a search hands them in (traced)
+    for make in (lambda: gf.reg.GaussianKernel(1.0, jnp.asarray(1e8)), lambda: gf.reg.ExponentialKernel(1.0, jnp.asarray(0.0)),
+                 lambda: gf.reg.Zeroth(jnp.asarray(0.0)), lambda: gf.reg.Constant(jnp.asarray(np.nan))):
+        value, code = jax.jit(lambda: analysis.log_likelihood_and_rejection(_instance(gf.Pixelization(mesh, make()))))()
+        assert float(value) == gf.INVALID_LOG_LIKELIHOOD and int(code) != 0
+    grad = jax.jit(jax.grad(lambda s: analysis.log_likelihood_function(_instance(gf.Pixelization(mesh, gf.reg.GaussianKernel(1.0, s))))))(1e8)
+    assert float(grad) == 0.0
+    with pytest.raises(ModelError, match="degenerate"):  # outside a search: a clear error
+        gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh, gf.reg.GaussianKernel(1.0, 1e8)))],
+                      settings=settings).inversion
+    # a mesh with more pixels than the mask has
+    with pytest.raises(ValueError, match="more than the"):
+        gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.RectangularUniform((40, 40)), gf.reg.Constant(1.0)))],
+                      settings=settings).inversion
+    # degenerate vertices (all on a line) and vertices of the wrong count
+    line = np.stack([np.zeros(6), np.linspace(-1, 1, 6)], axis=1)
+    for grid, match in ((line, "triangulation"), (line[:5], "shape")):
+        adapt = gf.AdaptImages(galaxy_name_image_plane_mesh_grid_dict={"galaxy": grid})
+        with pytest.raises(ValueError, match=match):
+            gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.Delaunay(6), gf.reg.Constant(1.0)))],
+                          settings=settings, adapt_images=adapt, galaxy_names=["galaxy"]).inversion
+    with pytest.raises(ValueError, match="needs vertices"):
+        gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.Delaunay(6), gf.reg.Constant(1.0)))],
+                      settings=settings).inversion
+    with pytest.raises(ModelError, match="3 x 3"):
+        gf.mesh.RectangularUniform((2, 5))
+    with pytest.raises(ModelError, match="adapt image"):
+        gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh, gf.reg.Adapt()))], settings=settings).inversion
+    with pytest.raises(ModelError, match="Delaunay mesh"):
+        gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh, gf.reg.ConstantSplit()))], settings=settings).inversion
+
+
+def test_an_off_centre_mask_and_a_small_mask(small):
+    """A mask away from the image centre maps like any other; a mask with fewer pixels than the mesh is refused."""
+    settings = gf.Settings(over_sample_size_pixelization=2)
+    off = small.apply_mask(gf.Mask.circular(small.shape, PS, 0.8, centre=(0.6, 0.6)))
+    fit = gf.FitImaging(off, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.RectangularUniform((6, 6)), gf.reg.Constant(1.0)))],
+                        settings=settings)
+    vertices = fit.inversion.mapper_list[0].vertices
+    assert np.all(np.abs(vertices.mean(0) - 0.6) < 0.1)
+    assert np.isfinite(float(fit.log_evidence))
+    tiny = small.apply_mask(gf.Mask.circular(small.shape, PS, 0.25))
+    with pytest.raises(ValueError, match="more than the"):
+        gf.FitImaging(tiny, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.RectangularUniform((6, 6)), gf.reg.Constant(1.0)))],
+                      settings=settings).inversion
+
+
+def test_reconstruction_outputs_and_errors(small):
+    """Positive-only reconstructions are never negative; held-zero and unsolved pixels have no error; the
+    reconstructed images add up to the model."""
+    settings = gf.Settings(over_sample_size_pixelization=2)
+    galaxy = gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.RectangularUniform((9, 9)), gf.reg.Constant(0.5)))
+    fit = gf.FitImaging(small, [galaxy], settings=settings)
+    inv = fit.inversion
+    out = inv.mesh_reconstruction_dict()[inv.blocks[0].key]
+    assert out["image"].shape == (9, 9) and np.all(out["values"] >= 0)
+    ring = rectangular_edge_pixels(9, 9)
+    assert np.all(out["values"][ring] == 0) and np.all(np.isnan(out["noise"][ring]))
+    solved = out["values"] > 0
+    assert np.all(np.isfinite(out["noise"][solved])) and np.all(out["noise"][solved] > 0)
+    assert np.all(np.isnan(out["noise"][~solved]))
+    model = fit.galaxy_model_image_dict[fit.galaxies[0]]
+    assert np.allclose(model, fit.blurred_image, rtol=0, atol=1e-12 * np.abs(model).max())
+    assert np.allclose(fit.model_image.sum(), list(fit.reconstructed_image_dict.values())[0].sum())
+
+
+def test_pixelization_in_a_model_and_a_two_step_adapt_pipeline(small):
+    """A Model with a Pixelization fits by LM; AdaptImages from its result steer an Adapt regularization."""
+    from galaxyfit.model import Collection, Model
+    from galaxyfit.search.lm import LevenbergMarquardt
+
+    model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, bulge=gf.lp.Sersic)))
+    analysis = gf.AnalysisImaging(small, settings=gf.Settings(over_sample_size_pixelization=2))
+    result = LevenbergMarquardt().fit(model, analysis)
+    from galaxyfit.adapt_images import adapt_images_from_result
+
+    adapt = adapt_images_from_result(result)
+    assert adapt.image_for("galaxy").shape == small.shape
+    assert adapt.image_for("('galaxies', 'galaxy')") is adapt.image_for("galaxy")
+    pixelized = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, pixelization=Model(
+        gf.Pixelization, mesh=gf.mesh.RectangularUniform((9, 9)), regularization=gf.reg.AdaptPower))))
+    analysis_2 = gf.AnalysisImaging(small, adapt_images=adapt, settings=gf.Settings(over_sample_size_pixelization=2))
+    instance = pixelized.instance_from_vector([1.0, 0.1, 0.5])
+    assert np.isfinite(float(analysis_2.log_likelihood_function(instance)))
+    again = analysis.adapt_images_via_instance_from(result.max_log_likelihood_instance)
+    assert np.allclose(again.image_for("galaxy"), adapt.image_for("galaxy"))
