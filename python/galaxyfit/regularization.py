@@ -160,6 +160,11 @@ class Regularization:
         """True, or a (possibly traced) boolean that is False where the scheme is degenerate on this geometry."""
         return True
 
+    def scaled_structure(self, geometry):
+        """(c, K, eigenvalues of K) when H = c^2 K + 1e-8 I with K fixed (the spectral route of
+        ``galaxyfit.fit.spectral``), else None."""
+        return None
+
 
 #: A kernel scale beyond this many times the mesh's diameter makes every pair of pixels correlated to better than
 #: 5e-5 (Gaussian) -- the covariance is the all-ones matrix plus the 1e-8 jitter, and the prior is set by the
@@ -209,6 +214,10 @@ class Constant(Regularization):
         mu = jnp.asarray(geometry_of(geometry).laplacian_eigenvalues)
         return jnp.sum(jnp.log(self.coefficient**2 * mu + GRAPH_DIAGONAL_JITTER))
 
+    def scaled_structure(self, geometry):
+        g = geometry_of(geometry)
+        return self.coefficient, g._cached("laplacian_matrix", lambda: np.diag(g.neighbours.sum(1)) - g.neighbours), g.laplacian_eigenvalues
+
 
 @_regularization
 class Zeroth(Regularization):
@@ -255,6 +264,10 @@ class ConstantSplit(Regularization):
     def log_det_closed_form(self, geometry):
         gamma = jnp.asarray(geometry_of(geometry).split_gram_eigenvalues)
         return jnp.sum(jnp.log(self.coefficient**2 * gamma + GRAPH_DIAGONAL_JITTER))
+
+    def scaled_structure(self, geometry):
+        g = geometry_of(geometry)
+        return self.coefficient, g.split_gram(), g.split_gram_eigenvalues
 
 
 @_regularization

@@ -90,10 +90,20 @@ class FitImaging:
     def _inversion_of(self, columns) -> Inversion:
         if has_pixelization(self.galaxies):
             return pixelized_inversion(self.galaxies, self.plan, self.data_slim - self.parametric_image_slim, columns,
-                                       self.galaxy_names, self.adapt_images)
+                                       self.galaxy_names, self.adapt_images, self._static_residual())
         return Inversion(columns, self.data_slim - self.parametric_image_slim, self.plan.inverse_noise_slim,
                          column_flags(self.galaxies), regularization_matrix(self.galaxies, len(self.linear_keys)),
                          self.plan.settings.solver, self.linear_keys)
+
+    def _static_residual(self):
+        """The data the linear objects fit, as numpy, when it is a constant of the dataset (no parametric light, a
+        known sky level): a pixelization's data vector is then computed once, not in every call. None otherwise."""
+        from galaxyfit.integration import known_float
+
+        if self.galaxies.light_profiles or any(type(c).__name__ == "SkyLevel" for g in self.galaxies for c in g.components.values()):
+            return None
+        sky = known_float(self.dataset_model.background_sky_level)
+        return None if sky is None else self.plan.data_slim - sky
 
     @cached_property
     def linear_keys(self) -> list:

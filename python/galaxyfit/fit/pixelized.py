@@ -21,6 +21,7 @@ import numpy as np
 from galaxyfit.fit.inversion import Inversion
 from galaxyfit.fit.linear_objects import LinearColumn, column_flags, linear_profiles, regularization_matrix
 from galaxyfit.errors import ModelError
+from galaxyfit.fit.spectral import SpectralBasis, spectral_output
 from galaxyfit.regularization import KERNEL_SCALE_LIMIT
 from galaxyfit.kernels.inversion import FREE_SIGN, HELD_ZERO, REGULARIZED, STATUS_DEGENERATE_REGULARIZATION, invert_gram
 
@@ -70,7 +71,8 @@ class PixelizedInversion(Inversion):
     :class:`Inversion`; ``mesh_regularization`` one H block per mesh (S_b, S_b). Same quantities as Inversion."""
 
     def __init__(self, columns, data, inverse_noise, profile_flags, profile_regularization, blocks, mesh_regularization,
-                 settings, keys, positive_only_zeroing: bool, log_det_regularization=None, regularization_valid=True):
+                 settings, keys, positive_only_zeroing: bool, log_det_regularization=None, regularization_valid=True,
+                 spectral=None, static_residual=None):
         self.columns = columns
         self.data = data
         self.inverse_noise = jnp.asarray(inverse_noise)
@@ -97,6 +99,7 @@ class PixelizedInversion(Inversion):
 
         w2 = self.inverse_noise**2
         weighted_residual = data * w2
+        self._static_residual = static_residual
         f = jnp.zeros((k, k))
         f = f.at[k_p:, k_p:].set(jnp.asarray(_mesh_curvature(self.blocks, k - k_p)))
         d = [self._mapper_data_vector(b, weighted_residual) for b in self.blocks]
@@ -111,8 +114,16 @@ class PixelizedInversion(Inversion):
         self._curvature = f
         self._data_vector = jnp.concatenate(d)
         self._data_norm = jnp.sum(data * weighted_residual)
-        output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings,
-                             log_det_regularization=log_det_regularization is None)
+        if static_residual is not None and k_p == 0:  # constants of the dataset, computed once here
+            inverse_variance = np.asarray(inverse_noise) ** 2
+            self._data_norm = float(np.sum(static_residual**2 * inverse_variance))
+        if spectral is not None:  # one mesh, H = c^2 K + 1e-8 I, no positivity: O(S) per coefficient (fit/spectral.py)
+            basis, coefficient = spectral
+            output = spectral_output(basis, coefficient, self._data_vector, self._data_norm)
+            log_det_regularization = None
+        else:
+            output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings,
+                                 log_det_regularization=log_det_regularization is None)
         if log_det_regularization is not None:  # ln det H in closed form, left out of the solve
             output = output._replace(log_det_regularization=log_det_regularization,
                                      evidence_term=output.evidence_term - log_det_regularization)
@@ -121,8 +132,9 @@ class PixelizedInversion(Inversion):
                                                       STATUS_DEGENERATE_REGULARIZATION).astype(output.status.dtype))
         self.output = output
 
-    @staticmethod
-    def _mapper_data_vector(block, weighted_residual):
+    def _mapper_data_vector(self, block, weighted_residual):
+        if self._static_residual is not None:
+            return jnp.asarray(block.mapper.static_data_vector(self._static_residual))
         return block.mapper.data_vector(weighted_residual)
 
     @property
@@ -208,8 +220,11 @@ def _mesh_curvature(blocks, size) -> np.ndarray:
     return out
 
 
-def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_images=None) -> PixelizedInversion:
-    """The inversion of the galaxies' linear profiles (``columns`` (k_p, N) or None) and pixelizations."""
+def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_images=None,
+                        static_residual=None) -> PixelizedInversion:
+    """The inversion of the galaxies' linear profiles (``columns`` (k_p, N) or None) and pixelizations;
+    ``static_residual`` (N,) numpy: ``data`` when it is a constant of the dataset (the data vectors are then computed
+    here once, in numpy)."""
     profile_keys = [key for key, _ in linear_profiles(galaxies)]
     k_p = len(profile_keys)
     blocks, mesh_regularization, keys = [], [], list(profile_keys)
@@ -240,7 +255,19 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
         keys.extend(LinearColumn(key.galaxy, key.component, j) for j in range(mapper.pixels))
         start += mapper.pixels
     settings = plan.settings
+    spectral = None
+    if (k_p == 0 and len(blocks) == 1 and not settings.use_positive_only_solver and settings.use_spectral_solve
+            and valid is True):
+        pixelization = pixelizations(galaxies)[0][1]
+        geometry = blocks[0].mapper.regularization_geometry(adapt_images.image_for(galaxy_names[0]) if (
+            adapt_images is not None and galaxy_names is not None) else None)
+        structure = pixelization.regularization.scaled_structure(geometry)
+        if structure is not None:
+            coefficient, matrix, eigenvalues = structure
+            basis = blocks[0].mapper.spectral_basis(type(pixelization.regularization).__name__, matrix, eigenvalues)
+            if basis.ok:
+                spectral = (basis, coefficient)
     return PixelizedInversion(columns, data, plan.inverse_noise_slim, column_flags(galaxies),
                               regularization_matrix(galaxies, k_p) if k_p else None, blocks, mesh_regularization,
                               settings.solver, keys, settings.use_positive_only_solver and settings.use_edge_zeroed_pixels,
-                              sum(closed_forms) if closed_forms else None, valid)
+                              sum(closed_forms) if closed_forms else None, valid, spectral, static_residual)
