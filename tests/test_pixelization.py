@@ -147,7 +147,20 @@ def dense_h(kind, adjacency, vertices, signals):
 SCHEMES = {"Constant": gf.reg.Constant(1.3), "Adapt": gf.reg.Adapt(2.0, 0.5, 1.0), "GaussianKernel": gf.reg.GaussianKernel(0.7, 0.3)}
 
 
-@pytest.mark.parametrize("mesh_kind", ["rectangular", "delaunay"])
+def dense_knn(points, vertices, k=10, radius_scale=1.5):
+    """Brute-force k nearest vertices (ties to the lower index) and Wendland C4 weights, written out plainly."""
+    w = np.zeros((len(points), len(vertices)))
+    for row, q in enumerate(points):
+        d = np.sqrt(((vertices - q) ** 2).sum(1))
+        nearest = np.lexsort((np.arange(len(vertices)), d))[:k]
+        h = radius_scale * d[nearest].max()
+        s = d[nearest] / (h + 1e-10)
+        wendland = np.where(s < 1, (1 - s) ** 6 * (35 * s**2 + 18 * s + 3), 0.0)
+        w[row, nearest] = wendland / (wendland.sum() + 1e-10)
+    return w
+
+
+@pytest.mark.parametrize("mesh_kind", ["rectangular", "delaunay", "knn"])
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 @pytest.mark.parametrize("positive", [False, True])
 def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, scheme, positive):
@@ -164,6 +177,11 @@ def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, sc
         mesh = gf.mesh.Delaunay(pixels=len(vertices), zeroed_pixels=0)
         zeroed = np.array([], dtype=int)
         counts = _delaunay_counts(points, vertices)  # only non-zero barycentric weights count (PyAutoArray)
+        if mesh_kind == "knn":  # neighbours still from the triangulation; every one of the k entries counts
+            weights = dense_knn(points, vertices)
+            mesh = gf.mesh.KNearestNeighbor(pixels=len(vertices))
+            counts = np.full(len(vertices), 0.0)
+            np.add.at(counts, np.nonzero(weights)[1], 1.0)
     adapt_image = np.abs(small.data) + 0.01
     rows, cols = np.nonzero(~small.mask.array)
     sums = (weights * adapt_image[rows, cols][owner][:, None]).sum(0)

@@ -203,5 +203,79 @@ def _delaunay_split_rows(vertices, triangulation, simplices) -> np.ndarray:
     return rows
 
 
+def _knn_stencils(points: np.ndarray, vertices: np.ndarray, k: int, radius_scale: float):
+    """(index (m, k), weight (m, k), distances (m, k)) of each point's k nearest vertices, ties broken by the lower
+    vertex index, with Wendland C4 weights (PyAutoArray's ``get_interpolation_weights``): w = (1 - s)^6 (35 s^2 +
+    18 s + 3) for s = r / (h + 1e-10) < 1, h = radius_scale x the largest of the k distances, normalised by their sum
+    + 1e-10 (Wendland 1995, Adv. Comput. Math. 4, 389)."""
+    import scipy.spatial
+
+    k = min(int(k), len(vertices))
+    extra = min(len(vertices), k + 8)  # candidates beyond k, so ties at the k-th distance resolve by index
+    _, candidates = scipy.spatial.cKDTree(vertices).query(points, k=extra)
+    candidates = np.asarray(candidates).reshape(len(points), extra)
+    distances = np.sqrt(((points[:, None, :] - vertices[candidates]) ** 2).sum(-1))
+    order = np.lexsort((candidates, distances), axis=-1)[:, :k]
+    index = np.take_along_axis(candidates, order, axis=1)
+    distance = np.take_along_axis(distances, order, axis=1)
+    h = radius_scale * distance.max(axis=1, keepdims=True)
+    s = distance / (h + 1e-10)
+    w = np.where(s < 1.0, (1.0 - s) ** 6 * (35.0 * s**2 + 18.0 * s + 3.0), 0.0)
+    return index.astype(np.int32), w / (w.sum(axis=1, keepdims=True) + 1e-10), distance
+
+
+@dataclass(frozen=True)
+class KNearestNeighbor(Mesh):
+    """Vertices from an image mesh (as ``Delaunay``), each point interpolated from its ``k_neighbors`` nearest
+    vertices with Wendland C4 weights over a radius ``radius_scale`` x the farthest of them (PyAutoArray's
+    ``KNearestNeighbor``); neighbours for the graph regularizations along the Delaunay triangulation's edges; split
+    cross points at ``areas_factor`` x the distance to the (k_neighbors // split_neighbor_division)-th nearest other
+    vertex. The last ``zeroed_pixels`` vertices are held at zero under the positive-only solver."""
+
+    pixels: int = 3
+    zeroed_pixels: int = 0
+    k_neighbors: int = 10
+    radius_scale: float = 1.5
+    areas_factor: float = 0.5
+    split_neighbor_division: int = 2
+    needs_mesh_grid = True
+
+    def __post_init__(self):
+        Delaunay(self.pixels, self.zeroed_pixels)  # the same checks
+        for name, low in (("k_neighbors", 1), ("split_neighbor_division", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
+                raise ModelError(f"KNearestNeighbor.{name} must be an integer >= {low}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        for name in ("radius_scale", "areas_factor"):
+            value = float(getattr(self, name))
+            if not (value > 0 and np.isfinite(value)):
+                raise ModelError(f"KNearestNeighbor.{name} must be a positive number, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, value)
+        if self.radius_scale < 1.0:
+            raise ModelError("KNearestNeighbor.radius_scale must be >= 1 (below it the farthest neighbour gets no weight)")
+
+    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+        delaunay = Delaunay(self.pixels, self.zeroed_pixels).interpolation(points[:0] if len(points) else points, mesh_grid)
+        vertices = delaunay.vertices
+        index, weight, _ = _knn_stencils(points, vertices, self.k_neighbors, self.radius_scale)
+
+        def split_rows():
+            _, _, to_self = _knn_stencils(vertices, vertices, self.k_neighbors, self.radius_scale)
+            others = to_self[:, 1:]
+            position = max(0, min(self.k_neighbors // self.split_neighbor_division - 1, others.shape[1] - 1))
+            step = self.areas_factor * others[:, position]
+            offsets = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+            cross = (vertices[:, None, :] + step[:, None, None] * offsets[None]).reshape(-1, 2)
+            cross_index, cross_weight, _ = _knn_stencils(cross, vertices, self.k_neighbors, self.radius_scale)
+            rows = np.zeros((len(cross), len(vertices)))
+            np.add.at(rows, (np.repeat(np.arange(len(cross)), cross_index.shape[1]), cross_index.ravel()), -cross_weight.ravel())
+            rows[np.arange(len(cross)), np.repeat(np.arange(len(vertices)), 4)] += 1.0
+            return rows
+
+        return MeshInterpolation(index, weight, vertices, delaunay.neighbours, delaunay.zeroed,
+                                 exclude_zero_weight_mappings=False, split_rows=split_rows)
+
+
 #: The meshes by name (model files).
-MESHES = {cls.__name__: cls for cls in (RectangularUniform, Delaunay)}
+MESHES = {cls.__name__: cls for cls in (RectangularUniform, Delaunay, KNearestNeighbor)}
