@@ -471,3 +471,38 @@ def test_spectral_route_equals_the_direct_solve(small, mesh_kind):
         assert a == pytest.approx(b, rel=1e-8)
         assert da == pytest.approx(db, rel=1e-6, abs=1e-8 * abs(b))
     assert np.allclose(values[True][-1], values[False][-1], rtol=0, atol=1e-8 * np.abs(values[False][-1]).max())
+
+
+def test_two_meshes_and_a_linear_profile_solved_together(small):
+    """Two pixelizations (two galaxies) and a linear Sersic in one inversion: the evidence equals numpy's dense solve
+    of [B; f_1^T; f_2^T] with H = diag(0, H_1, H_2) and the 1e-3 jitter on the profile's diagonal, the
+    log-determinants over the meshes' block only (PyAutoGalaxy's conventions)."""
+    from galaxyfit.fit.linear_objects import blurred_columns
+
+    settings = gf.Settings(over_sample_size_pixelization=2, use_positive_only_solver=False)
+    first = gf.Galaxy(0.5, bulge=gf.lp_linear.Sersic(centre=(0.05, -0.02), ell_comps=(0.1, 0.05), effective_radius=0.5,
+                                                     sersic_index=2.0),
+                      pixelization=gf.Pixelization(gf.mesh.RectangularUniform((6, 6)), gf.reg.Constant(2.0)))
+    second = gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.Delaunay(pixels=32), gf.reg.GaussianKernel(0.5, 0.4),
+                                                         gf.image_mesh.Overlay((6, 6))))
+    fit = gf.FitImaging(small, [first, second], settings=settings)
+    inv = fit.inversion
+    plan = fit.plan
+    columns = [np.asarray(blurred_columns(fit.galaxies, plan))[0]]
+    for mapper in inv.mapper_list:
+        columns.extend(mapper.sparse_blurred().toarray().T)
+    b = np.array(columns) / plan.noise_slim
+    y = plan.data_slim / plan.noise_slim
+    h = np.asarray(inv.regularization_matrix)
+    assert np.all(h[0] == 0) and np.all(h[:, 0] == 0)
+    a = b @ b.T + h
+    a[0, 0] += 1e-3
+    s = np.linalg.solve(a, b @ y)
+    chi2 = np.sum((y - b.T @ s) ** 2)
+    r = slice(1, None)
+    expected = -0.5 * (chi2 + s @ h @ s + np.linalg.slogdet(a[r, r])[1] - np.linalg.slogdet(h[r, r])[1]
+                       + np.sum(np.log(2 * np.pi * plan.noise_slim**2)))
+    assert float(fit.log_evidence) == pytest.approx(expected, rel=1e-10)
+    assert np.allclose(np.asarray(inv.reconstruction), s, rtol=0, atol=1e-8 * np.abs(s).max())
+    images = fit.galaxy_model_image_dict
+    assert np.allclose(sum(images.values()), fit.blurred_image, rtol=0, atol=1e-10 * np.abs(fit.blurred_image).max())
