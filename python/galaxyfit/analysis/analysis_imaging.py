@@ -233,6 +233,16 @@ class AnalysisImaging:
             fit.precompute(self._compiled_parts(instance))
         return fit
 
+    def figure_of_merit_is_evidence(self, instance) -> bool:
+        """Whether the instance's figure of merit is a log evidence with a regularization (a pixelization or a
+        regularized basis): then chi^2 alone is not what a search should maximise, and least squares does not apply."""
+        from galaxyfit.fit.linear_objects import column_flags
+        from galaxyfit.fit.pixelized import has_pixelization
+        from galaxyfit.kernels.inversion import REGULARIZED
+
+        galaxies = self.galaxies_via_instance_from(instance)
+        return has_pixelization(galaxies) or any(f & REGULARIZED for f in column_flags(galaxies))
+
     def adapt_images_via_instance_from(self, instance, use_model_images: bool = False):
         """AdaptImages from this analysis' fit of ``instance`` (each galaxy's subtracted signal-to-noise map, or its
         model image), keeping this analysis' fixed mesh grids (PyAutoGalaxy's name)."""

@@ -47,7 +47,10 @@ def check_result(problem, samples, search_name: str, seed: int = 0, optimise: bo
     out = {"sampler_log_likelihood": best_log_l, "optimum_log_likelihood": None, "optimum_vector": None, "gap": None}
     if not best_log_l > -1e98:
         problems.append(f"{search_name} found no model that can be evaluated (every point it tried was rejected)")
-    if optimise and hasattr(problem.analysis, "normalized_residuals_function"):
+    from galaxyfit.search.lm import _evidence_model
+
+    # Least squares cannot judge a regularized evidence (it would push the coefficients to 0): no optimiser check then.
+    if optimise and hasattr(problem.analysis, "normalized_residuals_function") and not _evidence_model(problem):
         optimum = _optimum(problem, best_vector, seed)
         if optimum is not None:
             gap = optimum.log_likelihood - best_log_l

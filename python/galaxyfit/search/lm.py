@@ -41,6 +41,14 @@ def _require(value, accept, name: str, what: str) -> None:
         raise SearchError(f"LevenbergMarquardt({name}={value!r}): must be {what}")
 
 
+def _evidence_model(problem) -> bool:
+    """Whether the problem's figure of merit is a regularized log evidence (at the prior medians)."""
+    check = getattr(problem.analysis, "figure_of_merit_is_evidence", None)
+    if check is None:
+        return False
+    return bool(check(problem.model.instance_from_vector(np.asarray(problem.model.prior_medians, dtype=np.float64))))
+
+
 @dataclass
 class Optimum:
     """A Levenberg-Marquardt optimum: the parameter vector, its chi^2 and ln L, the iterations taken, the chi^2 after
@@ -125,6 +133,10 @@ class LevenbergMarquardt(Search):
 
     def _run(self, problem, initial=None):
         model = problem.model
+        if _evidence_model(problem):
+            raise ModelError("Levenberg-Marquardt minimises chi^2, but this model's figure of merit is a log evidence with "
+                             "a regularization (a pixelization or a regularized basis), whose coefficients chi^2 alone "
+                             "would drive to 0: use a sampler (Nautilus, the default) or fix the regularization")
         lower = np.array([lo for lo, _ in model.parameter_limits])
         upper = np.array([hi for _, hi in model.parameter_limits])
         n_pixels = getattr(getattr(problem.analysis, "plan", None), "pixels_in_mask", None)
