@@ -268,6 +268,7 @@ PYAG = {
     "delaunay_constant": 1666.4046693766982,
     "delaunay_constant_relocated": 1785.8886243905376,
     "delaunay_constant_split": 2102.7695539110073,
+    "hilbert_constant": 1949.2473104955998,  # Delaunay(500) on Hilbert(500, weight_floor=0.1, weight_power=1.0)
 }
 #: Its Overlay(30, 30) vertices: count, sum and sum of squares of the (y, x) values; and its Delaunay simplices
 #: (each sorted, then sorted by rows): count and the first 16 hex digits of the sha256 of their int64 bytes.
@@ -292,13 +293,20 @@ def test_parity_with_pyautogalaxy(sim, case):
     relocate = case.endswith("relocated")
     settings = gf.Settings(over_sampling=gf.OverSampling.pyautogalaxy(4), use_positive_only_solver=positive,
                            use_border_relocator=relocate)
+    adapt = None
     if case.startswith("rectangular"):
         pixelization = gf.Pixelization(mesh=gf.mesh.RectangularUniform((30, 30)), regularization=gf.reg.Constant(1.0))
+    elif case.startswith("hilbert"):  # the adapt image: the data floored at 1% of its maximum
+        data = np.asarray(sim.data)
+        adapt = gf.AdaptImages(galaxy_name_image_dict={"galaxy": np.where(data < 0.01 * data.max(), 0.01 * data.max(), data)})
+        pixelization = gf.Pixelization(gf.mesh.Delaunay(pixels=500), gf.reg.Constant(1.0),
+                                       gf.image_mesh.Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0))
     else:
         reg = gf.reg.ConstantSplit(1.0) if case.endswith("split") else gf.reg.Constant(1.0)
         pixelization = gf.Pixelization(mesh=gf.mesh.Delaunay(pixels=699), regularization=reg,
                                        image_mesh=gf.image_mesh.Overlay((30, 30)))
-    fit = gf.FitImaging(sim, [gf.Galaxy(0.5, pixelization=pixelization)], settings=settings)
+    fit = gf.FitImaging(sim, [gf.Galaxy(0.5, pixelization=pixelization)], settings=settings, adapt_images=adapt,
+                        galaxy_names=["galaxy"])
     assert float(fit.log_evidence) == pytest.approx(PYAG[case], rel=1e-6)
     assert float(fit.log_evidence) == pytest.approx(PYAG[case], rel=1e-10)  # what it measures: ~2e-12
 

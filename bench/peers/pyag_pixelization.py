@@ -14,7 +14,9 @@ circular mask, its NumPy path, its configuration as it resolves: ``use_border_re
   edge ring of the mesh held at zero);
 * ``delaunay_constant`` / ``delaunay_constant_split``: ``Delaunay(pixels, zeroed_pixels=0)`` on the vertices of
   ``Overlay(shape=(30, 30)).image_plane_mesh_grid_from(mask)`` (handed in through ``AdaptImages``) with ``Constant(1.0)``
-  and ``ConstantSplit(1.0)``, unconstrained; the vertices and the triangulation's simplices are stored with them.
+  and ``ConstantSplit(1.0)``, unconstrained; the vertices and the triangulation's simplices are stored with them;
+* ``hilbert_constant``: ``Delaunay(500)`` on ``Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0)``'s vertices from
+  an adapt image (the data floored at 1% of its maximum), ``Constant(1.0)``, unconstrained.
 
 The last line of stdout is one JSON object. ``--dump DIR`` also writes each case's mapping matrix, regularization
 matrix and reconstruction to DIR/<case>.npz (for debugging a mismatch).
@@ -101,6 +103,17 @@ def main(name="sim_bulge_disk", *args):
         fit = evaluate(key, ag.Pixelization(mesh=ag.mesh.Delaunay(pixels=len(vertices), zeroed_pixels=0), regularization=reg),
                        ag.Settings(use_positive_only_solver=False, use_border_relocator=relocate), adapt_images=adapt)
     out["overlay_vertices"] = vertices.tolist()
+
+    # Hilbert: vertices drawn from an adapt image (the data floored at 1% of its maximum), Delaunay + Constant
+    data = read("data.fits")
+    adapt_image = np.where(data < 0.01 * data.max(), 0.01 * data.max(), data)
+    adapt_array = ag.Array2D(values=adapt_image, mask=dataset.mask) if hasattr(ag, "Array2D") else adapt_image
+    hilbert = ag.image_mesh.Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0)
+    hilbert_grid = hilbert.image_plane_mesh_grid_from(mask=dataset.mask, adapt_data=ag.Array2D.no_mask(values=adapt_image, pixel_scales=ps))
+    out["hilbert_vertices"] = np.asarray(hilbert_grid).tolist()
+    evaluate("hilbert_constant", ag.Pixelization(mesh=ag.mesh.Delaunay(pixels=500, zeroed_pixels=0), regularization=ag.reg.Constant(coefficient=1.0)),
+             ag.Settings(use_positive_only_solver=False),
+             adapt_images=ag.AdaptImages(galaxy_name_image_plane_mesh_grid_dict={"('galaxies', 'galaxy')": hilbert_grid}))
     try:
         mapper = fit.inversion.cls_list_from(cls=aa.Mapper)[0]
         from scipy.spatial import Delaunay
