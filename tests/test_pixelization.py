@@ -527,12 +527,11 @@ def test_least_squares_refuses_a_regularized_evidence(small):
         LevenbergMarquardt().fit(model, gf.AnalysisImaging(small, settings=gf.Settings(over_sample_size_pixelization=2)))
 
 
-@pytest.mark.slow
 def test_model_comparison_two_step_pixelized_fit_wins_only_on_a_clumpy_galaxy():
     """A simulated Sersic galaxy with and without a bright off-centre clump: a parametric Sersic fit (nested
     sampling), then a pixelized fit (RectangularUniform 20 x 20 + AdaptPower) steered by the first fit's adapt images.
     The pixelization wins decisively on the clumpy galaxy and does not win (by more than 2) on the smooth one.
-    Measured (n_eff 10000): clumpy 1775.5 vs 2222.1, smooth 3173.4 vs 2258.5."""
+    Measured (n_eff 10000): clumpy 1775.5 vs 2222.1, smooth 3173.4 vs 2258.5. About 90 s: this file's longest test."""
     from galaxyfit.adapt_images import adapt_images_from_result
     from galaxyfit.model import Collection, Model
     from galaxyfit.model.priors import GaussianPrior
