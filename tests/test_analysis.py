@@ -176,9 +176,11 @@ def test_jax_backend_far_centre_and_circular_hessian(dataset):
     np.testing.assert_allclose(hessian, hessian.T, rtol=1e-10, atol=1e-8)
 
 
-def test_adapt_images_are_refused_by_name(dataset):
-    with pytest.raises(NotImplementedError, match="adapt_images"):
+def test_adapt_images_of_the_wrong_kind_are_refused_by_name(dataset):
+    with pytest.raises(TypeError, match="adapt_images must be a galaxyfit.AdaptImages"):
         gf.AnalysisImaging(dataset, adapt_images={"galaxy": np.ones(dataset.shape)})
+    adapt = gf.AdaptImages(galaxy_name_image_dict={"galaxy": np.ones(dataset.shape)})
+    assert gf.AnalysisImaging(dataset, adapt_images=adapt).adapt_images is adapt
 
 
 def test_default_cosmology_is_planck15(dataset):
