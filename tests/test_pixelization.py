@@ -559,3 +559,83 @@ def test_model_comparison_two_step_pixelized_fit_wins_only_on_a_clumpy_galaxy():
         assert pixelized.check["trusted"]
     assert evidences[True][1] - evidences[True][0] > 100.0  # decisive: ln K > 5 would do
     assert evidences[False][1] - evidences[False][0] < 2.0
+
+
+def test_every_regularization_matrix_equals_its_definition(small):
+    """H of each scheme on a Delaunay mesh against PyAutoArray's definitions written out here (split rows from
+    scipy's barycentric transform, adapt signals recomputed)."""
+    from scipy.special import gamma, kv
+
+    grid = gf.image_mesh.Overlay((8, 8)).image_plane_mesh_grid_from(small.mask)
+    settings = gf.Settings(over_sample_size_pixelization=2)
+    adapt_image = np.abs(small.data) + 0.05
+    adapt = gf.AdaptImages(galaxy_name_image_dict={"g": adapt_image}, galaxy_name_image_plane_mesh_grid_dict={"g": grid})
+    fit = gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(gf.mesh.Delaunay(len(grid)), gf.reg.Constant(1.0)))],
+                        settings=settings, adapt_images=adapt, galaxy_names=["g"])
+    mapper = fit.inversion.mapper_list[0]
+    geometry = mapper.regularization_geometry(adapt_image)
+    n = len(grid)
+    tri = scipy.spatial.Delaunay(grid)
+    adjacency = np.zeros((n, n))
+    for simplex in tri.simplices:
+        for a in simplex:
+            for b in simplex:
+                adjacency[a, b] = a != b
+    # split rows: 4 cross points at +-0.5 sqrt(dual area), barycentric (scipy transform) or nearest vertex outside
+    area = np.zeros(n)
+    for simplex in tri.simplices:
+        p0, p1, p2 = grid[simplex]
+        area[simplex] += 0.5 * abs((p1[0] - p0[0]) * (p2[1] - p0[1]) - (p1[1] - p0[1]) * (p2[0] - p0[0])) / 3
+    rows = []
+    for i in range(n):
+        for offset in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            q = grid[i] + 0.5 * np.sqrt(area[i]) * np.array(offset)
+            row = np.zeros(n)
+            row[i] += 1.0
+            row -= dense_delaunay(q[None], grid)[0][0]
+            rows.append(row)
+    b = np.array(rows)
+    signals = mapper.regularization_geometry(adapt_image).pixel_signals(1.0)
+    points, owner, _ = sub_points(small, 2)
+    rows_, cols_ = np.nonzero(~small.mask.array)
+    weights = dense_delaunay(points, grid)[0]
+    sums = (weights * adapt_image[rows_, cols_][owner][:, None]).sum(0)
+    mean = sums / np.maximum(_delaunay_counts(points, grid), 1)
+    expected_signals = mean / mean.max()
+    assert np.allclose(np.asarray(signals), expected_signals, rtol=1e-12, atol=1e-14)
+    s = expected_signals
+    d = np.sqrt(((grid[:, None] - grid[None]) ** 2).sum(-1))
+    laplacian = np.diag(adjacency.sum(1)) - adjacency
+    eye = np.eye(n)
+
+    def weighted(w):
+        w = w * adjacency
+        return np.diag(1e-8 + w.sum(1)) - w
+
+    def matern(nu, scale):
+        z = np.sqrt(2 * nu) * np.maximum(np.sqrt(d**2 + 1e-20), 1e-8) / scale
+        return 2 ** (1 - nu) / gamma(nu) * z**nu * kv(nu, z)
+
+    mix = lambda inner, outer: inner * s + outer * (1 - s)  # noqa: E731
+    r_legacy = (mix(2.0, 0.5) ** 2) ** 2
+    r_power = (mix(2.0, 0.5) ** 1.5) ** 2
+    cases = {
+        gf.reg.Constant(1.3): 1.69 * laplacian + 1e-8 * eye,
+        gf.reg.Zeroth(0.4): 0.16 * eye,
+        gf.reg.ConstantZeroth(1.3, 0.4): 1.69 * laplacian + 1e-8 * eye + 0.16 * eye,
+        gf.reg.ConstantSplit(1.3): 1.69 * b.T @ b + 1e-8 * eye,
+        gf.reg.Adapt(2.0, 0.5, 1.0): weighted(r_legacy[:, None] + r_legacy[None, :]),
+        gf.reg.AdaptPower(2.0, 0.5, 1.0, 1.5): weighted(0.5 * (r_power[:, None] + r_power[None, :])),
+        gf.reg.AdaptSplit(2.0, 0.5, 1.0): b.T @ (b * np.repeat(r_legacy, 4)[:, None]) + 1e-8 * eye,
+        gf.reg.AdaptSplitPower(2.0, 0.5, 1.0, 1.5): b.T @ (b * np.repeat(r_power, 4)[:, None]) + 1e-8 * eye,
+        gf.reg.BrightnessZeroth(0.7, 1.0): np.diag((0.7 * (1 - s)) ** 2),
+        gf.reg.ExponentialKernel(0.7, 0.3): 0.7 * np.linalg.inv(np.exp(-np.sqrt(d**2 + 1e-20) / 0.3) + 1e-8 * eye),
+        gf.reg.MaternKernel(0.7, 0.3, 1.5): 0.7 * np.linalg.inv(matern(1.5, 0.3) + 1e-8 * eye),
+        gf.reg.MaternKernel(0.7, 0.3, 2.5): 0.7 * np.linalg.inv(matern(2.5, 0.3) + 1e-8 * eye),
+    }
+    for scheme, expected in cases.items():
+        h = np.asarray(scheme.regularization_matrix(geometry))
+        assert np.allclose(h, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max()), type(scheme).__name__
+        closed = scheme.log_det_closed_form(geometry)
+        if closed is not None:
+            assert float(closed) == pytest.approx(np.linalg.slogdet(expected)[1], rel=1e-9), type(scheme).__name__

@@ -194,9 +194,15 @@ def _weighted_laplacian(edge_weight, neighbours: np.ndarray):
     return jnp.diag(GRAPH_DIAGONAL_JITTER + jnp.sum(w, axis=1)) - w
 
 
-def _adapt_weights(inner, outer, signals, power):
-    """(inner s + outer (1 - s))^power (``adapt_regularization_weights_from``)."""
-    return (inner * signals + outer * (1.0 - signals)) ** power
+class _AdaptWeights(Regularization):
+    """Shared by the adaptive schemes: per-pixel r_i = w_i^2 with w_i = (inner s_i + outer (1 - s_i))^power
+    (``adapt_regularization_weights_from``), s the adapt pixel signals; the legacy schemes have power 2 (so the
+    coefficients enter to the fourth power), the ``...Power`` ones their ``power`` field."""
+
+    def _pixel_weights(self, geometry: RegularizationGeometry):
+        power = getattr(self, "power", 2.0)
+        signals = geometry.pixel_signals(self.signal_scale)
+        return ((self.inner_coefficient * signals + self.outer_coefficient * (1.0 - signals)) ** power) ** 2
 
 
 @_regularization
@@ -271,7 +277,7 @@ class ConstantSplit(Regularization):
 
 
 @_regularization
-class Adapt(Regularization):
+class Adapt(_AdaptWeights):
     """Neighbour smoothing whose strength follows an adapt image: pixel weights w_i = (inner s_i + outer (1 - s_i))^2
     with s_i the adapt pixel signal (``RegularizationGeometry.pixel_signals``), H = sum over edges {i, j} of
     (w_i^2 + w_j^2) (e_i - e_j)(e_i - e_j)^T + 1e-8 I. PyAutoArray's legacy ``reg.Adapt``: the coefficients enter to
@@ -284,12 +290,12 @@ class Adapt(Regularization):
 
     def regularization_matrix(self, geometry):
         g = geometry_of(geometry)
-        r = _adapt_weights(self.inner_coefficient, self.outer_coefficient, g.pixel_signals(self.signal_scale), 2.0) ** 2
+        r = self._pixel_weights(g)
         return _weighted_laplacian(r[:, None] + r[None, :], g.neighbours)
 
 
 @_regularization
-class AdaptPower(Regularization):
+class AdaptPower(_AdaptWeights):
     """As ``Adapt`` with w_i = (inner s_i + outer (1 - s_i))^power and edge weights (w_i^2 + w_j^2) / 2 (PyAutoArray
     ``reg.AdaptPower``, its ``weighted_regularization_matrix_single_scatter_from``): with power 1 the coefficients
     enter squared, as in ``Constant``."""
@@ -301,19 +307,21 @@ class AdaptPower(Regularization):
 
     def regularization_matrix(self, geometry):
         g = geometry_of(geometry)
-        r = _adapt_weights(self.inner_coefficient, self.outer_coefficient, g.pixel_signals(self.signal_scale), self.power) ** 2
+        r = self._pixel_weights(g)
         return _weighted_laplacian(0.5 * (r[:, None] + r[None, :]), g.neighbours)
 
 
 def _split_matrix(pixel_weight, geometry: RegularizationGeometry):
-    """sum_i r_i sum_p b_p b_p^T + 1e-8 I for per-pixel weights r (S,) (``pixel_splitted_regularization_matrix_from``)."""
+    """sum_i r_i sum_p b_p b_p^T + 1e-8 I for per-pixel weights r (S,) (``pixel_splitted_regularization_matrix_from``);
+    ModelError for a mesh without split points."""
+    geometry.split_gram()  # the error for meshes without split points
     rows = jnp.asarray(geometry.split_rows())
     weighted = rows * jnp.repeat(pixel_weight, 4)[:, None]
     return rows.T @ weighted + GRAPH_DIAGONAL_JITTER * jnp.eye(geometry.pixels)
 
 
 @_regularization
-class AdaptSplit(Regularization):
+class AdaptSplit(_AdaptWeights):
     """``ConstantSplit`` with per-pixel weights r_i = ((inner s_i + outer (1 - s_i))^2)^2 (PyAutoArray's legacy
     ``reg.AdaptSplit``, fourth power as ``Adapt``); Delaunay meshes only."""
 
@@ -322,14 +330,11 @@ class AdaptSplit(Regularization):
     signal_scale: float = 1.0
 
     def regularization_matrix(self, geometry):
-        g = geometry_of(geometry)
-        g.split_gram()  # the error for meshes without split points
-        r = _adapt_weights(self.inner_coefficient, self.outer_coefficient, g.pixel_signals(self.signal_scale), 2.0) ** 2
-        return _split_matrix(r, g)
+        return _split_matrix(self._pixel_weights(geometry_of(geometry)), geometry_of(geometry))
 
 
 @_regularization
-class AdaptSplitPower(Regularization):
+class AdaptSplitPower(_AdaptWeights):
     """``AdaptSplit`` with r_i = ((inner s_i + outer (1 - s_i))^power)^2 (PyAutoArray ``reg.AdaptSplitPower``)."""
 
     inner_coefficient: float = 1.0
@@ -338,10 +343,7 @@ class AdaptSplitPower(Regularization):
     power: float = 1.0
 
     def regularization_matrix(self, geometry):
-        g = geometry_of(geometry)
-        g.split_gram()
-        r = _adapt_weights(self.inner_coefficient, self.outer_coefficient, g.pixel_signals(self.signal_scale), self.power) ** 2
-        return _split_matrix(r, g)
+        return _split_matrix(self._pixel_weights(geometry_of(geometry)), geometry_of(geometry))
 
 
 @_regularization
@@ -358,17 +360,28 @@ class BrightnessZeroth(Regularization):
         return jnp.diag((self.coefficient * (1.0 - g.pixel_signals(self.signal_scale))) ** 2)
 
 
-def _kernel_regularization(covariance, coefficient, pixels):
-    """H = c C^-1 (symmetrised) + 1e-8 |mean diag| I (PyAutoArray's ``GaussianKernel``, ``inv_via_cholesky``)."""
-    factor = jnp.linalg.cholesky(covariance)
-    inverse_factor = jax.scipy.linalg.solve_triangular(factor, jnp.eye(pixels), lower=True)
-    h = coefficient * (inverse_factor.T @ inverse_factor)
-    h = 0.5 * (h + h.T)
-    return h + jnp.eye(pixels) * 1e-8 * jnp.abs(jnp.mean(jnp.diag(h)))
+class _KernelRegularization(Regularization):
+    """Shared by the covariance-kernel schemes: H = coefficient C^-1 for the covariance ``_covariance(distances)`` +
+    1e-8 I of the mesh pixel centres, degenerate for a scale <= 0 or beyond KERNEL_SCALE_LIMIT x the mesh's diameter;
+    ``_relative_jitter``: PyAutoArray's GaussianKernel also symmetrises H and adds 1e-8 |mean diag H| I."""
+
+    _relative_jitter = False
+
+    def validity(self, geometry):
+        return _kernel_validity(self.scale, geometry)
+
+    def regularization_matrix(self, geometry):
+        g = geometry_of(geometry)
+        covariance = self._covariance(g.distances()) + GRAPH_DIAGONAL_JITTER * jnp.eye(g.pixels)
+        h = self.coefficient * _inverse_spd(covariance, g.pixels)
+        if self._relative_jitter:
+            h = 0.5 * (h + h.T)
+            h = h + jnp.eye(g.pixels) * 1e-8 * jnp.abs(jnp.mean(jnp.diag(h)))
+        return h
 
 
 @_regularization
-class GaussianKernel(Regularization):
+class GaussianKernel(_KernelRegularization):
     """A Gaussian-process prior: C_ij = exp(-d_ij^2 / (2 scale^2)) + 1e-8 delta_ij over the mesh pixel centres,
     H = coefficient C^-1 (the coefficient enters linearly, unlike the graph schemes), plus PyAutoArray's relative
     jitter 1e-8 |mean diag H|. After Vernardos & Koopmans 2022 (arXiv:2202.09378); PyAutoArray ``reg.GaussianKernel``.
@@ -376,33 +389,22 @@ class GaussianKernel(Regularization):
 
     coefficient: float = 1.0
     scale: float = 1.0
+    _relative_jitter = True
 
-    def validity(self, geometry):
-        return _kernel_validity(self.scale, geometry)
-
-    def regularization_matrix(self, geometry):
-        g = geometry_of(geometry)
-        d = jnp.asarray(g.distances())
-        covariance = jnp.exp(-(d**2) / (2.0 * self.scale**2)) + GRAPH_DIAGONAL_JITTER * jnp.eye(g.pixels)
-        return _kernel_regularization(covariance, self.coefficient, g.pixels)
+    def _covariance(self, distances):
+        return jnp.exp(-(jnp.asarray(distances) ** 2) / (2.0 * self.scale**2))
 
 
 @_regularization
-class ExponentialKernel(Regularization):
+class ExponentialKernel(_KernelRegularization):
     """As ``GaussianKernel`` with C_ij = exp(-d_ij / scale) + 1e-8 delta_ij and H = coefficient C^-1 (PyAutoArray
     ``reg.ExponentialKernel``; its distances carry +1e-20 under the square root, ours are exact)."""
 
     coefficient: float = 1.0
     scale: float = 1.0
 
-    def validity(self, geometry):
-        return _kernel_validity(self.scale, geometry)
-
-    def regularization_matrix(self, geometry):
-        g = geometry_of(geometry)
-        d = jnp.asarray(np.sqrt(g.distances() ** 2 + 1e-20))
-        covariance = jnp.exp(-d / self.scale) + GRAPH_DIAGONAL_JITTER * jnp.eye(g.pixels)
-        return self.coefficient * _inverse_spd(covariance, g.pixels)
+    def _covariance(self, distances):
+        return jnp.exp(-jnp.asarray(np.sqrt(distances**2 + 1e-20)) / self.scale)
 
 
 def _inverse_spd(matrix, pixels):
@@ -423,7 +425,7 @@ def _matern(d, scale, nu):
 
 
 @_regularization
-class MaternKernel(Regularization):
+class MaternKernel(_KernelRegularization):
     """A Matern-covariance prior: C_ij = 2^(1-nu)/Gamma(nu) z^nu K_nu(z), z = sqrt(2 nu) d_ij / scale, + 1e-8 I,
     H = coefficient C^-1 (PyAutoArray ``reg.MaternKernel``; nu = 1/2 is the exponential kernel, not a Gaussian as its
     docstring says). nu must be 0.5, 1.5 or 2.5 (fixed; closed forms). Raises ModelError otherwise."""
@@ -432,15 +434,8 @@ class MaternKernel(Regularization):
     scale: float = 1.0
     nu: float = 0.5
 
-    def validity(self, geometry):
-        return _kernel_validity(self.scale, geometry)
-
-    def regularization_matrix(self, geometry):
-        nu = known_nu(self.nu)
-        g = geometry_of(geometry)
-        d = jnp.asarray(np.sqrt(g.distances() ** 2 + 1e-20))
-        covariance = _matern(d, self.scale, nu) + GRAPH_DIAGONAL_JITTER * jnp.eye(g.pixels)
-        return self.coefficient * _inverse_spd(covariance, g.pixels)
+    def _covariance(self, distances):
+        return _matern(jnp.asarray(np.sqrt(distances**2 + 1e-20)), self.scale, known_nu(self.nu))
 
 
 def known_nu(nu) -> float:

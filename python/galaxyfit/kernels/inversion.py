@@ -189,6 +189,19 @@ def _params(settings: SolverSettings) -> dict:
                 max_iterations=int(settings.max_iterations))
 
 
+def _regularization_operand(regularization, flags, k: int):
+    """H as the primitives take it: (..., k, k) float64, or (0, 0) for none; ValueError for a wrong shape or
+    regularized flags without H."""
+    if regularization is None:
+        if any(f & REGULARIZED for f in flags):
+            raise ValueError("a column is flagged as regularized but no regularization matrix was given")
+        return jnp.zeros((0, 0), dtype=jnp.float64)
+    regularization = jnp.asarray(regularization, dtype=jnp.float64)
+    if regularization.shape[-2:] != (k, k):
+        raise ValueError(f"regularization must be (..., {k}, {k}), got {regularization.shape}")
+    return regularization
+
+
 def invert(columns, data, regularization, flags, settings: SolverSettings = SolverSettings()) -> InversionOutput:
     """The inversion (module docstring). ``columns`` (..., k, n), ``data`` (..., n) or (n,), ``regularization``
     (..., k, k), (k, k) or None, ``flags`` a tuple of k ints. Raises ValueError for inconsistent shapes."""
@@ -200,14 +213,7 @@ def invert(columns, data, regularization, flags, settings: SolverSettings = Solv
         raise ValueError(f"flags must have one entry per column ({k}), got {len(flags)}")
     if data.shape[-1] != n:
         raise ValueError(f"data must end in the columns' pixel count {n}, got shape {data.shape}")
-    if regularization is None:
-        if any(f & REGULARIZED for f in flags):
-            raise ValueError("a column is flagged as regularized but no regularization matrix was given")
-        regularization = jnp.zeros((0, 0), dtype=jnp.float64)
-    else:
-        regularization = jnp.asarray(regularization, dtype=jnp.float64)
-        if regularization.shape[-2:] != (k, k):
-            raise ValueError(f"regularization must be (..., {k}, {k}), got {regularization.shape}")
+    regularization = _regularization_operand(regularization, flags, k)
     lead = jnp.broadcast_shapes(columns.shape[:-2], data.shape[:-1],
                                 regularization.shape[:-2] if regularization.shape[-1] else ())
     columns = jnp.broadcast_to(columns, lead + (k, n))
@@ -309,14 +315,7 @@ def invert_gram(curvature, data_vector, data_norm, regularization, flags,
         raise ValueError(f"flags must have one entry per column ({k}), got {len(flags)}")
     if data_vector.shape[-1:] != (k,):
         raise ValueError(f"data_vector must be (..., {k}), got {data_vector.shape}")
-    if regularization is None:
-        if any(f & REGULARIZED for f in flags):
-            raise ValueError("a column is flagged as regularized but no regularization matrix was given")
-        regularization = jnp.zeros((0, 0), dtype=jnp.float64)
-    else:
-        regularization = jnp.asarray(regularization, dtype=jnp.float64)
-        if regularization.shape[-2:] != (k, k):
-            raise ValueError(f"regularization must be (..., {k}, {k}), got {regularization.shape}")
+    regularization = _regularization_operand(regularization, flags, k)
     return _invert_gram(curvature, data_vector, data_norm, regularization, flags, (settings, bool(log_det_regularization)))
 
 

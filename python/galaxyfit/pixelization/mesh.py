@@ -151,12 +151,7 @@ class Delaunay(Mesh):
         except scipy.spatial.QhullError as error:
             raise ValueError(f"the Delaunay triangulation of the mesh grid failed (degenerate vertices?): {error}") from None
         simplices = np.ascontiguousarray(triangulation.simplices, dtype=np.int32)
-        simplex = np.ascontiguousarray(triangulation.find_simplex(points), dtype=np.int32)
-        nearest = np.zeros(len(points), dtype=np.int32)
-        outside = simplex < 0
-        if outside.any():
-            nearest[outside] = scipy.spatial.cKDTree(vertices).query(points[outside])[1]
-        index, weight = _core.delaunay_barycentric_stencils(points, vertices, simplices, simplex, nearest)
+        index, weight = _barycentric_stencils(points, vertices, triangulation, simplices)
         neighbours = np.zeros((len(vertices), len(vertices)))
         for a, b in ((0, 1), (1, 2), (0, 2)):
             neighbours[simplices[:, a], simplices[:, b]] = neighbours[simplices[:, b], simplices[:, a]] = 1.0
@@ -168,6 +163,21 @@ class Delaunay(Mesh):
         # PyAutoArray counts only non-zero barycentric weights in a pixel's adapt signal (exclude_zero_weight_mappings)
         return MeshInterpolation(index, weight, vertices, neighbours, zeroed, exclude_zero_weight_mappings=True,
                                  split_rows=split_rows)
+
+
+def _barycentric_stencils(points, vertices, triangulation, simplices):
+    """(index (m, 3), weight (m, 3)): each point located in the triangulation (qhull's find_simplex), its nearest
+    vertex outside the hull, and the C++ kernel's barycentric weights."""
+    import scipy.spatial
+
+    from galaxyfit import _core
+
+    simplex = np.ascontiguousarray(triangulation.find_simplex(points), dtype=np.int32)
+    nearest = np.zeros(len(points), dtype=np.int32)
+    outside = simplex < 0
+    if outside.any():
+        nearest[outside] = scipy.spatial.cKDTree(vertices).query(points[outside])[1]
+    return _core.delaunay_barycentric_stencils(points, vertices, simplices, simplex, nearest)
 
 
 def barycentric_dual_areas(vertices: np.ndarray, simplices: np.ndarray) -> np.ndarray:
@@ -186,17 +196,10 @@ def _delaunay_split_rows(vertices, triangulation, simplices) -> np.ndarray:
     (PyAutoArray's ``split_points_from`` and ``reg_split_from``)."""
     import scipy.spatial
 
-    from galaxyfit import _core
-
     delta = 0.5 * np.sqrt(barycentric_dual_areas(vertices, simplices))
     offsets = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     points = np.ascontiguousarray((vertices[:, None, :] + delta[:, None, None] * offsets[None, :, :]).reshape(-1, 2))
-    simplex = np.ascontiguousarray(triangulation.find_simplex(points), dtype=np.int32)
-    nearest = np.zeros(len(points), dtype=np.int32)
-    outside = simplex < 0
-    if outside.any():
-        nearest[outside] = scipy.spatial.cKDTree(vertices).query(points[outside])[1]
-    index, weight = _core.delaunay_barycentric_stencils(points, vertices, simplices, simplex, nearest)
+    index, weight = _barycentric_stencils(points, vertices, triangulation, simplices)
     rows = np.zeros((len(points), len(vertices)))
     np.add.at(rows, (np.repeat(np.arange(len(points)), 3), index.ravel()), -weight.ravel())
     rows[np.arange(len(points)), np.repeat(np.arange(len(vertices)), 4)] += 1.0
