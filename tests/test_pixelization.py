@@ -160,7 +160,26 @@ def dense_knn(points, vertices, k=10, radius_scale=1.5):
     return w
 
 
-@pytest.mark.parametrize("mesh_kind", ["rectangular", "delaunay", "knn"])
+def dense_adapt_density(points, centres, n):
+    """PyAutoArray's rank-CDF bilinear mapping written out point by point: (weights (m, n^2) in this project's pixel
+    order, bottom row first), with its flattened row n - (row index) counted from the top."""
+    mu = centres.mean(0)
+    scale = centres.std(0).min()
+    c = (centres - mu) / scale
+    levels = np.arange(1, len(c) + 1) / (len(c) + 1)
+    w = np.zeros((len(points), n * n))
+    for k, q in enumerate((points - mu) / scale):
+        u = [np.interp(q[d], np.sort(c[:, d]), levels, left=0, right=1) for d in range(2)]
+        index = [(n - 3) * ud + 1 for ud in u]
+        down = [min(max(np.floor(i), 0), n - 2) for i in index]
+        t = [i - d for i, d in zip(index, down)]
+        for dr, dc, value in ((1, 0, t[0] * (1 - t[1])), (1, 1, t[0] * t[1]), (0, 0, (1 - t[0]) * (1 - t[1])), (0, 1, (1 - t[0]) * t[1])):
+            top_row = n - (down[0] + dr)
+            w[k, int((n - 1 - top_row) * n + down[1] + dc)] += value
+    return w
+
+
+@pytest.mark.parametrize("mesh_kind", ["rectangular", "adapt_density", "delaunay", "knn"])
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 @pytest.mark.parametrize("positive", [False, True])
 def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, scheme, positive):
@@ -170,6 +189,17 @@ def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, sc
         weights, vertices, adjacency, zeroed = dense_rectangular(points, (9, 9))
         mesh, grid = gf.mesh.RectangularUniform((9, 9)), None
         counts = _rectangular_counts(points, (9, 9))  # every one of a point's 4 entries counts, zero weights too
+    elif mesh_kind == "adapt_density":
+        centres, _, _ = sub_points(small, 1)
+        weights = dense_adapt_density(points, centres, 9)
+        _, _, adjacency, zeroed = dense_rectangular(points, (9, 9))
+        mesh, grid = gf.mesh.RectangularBilinearAdaptDensity((9, 9)), None
+        vertices = gf.FitImaging(small, [gf.Galaxy(0.5, pixelization=gf.Pixelization(mesh, gf.reg.Constant(1.0)))],
+                                 settings=gf.Settings(over_sample_size_pixelization=sub)).inversion.mapper_list[0].vertices
+        counts = np.zeros(81)  # every one of a point's 4 entries counts
+        for k in range(len(points)):
+            for j in _adapt_density_entries(points[k:k + 1], centres, 9):
+                counts[j] += 1
     else:
         grid = gf.image_mesh.Overlay((9, 9)).image_plane_mesh_grid_from(small.mask)
         vertices = grid
@@ -201,6 +231,23 @@ def test_log_evidence_equals_a_dense_float64_implementation(small, mesh_kind, sc
     if positive:
         assert s.min() >= 0.0
         assert np.all(s[zeroed] == 0.0)
+
+
+def _adapt_density_entries(point, centres, n):
+    """The 4 pixels (ours) of a point's stencil on the adapt-density lattice, zero weights included."""
+    w = dense_adapt_density(point, centres, n)[0]
+    mu, scale = centres.mean(0), centres.std(0).min()
+    c = (centres - mu) / scale
+    levels = np.arange(1, len(c) + 1) / (len(c) + 1)
+    q = (point[0] - mu) / scale
+    down = [min(max(np.floor((n - 3) * np.interp(q[d], np.sort(c[:, d]), levels, left=0, right=1) + 1), 0), n - 2)
+            for d in range(2)]
+    out = []
+    for dr, dc in ((1, 0), (1, 1), (0, 0), (0, 1)):
+        top_row = n - (down[0] + dr)
+        out.append(int((n - 1 - top_row) * n + down[1] + dc))
+    assert np.all(w[out].sum() == pytest.approx(1.0))
+    return out
 
 
 def _delaunay_counts(points, vertices):
@@ -269,6 +316,9 @@ PYAG = {
     "delaunay_constant_relocated": 1785.8886243905376,
     "delaunay_constant_split": 2102.7695539110073,
     "hilbert_constant": 1949.2473104955998,  # Delaunay(500) on Hilbert(500, weight_floor=0.1, weight_power=1.0)
+    "adapt_density_constant": 2025.0225231399158,  # RectangularBilinearAdaptDensity((30, 30))
+    "adapt_density_constant_positive": 1953.2077222703342,
+    "adapt_image_constant": 2314.30264870144,  # RectangularBilinearAdaptImage((30, 30), weight_power=1.0)
 }
 #: Its Overlay(30, 30) vertices: count, sum and sum of squares of the (y, x) values; and its Delaunay simplices
 #: (each sorted, then sorted by rows): count and the first 16 hex digits of the sha256 of their int64 bytes.
@@ -294,11 +344,17 @@ def test_parity_with_pyautogalaxy(sim, case):
     settings = gf.Settings(over_sampling=gf.OverSampling.pyautogalaxy(4), use_positive_only_solver=positive,
                            use_border_relocator=relocate)
     adapt = None
-    if case.startswith("rectangular"):
+    data = np.asarray(sim.data)  # the adapt image of the adaptive cases: the data floored at 1% of its maximum
+    floored = {"galaxy": np.where(data < 0.01 * data.max(), 0.01 * data.max(), data)}
+    if case.startswith("adapt_"):
+        adapt = gf.AdaptImages(galaxy_name_image_dict=floored)
+        mesh = (gf.mesh.RectangularBilinearAdaptImage((30, 30), weight_power=1.0) if case.startswith("adapt_image")
+                else gf.mesh.RectangularBilinearAdaptDensity((30, 30)))
+        pixelization = gf.Pixelization(mesh, gf.reg.Constant(1.0))
+    elif case.startswith("rectangular"):
         pixelization = gf.Pixelization(mesh=gf.mesh.RectangularUniform((30, 30)), regularization=gf.reg.Constant(1.0))
-    elif case.startswith("hilbert"):  # the adapt image: the data floored at 1% of its maximum
-        data = np.asarray(sim.data)
-        adapt = gf.AdaptImages(galaxy_name_image_dict={"galaxy": np.where(data < 0.01 * data.max(), 0.01 * data.max(), data)})
+    elif case.startswith("hilbert"):
+        adapt = gf.AdaptImages(galaxy_name_image_dict=floored)
         pixelization = gf.Pixelization(gf.mesh.Delaunay(pixels=500), gf.reg.Constant(1.0),
                                        gf.image_mesh.Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0))
     else:

@@ -92,6 +92,15 @@ def main(name="sim_bulge_disk", *args):
     # relocated variants check galaxyfit's border relocation.
     evaluate("rectangular_constant_relocated", rect(), ag.Settings(use_positive_only_solver=False, use_border_relocator=True))
     out["use_border_relocator_default"] = bool(ag.Settings().use_border_relocator)
+    # adaptive rectangular meshes (the image one steered by the data floored at 1% of its maximum), positive-only
+    adapt_data = read("data.fits")
+    adapt_data = np.where(adapt_data < 0.01 * adapt_data.max(), 0.01 * adapt_data.max(), adapt_data)
+    adapt_images = ag.AdaptImages(galaxy_name_image_dict={"('galaxies', 'galaxy')": ag.Array2D(values=adapt_data[~np.asarray(dataset.mask)], mask=dataset.mask)})
+    for key, mesh, positive in (("adapt_density_constant", ag.mesh.RectangularBilinearAdaptDensity(shape=(30, 30)), False),
+                                ("adapt_density_constant_positive", ag.mesh.RectangularBilinearAdaptDensity(shape=(30, 30)), True),
+                                ("adapt_image_constant", ag.mesh.RectangularBilinearAdaptImage(shape=(30, 30), weight_power=1.0), False)):
+        evaluate(key, ag.Pixelization(mesh=mesh, regularization=ag.reg.Constant(coefficient=1.0)),
+                 ag.Settings(use_positive_only_solver=positive), adapt_images=adapt_images)
 
     overlay = ag.image_mesh.Overlay(shape=(30, 30))
     grid = overlay.image_plane_mesh_grid_from(mask=dataset.mask)

@@ -62,7 +62,13 @@ def mapper_for(plan, pixelization, galaxy_name=None, adapt_images=None):
         if grid is None:
             raise ValueError(f"{type(mesh).__name__} needs vertices: give Pixelization(image_mesh=...) or a mesh grid for "
                              f"galaxy {galaxy_name!r} through AdaptImages(galaxy_name_image_plane_mesh_grid_dict=...)")
-    return plan.mapper(mesh, grid)
+    adapt_image = None
+    if mesh.needs_adapt_image:
+        adapt_image = adapt_images.image_for(galaxy_name) if adapt_images is not None else None
+        if adapt_image is None:
+            raise ValueError(f"{type(mesh).__name__} follows an adapt image: give AdaptImages(galaxy_name_image_dict=...) "
+                             f"for galaxy {galaxy_name!r}")
+    return plan.mapper(mesh, grid, adapt_image)
 
 
 class PixelizedInversion(Inversion):

@@ -93,16 +93,18 @@ class ImagePlan:
         self.pixels_in_mask = int(len(rows))
         self.zero_outside_image = not over.pad_outside_image and not self.inside_image.all()
 
-    def mapper(self, mesh, mesh_grid=None):
-        """The Mapper of ``mesh`` (with vertices ``mesh_grid`` where it needs them) on this dataset, computed once per
-        mesh and grid (``galaxyfit.pixelization.mapper``)."""
+    def mapper(self, mesh, mesh_grid=None, adapt_image=None):
+        """The Mapper of ``mesh`` (with vertices ``mesh_grid`` where it needs them, and the adapt image where its
+        geometry follows one) on this dataset, computed once per mesh, grid and image (``galaxyfit.pixelization.mapper``)."""
         from galaxyfit.pixelization.mapper import Mapper
 
-        grid_key = None if mesh_grid is None else np.asarray(mesh_grid, dtype=np.float64).tobytes()
+        def key_of(array):
+            return None if array is None else np.asarray(array, dtype=np.float64).tobytes()
+
         cache = self.__dict__.setdefault("_mappers", {})
-        key = (mesh, grid_key)
+        key = (mesh, key_of(mesh_grid), key_of(adapt_image))
         if key not in cache:
-            cache[key] = Mapper(self, mesh, mesh_grid)
+            cache[key] = Mapper(self, mesh, mesh_grid, adapt_image)
         return cache[key]
 
     def slim_from_box(self, box):

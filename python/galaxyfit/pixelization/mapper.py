@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.pixelization.border import border_ellipse, border_pixels, relocated
-from galaxyfit.pixelization.mesh import Mesh, MeshInterpolation
+from galaxyfit.pixelization.mesh import Mesh, MeshContext, MeshInterpolation
 
 
 def sub_pixel_points(plan, sub_size: int) -> np.ndarray:
@@ -56,7 +56,7 @@ class Mapper:
         The (relocated) sub-pixel points the stencils interpolate at.
     """
 
-    def __init__(self, plan, mesh: Mesh, mesh_grid=None):
+    def __init__(self, plan, mesh: Mesh, mesh_grid=None, adapt_image=None):
         from galaxyfit import _core
 
         settings = plan.settings
@@ -64,14 +64,17 @@ class Mapper:
         points = sub_pixel_points(plan, sub_size)
         if mesh_grid is not None:
             mesh_grid = np.ascontiguousarray(mesh_grid, dtype=np.float64)
+        centres = sub_pixel_points(plan, 1)
         if settings.use_border_relocator:
             ellipse = mask_border_ellipse(plan)
             points = relocated(points, ellipse)
+            centres = relocated(centres, ellipse)
             if mesh_grid is not None:
                 mesh_grid = relocated(mesh_grid, ellipse)
         self.points = points
         self.mesh = mesh
-        self.interpolation: MeshInterpolation = mesh.interpolation(points, mesh_grid)
+        adapt_slim = None if adapt_image is None else np.asarray(adapt_image, dtype=np.float64)[plan.image_index]
+        self.interpolation: MeshInterpolation = mesh.interpolation(points, mesh_grid, MeshContext(centres, adapt_slim))
         pixels = self.interpolation.pixels
         if pixels > plan.pixels_in_mask:
             raise ValueError(f"the mesh has {pixels} pixels, more than the {plan.pixels_in_mask} unmasked image pixels: "

@@ -41,12 +41,24 @@ class MeshInterpolation:
         return len(self.vertices)
 
 
+@dataclass(frozen=True)
+class MeshContext:
+    """What some meshes need beyond the points: the (relocated) unmasked pixel centres (N, 2), in slim order, and
+    the galaxy's adapt image at them (N,) or None."""
+
+    pixel_centres: np.ndarray
+    adapt_slim: np.ndarray | None = None
+
+
 class Mesh:
-    """Shared behaviour; ``needs_mesh_grid`` says whether the mesh takes its vertices from an image mesh."""
+    """Shared behaviour; ``needs_mesh_grid`` says whether the mesh takes its vertices from an image mesh,
+    ``needs_adapt_image`` whether its geometry follows an adapt image."""
 
     needs_mesh_grid = False
+    needs_adapt_image = False
 
-    def interpolation(self, points: np.ndarray, mesh_grid: np.ndarray | None = None) -> MeshInterpolation:  # pragma: no cover
+    def interpolation(self, points: np.ndarray, mesh_grid: np.ndarray | None = None,
+                      context: MeshContext | None = None) -> MeshInterpolation:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -94,7 +106,7 @@ class RectangularUniform(Mesh):
     def pixels(self) -> int:
         return self.shape[0] * self.shape[1]
 
-    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+    def interpolation(self, points, mesh_grid=None, context=None) -> MeshInterpolation:
         from galaxyfit import _core
 
         ny, nx = self.shape
@@ -134,10 +146,8 @@ class Delaunay(Mesh):
         if self.zeroed_pixels >= self.pixels:
             raise ModelError(f"Delaunay.zeroed_pixels ({self.zeroed_pixels}) must be fewer than its pixels ({self.pixels})")
 
-    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+    def interpolation(self, points, mesh_grid=None, context=None) -> MeshInterpolation:
         import scipy.spatial
-
-        from galaxyfit import _core
 
         if mesh_grid is None:
             raise ValueError("Delaunay needs its vertices: give an image mesh (e.g. image_mesh.Overlay) or a mesh grid "
@@ -258,7 +268,7 @@ class KNearestNeighbor(Mesh):
         if self.radius_scale < 1.0:
             raise ModelError("KNearestNeighbor.radius_scale must be >= 1 (below it the farthest neighbour gets no weight)")
 
-    def interpolation(self, points, mesh_grid=None) -> MeshInterpolation:
+    def interpolation(self, points, mesh_grid=None, context=None) -> MeshInterpolation:
         delaunay = Delaunay(self.pixels, self.zeroed_pixels).interpolation(points[:0] if len(points) else points, mesh_grid)
         vertices = delaunay.vertices
         index, weight, _ = _knn_stencils(points, vertices, self.k_neighbors, self.radius_scale)
@@ -280,5 +290,111 @@ class KNearestNeighbor(Mesh):
                                  exclude_zero_weight_mappings=False, split_rows=split_rows)
 
 
+def _rank_transform(centres: np.ndarray, weights: np.ndarray | None):
+    """(sorted coordinates (N, 2), cumulative levels (N, 2)) of PyAutoArray's per-axis empirical rank CDF
+    (``create_transforms_rank``): uniform ranks k / (N + 1), or the cumulative weights with every point of a block of
+    tied coordinates given the block's final value (its right-continuous CDF)."""
+    n = len(centres)
+    if weights is None:
+        levels = np.arange(1, n + 1) / (n + 1)
+        return np.sort(centres, axis=0), np.stack([levels, levels], axis=1)
+    order = np.argsort(centres, axis=0)
+    ordered = np.take_along_axis(centres, order, axis=0)
+    cumulative = np.cumsum(np.take_along_axis(np.stack([weights, weights], axis=1), order, axis=0), axis=0)
+    levels = np.stack([cumulative[np.searchsorted(ordered[:, d], ordered[:, d], side="right") - 1, d] for d in range(2)],
+                      axis=1)
+    return ordered, levels
+
+
+@dataclass(frozen=True)
+class RectangularBilinearAdaptDensity(Mesh):
+    """A square n x n lattice uniform in the per-axis empirical CDF of the unmasked pixel centres (scaled by their
+    mean and smaller standard deviation), so pixels shrink where the points crowd (PyAutoArray's
+    ``RectangularBilinearAdaptDensity``: ``adaptive_rectangular_mappings_weights_via_interpolation_from`` with the rank
+    transform): a point with CDF coordinates u maps to index (n - 3) u + 1 and takes bilinear weights there. The outer
+    ring is held at zero under the positive-only solver. As in PyAutoArray, the flattened row is n - (row index),
+    so data reach rows and columns 1 .. n - 1 of its top-left-first ordering (its last row and column, in the ring,
+    get data; its first do not): kept, for evidences that compare number for number. Raises ModelError for a shape
+    below 3 x 3 or not square."""
+
+    shape: tuple = (3, 3)
+
+    def __post_init__(self):
+        shape = _shape(self.shape, type(self).__name__)
+        if shape[0] != shape[1]:
+            raise ModelError(f"{type(self).__name__}.shape must be square (PyAutoArray's index mapping uses shape[0] for "
+                             f"both axes), got {self.shape!r}")
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def pixels(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def _weights(self, context):
+        return None
+
+    def interpolation(self, points, mesh_grid=None, context=None) -> MeshInterpolation:
+        if context is None:
+            raise ValueError(f"{type(self).__name__} needs the unmasked pixel centres (a MeshContext)")
+        n = self.shape[0]
+        centres = context.pixel_centres
+        mu = centres.mean(axis=0)
+        scale = centres.std(axis=0).min()
+        ordered, levels = _rank_transform((centres - mu) / scale, self._weights(context))
+        scaled = (points - mu) / scale
+        u = np.stack([np.interp(scaled[:, d], ordered[:, d], levels[:, d], left=0, right=1) for d in range(2)], axis=1)
+        index = (n - 3) * u + 1
+        down = np.clip(np.floor(index), 0, n - 2)
+        t = index - down
+        row_down, col_down = down[:, 0], down[:, 1]
+
+        def flat(row, col):  # PyAutoArray's flatten: (n - row) n + col, rows counted from its top
+            return (n - row) * n + col
+
+        corners = [(row_down + 1, col_down, t[:, 0] * (1 - t[:, 1])), (row_down + 1, col_down + 1, t[:, 0] * t[:, 1]),
+                   (row_down, col_down, (1 - t[:, 0]) * (1 - t[:, 1])), (row_down, col_down + 1, (1 - t[:, 0]) * t[:, 1])]
+        top_index = np.stack([flat(r, c) for r, c, _ in corners], axis=1).astype(np.int64)
+        weight = np.stack([w for _, _, w in corners], axis=1)
+        # PyAutoArray numbers its pixels from the top row; ours from the bottom (this project's orientation)
+        top_row, column = top_index // n, top_index % n
+        ours = ((n - 1 - top_row) * n + column).astype(np.int32)
+        # pixel centres: the inverse transform of the lattice's index-space nodes
+        rows = np.arange(n)
+        u_nodes = ((n - (n - 1 - rows)) - 1) / (n - 3)  # our row r is PyAutoArray's top row n - 1 - r: index n - top_row
+        axis_y = np.interp(u_nodes, levels[:, 0], ordered[:, 0]) * scale + mu[0]
+        axis_x = np.interp((np.arange(n) - 1) / (n - 3), levels[:, 1], ordered[:, 1]) * scale + mu[1]
+        vertices = np.stack(np.meshgrid(axis_y, axis_x, indexing="ij"), axis=-1).reshape(-1, 2)
+        return MeshInterpolation(ours, weight, vertices, rectangular_neighbours(n, n), rectangular_edge_pixels(n, n),
+                                 shape=(n, n))
+
+
+@dataclass(frozen=True)
+class RectangularBilinearAdaptImage(RectangularBilinearAdaptDensity):
+    """As ``RectangularBilinearAdaptDensity`` with the CDF weighted by the galaxy's adapt image at the pixel centres:
+    w = max(a, 1e-12)^weight_power, floored at ``weight_floor``, normalised (PyAutoArray's
+    ``RectangularBilinearAdaptImage``), so pixels shrink where the galaxy is bright. Needs an adapt image."""
+
+    shape: tuple = (3, 3)
+    weight_power: float = 1.0
+    weight_floor: float = 0.0
+    needs_adapt_image = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("weight_power", "weight_floor"):
+            value = float(getattr(self, name))
+            if not (value >= 0 and np.isfinite(value)):
+                raise ModelError(f"RectangularBilinearAdaptImage.{name} must be a finite number >= 0, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, value)
+
+    def _weights(self, context):
+        if context.adapt_slim is None:
+            raise ModelError("RectangularBilinearAdaptImage follows an adapt image: give AdaptImages(galaxy_name_image_dict=...)")
+        w = np.clip(context.adapt_slim, 1e-12, None) ** self.weight_power
+        w = np.where(w < self.weight_floor, self.weight_floor, w)
+        return w / np.sum(w)
+
+
 #: The meshes by name (model files).
-MESHES = {cls.__name__: cls for cls in (RectangularUniform, Delaunay, KNearestNeighbor)}
+MESHES = {cls.__name__: cls for cls in (RectangularUniform, RectangularBilinearAdaptDensity,
+                                        RectangularBilinearAdaptImage, Delaunay, KNearestNeighbor)}
