@@ -144,8 +144,11 @@ def main() -> int:
                 print(f"  PyAutoGalaxy: numpy {ms(p.get('numpy_per_call_s'))}, jax jit "
                       f"{ms(p.get('per_call_s')) if 'per_call_s' in p else p.get('jit_error', '-')}, jax vmap "
                       f"{ms(p.get('batched_per_call_s')) if 'batched_per_call_s' in p else p.get('batched_error', '-')}")
+                d = entry.get("ours_direct")
                 print(f"  ratio PyAutoGalaxy fastest single path / ours: {pyag_fastest / o['per_call_s']:.0f}x"
-                      + (f"; batched: {p['batched_per_call_s'] / o['batched_per_call_s']:.0f}x" if "batched_per_call_s" in p else ""))
+                      + (f" (direct solve {pyag_fastest / d['per_call_s']:.0f}x)" if d else "")
+                      + (f"; batched: {p['batched_per_call_s'] / o['batched_per_call_s']:.0f}x" if "batched_per_call_s" in p else "")
+                      + (f" (direct {p['batched_per_call_s'] / d['batched_per_call_s']:.0f}x)" if d and "batched_per_call_s" in p else ""))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
