@@ -34,7 +34,7 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversion);
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGradient);
 
 // The Gram form: curvature F (..., k, k), data_vector D (..., k), data_norm y^T y (...), regularization (..., k, k)
-// or (0, 0), flags (k,) -> as GalaxyfitInversion (galaxyfit::invert_gram); attribute log_det_regularization
-// (false: ln det H_RR is the caller's, reported as 0). Each operand carries 1 or all batch
+// or (0, 0), flags (k,), guess (..., k) or (0,) -> as GalaxyfitInversion (galaxyfit::invert_gram); attributes
+// log_det_regularization and log_det_curvature_reg (false: that log-determinant is the caller's, reported as 0). Each operand carries 1 or all batch
 // elements (a pixelization's F is a constant of the dataset while H follows the batch).
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGram);

@@ -138,8 +138,9 @@ int64_t batch_of(ffi::Span<const int64_t> dims, size_t core) { return dims.size(
 
 ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvature, ffi::Buffer<ffi::F64> data_vector,
                              ffi::Buffer<ffi::F64> data_norm, ffi::Buffer<ffi::F64> regularization,
-                             ffi::Buffer<ffi::S32> flags, bool positive_only, double diag_value, int64_t max_iterations,
-                             bool log_det_regularization, ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
+                             ffi::Buffer<ffi::S32> flags, ffi::Buffer<ffi::F64> guess, bool positive_only,
+                             double diag_value, int64_t max_iterations, bool log_det_regularization,
+                             bool log_det_curvature_reg, ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
                              ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
   const auto fdims = curvature.dimensions();
   if (fdims.size() < 2 || fdims[fdims.size() - 1] != fdims[fdims.size() - 2])
@@ -157,11 +158,18 @@ ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvatu
   const int64_t batch = static_cast<int64_t>(reconstruction->element_count()) / std::max<int64_t>(k, 1);
   const int64_t fb = batch_of(fdims, 2), db = batch_of(ddims, 1),
                 nb = static_cast<int64_t>(data_norm.element_count()), hb = has_h ? batch_of(hdims, 2) : 1;
-  for (int64_t count : {fb, db, nb, hb})
+  const auto gdims = guess.dimensions();
+  const bool has_guess = gdims.size() >= 1 && gdims[gdims.size() - 1] != 0;
+  if (has_guess && gdims[gdims.size() - 1] != k)
+    return ffi::Error::InvalidArgument("inversion_gram: guess must be (..., k) or (0,)");
+  const int64_t gb = has_guess ? batch_of(gdims, 1) : 1;
+  for (int64_t count : {fb, db, nb, hb, gb})
     if (count != 1 && count != batch)
       return ffi::Error::InvalidArgument("inversion_gram: every operand must carry 1 or all batch elements");
   auto settings = settings_of(positive_only, diag_value, max_iterations);
   settings.compute_log_det_regularization = log_det_regularization;
+  settings.compute_log_det_curvature_reg = log_det_curvature_reg;
+  const double* g = guess.typed_data();
   const double* f = curvature.typed_data();
   const double* d = data_vector.typed_data();
   const double* yy = data_norm.typed_data();
@@ -175,7 +183,7 @@ ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvatu
     const auto out = galaxyfit::invert_gram(f + (fb == 1 ? 0 : b * k * k), d + (db == 1 ? 0 : b * k),
                                             yy[nb == 1 ? 0 : b], k,
                                             has_h ? h + (hb == 1 ? 0 : b * k * k) : nullptr, fl, settings, s + b * k,
-                                            a + b * k);
+                                            a + b * k, has_guess ? g + (gb == 1 ? 0 : b * k) : nullptr);
     double* tb = t + b * 5;
     tb[0] = out.chi_squared;
     tb[1] = out.regularization_term;
@@ -228,10 +236,12 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGram, InversionGramImpl,
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
                                   .Attr<bool>("positive_only")
                                   .Attr<double>("diag_value")
                                   .Attr<int64_t>("max_iterations")
                                   .Attr<bool>("log_det_regularization")
+                                  .Attr<bool>("log_det_curvature_reg")
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()

@@ -363,7 +363,8 @@ namespace {
 // Columns flagged kColumnHeldZero are kept at 0 (never in the passive set) under the positive-only solver, but stay
 // in the regularized block of the log-determinants (PyAutoArray's edge-zeroed pixels).
 InversionTerms solve(const System& sys, int64_t k, const double* regularization, const int32_t* flags,
-                     const InversionSettings& settings, double* reconstruction, double* adjoint) {
+                     const InversionSettings& settings, double* reconstruction, double* adjoint,
+                     const double* guess = nullptr) {
   std::vector<bool> held(static_cast<size_t>(k), false);
   std::vector<Index> kept;
   for (Index j = 0; j < k; ++j) {
@@ -372,17 +373,21 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
   }
   if (kept.empty()) return fail(InversionStatus::kBadArgument, k, reconstruction, adjoint);
   const bool any_held = kept.size() < static_cast<size_t>(k);
+  const bool any_constrained = std::any_of(sys.constrained.begin(), sys.constrained.end(), [](bool c) { return c; });
 
+  // A caller's guess replaces the unconstrained factorization as the positive-only warm start.
+  const bool warm = guess != nullptr && any_constrained;
   // The unconstrained solution on the kept set (the answer without positivity, and the positive-only warm start).
   Factor full;
-  const bool full_ok = factor_block(sys.a, kept, full);
-  const bool any_constrained = std::any_of(sys.constrained.begin(), sys.constrained.end(), [](bool c) { return c; });
+  const bool full_ok = warm ? false : factor_block(sys.a, kept, full);
   // Without positivity the whole system must be solvable; with it, a singular A (e.g. MGE Gaussians that coincide
   // after the PSF, without the diagonal jitter) can still have a positive-only optimum: the active-set iterations
   // then start from the free-sign columns alone.
   if (!full_ok && !any_constrained) return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
   Vector s = Vector::Zero(k);
-  if (full_ok) {
+  if (warm) {
+    for (Index j : kept) s(j) = sys.constrained[j] ? guess[j] : 1.0;
+  } else if (full_ok) {
     Vector rhs(static_cast<Index>(kept.size()));
     for (size_t i = 0; i < kept.size(); ++i) rhs(static_cast<Index>(i)) = sys.d(kept[i]);
     const Vector sk = full.solve(rhs);
@@ -394,12 +399,14 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
   bool negative = false;
   for (Index j : kept)
     if (sys.constrained[j] && !(s(j) > 0.0)) negative = true;
-  if (any_constrained && negative) {
+  // With a guess, s is not yet a solution of anything: the active-set iterations always run (from the guess's
+  // positive entries), and they end at the optimum whatever the guess.
+  if (any_constrained && (negative || warm)) {
     // Warm start: the unconstrained solution's factor over every kept column (its negative amplitudes leave in the
     // first step of the iterations), so no second factorization of nearly the same matrix is made.
-    std::vector<Index> initial;  // without that factor (a singular A): the free-sign columns alone
+    std::vector<Index> initial;  // without that factor: the guess's positive entries, or the free-sign columns alone
     for (Index j : kept)
-      if (!sys.constrained[j]) initial.push_back(j);
+      if (!sys.constrained[j] || (warm && guess[j] > 0.0)) initial.push_back(j);
     const int64_t max_iterations = settings.max_iterations > 0 ? settings.max_iterations : 3 * k + 100;
     NnlsOutcome nnls = active_set_nnls(sys.a, sys.d, sys.constrained, full_ok ? kept : initial, max_iterations, held,
                                        full_ok ? &full.l : nullptr);
@@ -433,8 +440,8 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
   for (Index j = 0; j < k; ++j) reconstruction[j] = s(j);
 
   if (regularization != nullptr) terms.regularization_term = s.dot(RowMajorConst(regularization, k, k) * s);
-  if (!sys.regularized_index.empty()) {
-    Factor a_rr, h_rr;
+  if (!sys.regularized_index.empty() && settings.compute_log_det_curvature_reg) {
+    Factor a_rr;
     const bool all_regularized = sys.regularized_index.size() == static_cast<size_t>(k);
     if (!any_held && all_regularized && full_ok) {
       terms.log_det_curvature_reg = log_det(full);  // every column regularized: A_RR is the matrix already factored
@@ -463,6 +470,9 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
         return fail(InversionStatus::kNotPositiveDefinite, k, reconstruction, adjoint);
       terms.log_det_curvature_reg = log_det(a_rr);
     }
+  }
+  if (!sys.regularized_index.empty()) {
+    Factor h_rr;
     if (settings.compute_log_det_regularization) {
       const Matrix h = RowMajorConst(regularization, k, k);
       if (!factor_block(h, sys.regularized_index, h_rr))
@@ -521,7 +531,7 @@ InversionTerms invert(const double* columns, const double* data, int64_t n, int6
 
 InversionTerms invert_gram(const double* curvature, const double* data_vector, double data_norm, int64_t k,
                            const double* regularization, const int32_t* flags, const InversionSettings& settings,
-                           double* reconstruction, double* adjoint) {
+                           double* reconstruction, double* adjoint, const double* guess) {
   if (k < 1) return fail(InversionStatus::kBadArgument, 0, reconstruction, adjoint);
   System sys;
   sys.a = Eigen::Map<const Matrix>(curvature, k, k);  // symmetric: its row-major layout is its column-major one
@@ -529,7 +539,7 @@ InversionTerms invert_gram(const double* curvature, const double* data_vector, d
   sys.yy = data_norm;
   finish_flags(sys, k, regularization, flags, settings);
   if (sys.status != InversionStatus::kOk) return fail(sys.status, k, reconstruction, adjoint);
-  InversionTerms terms = solve(sys, k, regularization, flags, settings, reconstruction, adjoint);
+  InversionTerms terms = solve(sys, k, regularization, flags, settings, reconstruction, adjoint, guess);
   if (terms.status != InversionStatus::kOk) return terms;
   // chi^2 = y^T y - 2 D^T s + s^T F s, F = A - H - J (the Gram form has no residual to sum).
   const Vector s = Eigen::Map<const Vector>(reconstruction, k);

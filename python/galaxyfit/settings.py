@@ -30,10 +30,12 @@ class Settings:
     use_edge_zeroed_pixels : under the positive-only solver, a mesh's edge pixels (a rectangular mesh's outer ring, a
         Delaunay mesh's ``zeroed_pixels``) are held at zero; they still count in the evidence's log-determinants, as
         in PyAutoGalaxy. No effect without positivity.
-    use_spectral_solve : without positivity, a model whose only linear object is one mesh regularized by
-        ``Constant`` or ``ConstantSplit`` is solved in the basis that diagonalizes its curvature and regularization
-        matrices (``galaxyfit.fit.spectral``; one O(S^3) decomposition per dataset and mesh, then O(S) per
-        coefficient); False always takes the direct Cholesky solve. Equal to rounding (~1e-10 relative).
+    use_spectral_solve : a model whose only linear object is one mesh regularized by ``Constant`` or
+        ``ConstantSplit`` uses the basis that diagonalizes its curvature and regularization matrices
+        (``galaxyfit.fit.spectral``; one O(S^3) decomposition per dataset and mesh): without positivity the whole
+        solve is then O(S) per coefficient; with it, the decomposition gives the log-determinants and the warm start,
+        and only the passive set's block is factored. False always takes the direct Cholesky solve. Equal to
+        rounding (~1e-10 relative).
     """
 
     over_sampling: OverSampling = field(default_factory=OverSampling)

@@ -46,6 +46,7 @@ struct InversionSettings {
   double no_regularization_add_to_curvature_diag_value = 1e-3;  ///< J: added to F_jj of unregularized columns
   int64_t max_iterations = 0;                                  ///< NNLS passive-set changes; 0: 3k + 100
   bool compute_log_det_regularization = true;  ///< false: ln det H_RR is the caller's (a closed form), reported as 0
+  bool compute_log_det_curvature_reg = true;   ///< false: ln det A_RR is the caller's, reported as 0
 };
 
 /// Scalars of an inversion (definitions at the top of this file).
@@ -73,9 +74,13 @@ InversionTerms invert(const double* columns, const double* data, int64_t n, int6
 /// sparse blurred mapping matrix): curvature F = B_w^T B_w (k x k row-major, symmetric, without H and J),
 /// data_vector D = B_w^T y, data_norm y^T y. chi^2 = y^T y - 2 D^T s + s^T F s (exact in exact arithmetic; in floating
 /// point its absolute error is ~1e-16 y^T y). Outputs and failures as invert().
+///
+/// guess (k, or nullptr): an approximate solution whose positive entries start the positive-only solve's passive set
+/// instead of the unconstrained solve's factorization (e.g. a pixelization's unconstrained solution from a
+/// decomposition computed once); the optimum does not depend on it.
 InversionTerms invert_gram(const double* curvature, const double* data_vector, double data_norm, int64_t k,
                            const double* regularization, const int32_t* flags, const InversionSettings& settings,
-                           double* reconstruction, double* adjoint);
+                           double* reconstruction, double* adjoint, const double* guess = nullptr);
 
 /// Gradient of E = chi^2 + s^T H s + ln det A_RR - ln det H_RR (i.e. -2 x the log evidence without its constant)
 /// at a solution of invert(), by implicit differentiation: the envelope theorem for s on the passive set plus the

@@ -21,7 +21,7 @@ import numpy as np
 from galaxyfit.fit.inversion import Inversion
 from galaxyfit.fit.linear_objects import LinearColumn, column_flags, linear_profiles, regularization_matrix
 from galaxyfit.errors import ModelError
-from galaxyfit.fit.spectral import SpectralBasis, spectral_output
+from galaxyfit.fit.spectral import spectral_output, spectral_parts
 from galaxyfit.regularization import KERNEL_SCALE_LIMIT
 from galaxyfit.kernels.inversion import FREE_SIGN, HELD_ZERO, REGULARIZED, STATUS_DEGENERATE_REGULARIZATION, invert_gram
 
@@ -123,10 +123,20 @@ class PixelizedInversion(Inversion):
         if static_residual is not None and k_p == 0:  # constants of the dataset, computed once here
             inverse_variance = np.asarray(inverse_noise) ** 2
             self._data_norm = float(np.sum(static_residual**2 * inverse_variance))
-        if spectral is not None:  # one mesh, H = c^2 K + 1e-8 I, no positivity: O(S) per coefficient (fit/spectral.py)
+        if spectral is not None and not settings.positive_only:
+            # one mesh, H = c^2 K + 1e-8 I, no positivity: O(S) per coefficient (fit/spectral.py)
             basis, coefficient = spectral
             output = spectral_output(basis, coefficient, self._data_vector, self._data_norm)
             log_det_regularization = None
+        elif spectral is not None:
+            # positive-only: the decomposition gives the warm start and both log-determinants, so the solve factors
+            # only the passive set's block
+            basis, coefficient = spectral
+            guess, log_det_a, log_det_h = spectral_parts(basis, coefficient, self._data_vector)
+            output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings,
+                                 log_det_regularization=False, guess=guess, log_det_curvature_reg=False)
+            output = output._replace(log_det_curvature_reg=log_det_a, evidence_term=output.evidence_term + log_det_a)
+            log_det_regularization = log_det_h
         else:
             output = invert_gram(f, self._data_vector, self._data_norm, h, self.flags, settings,
                                  log_det_regularization=log_det_regularization is None)
@@ -262,8 +272,7 @@ def pixelized_inversion(galaxies, plan, data, columns, galaxy_names=None, adapt_
         start += mapper.pixels
     settings = plan.settings
     spectral = None
-    if (k_p == 0 and len(blocks) == 1 and not settings.use_positive_only_solver and settings.use_spectral_solve
-            and valid is True):
+    if k_p == 0 and len(blocks) == 1 and settings.use_spectral_solve and valid is True:
         pixelization = pixelizations(galaxies)[0][1]
         geometry = blocks[0].mapper.regularization_geometry(adapt_images.image_for(galaxy_names[0]) if (
             adapt_images is not None and galaxy_names is not None) else None)

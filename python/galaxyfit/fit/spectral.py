@@ -73,3 +73,16 @@ def spectral_output(basis: SpectralBasis, coefficient, data_vector, data_norm) -
     evidence = fit_and_penalty + log_det_a - log_det_h
     return InversionOutput(s, evidence, fit_and_penalty - regularization_term, regularization_term, log_det_a, log_det_h,
                            jnp.zeros((), dtype=jnp.int32))
+
+
+def spectral_parts(basis: SpectralBasis, coefficient, data_vector):
+    """(unconstrained solution s (S,), ln det A (scalar), ln det H (scalar)) for coefficient c: the positive-only
+    solve's warm start and the two log-determinants, which do not depend on the active set (PyAutoGalaxy counts the
+    held-zero pixels in both)."""
+    c2 = coefficient * coefficient
+    w = jnp.asarray(basis.transform)
+    scale = jnp.asarray(basis.alpha) + c2 * jnp.asarray(basis.beta)
+    s = w @ ((w.T @ data_vector) / scale)
+    log_det_a = basis.log_det_b + jnp.sum(jnp.log(scale))
+    log_det_h = jnp.sum(jnp.log(c2 * jnp.asarray(basis.structure_eigenvalues) + GRAPH_DIAGONAL_JITTER))
+    return s, log_det_a, log_det_h

@@ -92,7 +92,7 @@ def _abstract_gradient(columns, data, regularization, flags, reconstruction, adj
             ShapedArray(lead + (k, k), jnp.float64)]
 
 
-def _abstract_gram(curvature, data_vector, data_norm, regularization, flags, **_):
+def _abstract_gram(curvature, data_vector, data_norm, regularization, flags, guess, **_):
     lead = jnp.broadcast_shapes(curvature.shape[:-2], data_vector.shape[:-1], data_norm.shape,
                                 regularization.shape[:-2] if regularization.shape[-1] else ())
     k = curvature.shape[-1]
@@ -118,10 +118,10 @@ def _lowering(target):
 
 mlir.register_lowering(inversion_p, _lowering("galaxyfit_inversion_f64"), platform="cpu")
 mlir.register_lowering(inversion_gradient_p, _lowering("galaxyfit_inversion_gradient_f64"), platform="cpu")
-def _gram_lowering(ctx, *args, positive_only, diag_value, max_iterations, log_det_regularization):
+def _gram_lowering(ctx, *args, positive_only, diag_value, max_iterations, log_det_regularization, log_det_curvature_reg):
     return jax.ffi.ffi_lowering("galaxyfit_inversion_gram_f64")(
         ctx, *args, positive_only=bool(positive_only), diag_value=float(diag_value), max_iterations=np.int64(max_iterations),
-        log_det_regularization=bool(log_det_regularization))
+        log_det_regularization=bool(log_det_regularization), log_det_curvature_reg=bool(log_det_curvature_reg))
 
 
 mlir.register_lowering(inversion_gram_p, _gram_lowering, platform="cpu")
@@ -160,22 +160,29 @@ def _batch_gram(args, dims, **params):
     if dims[4] is not None:
         raise NotImplementedError("inversion flags cannot be batched")
     moved = [jnp.moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, dims)]
-    return _bind_gram(*moved, **params), [0, 0, 0, 0]
+    curvature, data_vector, data_norm, regularization, flags, guess = moved
+    return _bind_gram(curvature, data_vector, data_norm, regularization, flags, guess, **params), [0, 0, 0, 0]
 
 
-def _bind_gram(curvature, data_vector, data_norm, regularization, flags, **params):
+def _bind_gram(curvature, data_vector, data_norm, regularization, flags, guess=None, **params):
     """Binds the primitive with every batched operand broadcast to the common leading shape (the FFI handler takes
-    each operand with 1 or all batch elements)."""
+    each operand with 1 or all batch elements); ``guess`` (..., k) or None."""
+    guess = jnp.zeros((0,), dtype=jnp.float64) if guess is None else guess
+    params = {"log_det_regularization": True, "log_det_curvature_reg": True, **params}
     has_h = regularization.shape[-1] != 0
-    leads = [curvature.shape[:-2], data_vector.shape[:-1], data_norm.shape] + ([regularization.shape[:-2]] if has_h else [])
+    has_guess = guess.shape[-1] != 0
+    leads = ([curvature.shape[:-2], data_vector.shape[:-1], data_norm.shape] + ([regularization.shape[:-2]] if has_h else [])
+             + ([guess.shape[:-1]] if has_guess else []))
     lead = jnp.broadcast_shapes(*leads)
-    cores = [curvature.shape[-2:], data_vector.shape[-1:], (), regularization.shape[-2:]]
-    operands = [curvature, data_vector, data_norm, regularization]
+    cores = [curvature.shape[-2:], data_vector.shape[-1:], (), regularization.shape[-2:], guess.shape[-1:]]
+    operands = [curvature, data_vector, data_norm, regularization, guess]
+    used = [True, True, True, has_h, has_guess]
     for i, (operand, core) in enumerate(zip(operands, cores)):
         own = operand.shape[: operand.ndim - len(core)]
-        if own and own != lead and (i < 3 or has_h):
+        if own and own != lead and used[i]:
             operands[i] = jnp.broadcast_to(operand, lead + tuple(core))
-    return inversion_gram_p.bind(*operands, flags, **params)
+    curvature, data_vector, data_norm, regularization, guess = operands
+    return inversion_gram_p.bind(curvature, data_vector, data_norm, regularization, flags, guess, **params)
 
 
 batching.primitive_batchers[inversion_gram_p] = _batch_gram
@@ -296,14 +303,17 @@ def _invert_jvp(flags, settings, primals, tangents):
 
 
 def invert_gram(curvature, data_vector, data_norm, regularization, flags,
-                settings: SolverSettings = SolverSettings(), log_det_regularization: bool = True) -> InversionOutput:
+                settings: SolverSettings = SolverSettings(), log_det_regularization: bool = True,
+                guess=None, log_det_curvature_reg: bool = True) -> InversionOutput:
     """The inversion from the Gram form (``galaxyfit::invert_gram``): ``curvature`` F = B_w^T B_w (..., k, k) without H
     and the diagonal jitter J, ``data_vector`` D = B_w^T y (..., k), ``data_norm`` y^T y (...), ``regularization``
     H (..., k, k) or None; ``flags`` a tuple of k ints (REGULARIZED, FREE_SIGN, HELD_ZERO). Each operand may carry its
     own batch axes (broadcast): a pixelization's F is a constant of the dataset while H follows the parameters.
     Same output and derivatives as :func:`invert`, with D, F, y^T y and H as the inputs. ``log_det_regularization``
-    False leaves ln det H_RR to the caller (a closed form): it is then 0 in the output, and in E. Raises ValueError
-    for inconsistent shapes."""
+    False leaves ln det H_RR to the caller (a closed form): it is then 0 in the output, and in E; likewise
+    ``log_det_curvature_reg`` for ln det A_RR. ``guess`` (..., k): an approximate solution (no derivative flows
+    through it) whose positive entries start the positive-only solve, instead of a factorization of A. Raises
+    ValueError for inconsistent shapes."""
     curvature = jnp.asarray(curvature, dtype=jnp.float64)
     data_vector = jnp.asarray(data_vector, dtype=jnp.float64)
     data_norm = jnp.asarray(data_norm, dtype=jnp.float64)
@@ -316,21 +326,23 @@ def invert_gram(curvature, data_vector, data_norm, regularization, flags,
     if data_vector.shape[-1:] != (k,):
         raise ValueError(f"data_vector must be (..., {k}), got {data_vector.shape}")
     regularization = _regularization_operand(regularization, flags, k)
-    return _invert_gram(curvature, data_vector, data_norm, regularization, flags, (settings, bool(log_det_regularization)))
+    guess = jnp.zeros((0,), dtype=jnp.float64) if guess is None else jax.lax.stop_gradient(jnp.asarray(guess, dtype=jnp.float64))
+    return _invert_gram(curvature, data_vector, data_norm, regularization, guess, flags,
+                        (settings, bool(log_det_regularization), bool(log_det_curvature_reg)))
 
 
-def _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options):
-    settings, log_det_h = options
+def _gram_outputs(curvature, data_vector, data_norm, regularization, guess, flags, options):
+    settings, log_det_h, log_det_a = options
     s, adjoint, terms, status = _bind_gram(curvature, data_vector, data_norm, regularization,
-                                           np.asarray(flags, dtype=np.int32), **_params(settings),
-                                           log_det_regularization=log_det_h)
+                                           np.asarray(flags, dtype=np.int32), guess, **_params(settings),
+                                           log_det_regularization=log_det_h, log_det_curvature_reg=log_det_a)
     chi2, reg, log_det_a, log_det_h = (terms[..., i] for i in range(4))
     return InversionOutput(s, chi2 + reg + log_det_a - log_det_h, chi2, reg, log_det_a, log_det_h, status), adjoint
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(4, 5))
-def _invert_gram(curvature, data_vector, data_norm, regularization, flags, options):
-    return _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options)[0]
+@partial(jax.custom_jvp, nondiff_argnums=(5, 6))
+def _invert_gram(curvature, data_vector, data_norm, regularization, guess, flags, options):
+    return _gram_outputs(curvature, data_vector, data_norm, regularization, guess, flags, options)[0]
 
 
 @_invert_gram.defjvp
@@ -340,10 +352,10 @@ def _invert_gram_jvp(flags, options, primals, tangents):
     dE = d(y^T y) - 2 (s + lambda)^T dD + (s + 2 lambda)^T (dF + dH) s + tr(A_RR^-1 dA_RR) - tr(H_RR^-1 dH_RR),
 
     and ds_P = A_PP^-1 (dD - (dF + dH) s)_P for the parts (formed only when they are differentiated)."""
-    curvature, data_vector, data_norm, regularization = primals
-    d_f, d_d, d_yy, d_h = tangents
-    out, lam = _gram_outputs(curvature, data_vector, data_norm, regularization, flags, options)
-    settings, log_det_h = options
+    curvature, data_vector, data_norm, regularization, guess = primals
+    d_f, d_d, d_yy, d_h, _ = tangents  # the guess only starts the solve: no derivative
+    out, lam = _gram_outputs(curvature, data_vector, data_norm, regularization, guess, flags, options)
+    settings, log_det_h, log_det_a = options
     s = out.reconstruction
     ok = out.status == 0
     k = curvature.shape[-1]
@@ -374,9 +386,10 @@ def _invert_gram_jvp(flags, options, primals, tangents):
     if regularized.any():
         index = np.flatnonzero(regularized)
         block = (..., index[:, None], index[None, :])
-        d_log_det_a = jnp.trace(jnp.linalg.solve(a[block], d_a[block]), axis1=-2, axis2=-1)
+        d_log_det_a = (jnp.trace(jnp.linalg.solve(a[block], d_a[block]), axis1=-2, axis2=-1) if log_det_a
+                       else jnp.zeros(out.evidence_term.shape))
         d_log_det_h = (jnp.trace(jnp.linalg.solve(h[block], dh[block]), axis1=-2, axis2=-1) if log_det_h
-                       else jnp.zeros_like(d_log_det_a))
+                       else jnp.zeros(out.evidence_term.shape))
         de = de + d_log_det_a - d_log_det_h
     else:
         d_log_det_a = d_log_det_h = jnp.zeros_like(out.evidence_term)
