@@ -324,6 +324,8 @@ PYAG = {
 #: (each sorted, then sorted by rows): count and the first 16 hex digits of the sha256 of their int64 bytes.
 PYAG_OVERLAY = (699, 0.0, 3112.8600000000006)
 PYAG_SIMPLICES = (1353, "82ed3d0d4af4c90b")
+PYAG_HILBERT = (500, -1.3970050611354168, 2126.719313843346)  # Hilbert(500, weight_floor=0.1, weight_power=1.0)
+PYAG_KMEANS = (300, -17.345479219027816, 1353.0601279777916)  # KMeans(300, weight_floor=0.1, weight_power=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -698,3 +700,18 @@ def test_every_regularization_matrix_equals_its_definition(small):
         closed = scheme.log_det_closed_form(geometry)
         if closed is not None:
             assert float(closed) == pytest.approx(np.linalg.slogdet(expected)[1], rel=1e-9), type(scheme).__name__
+
+
+def test_hilbert_and_kmeans_place_pyautogalaxys_vertices(sim):
+    """The adapt image: the data floored at 1% of its maximum. Counts, sums and sums of squares of PyAutoGalaxy's
+    vertices (bench/peers/pyag_pixelization.py, 2026-12-07): ours are identical arrays (max difference 0.0)."""
+    data = np.asarray(sim.data)
+    adapt = np.where(data < 0.01 * data.max(), 0.01 * data.max(), data)
+    for image_mesh, expected in ((gf.image_mesh.Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0), PYAG_HILBERT),
+                                 (gf.image_mesh.KMeans(pixels=300, weight_floor=0.1, weight_power=1.0), PYAG_KMEANS)):
+        grid = image_mesh.image_plane_mesh_grid_from(sim.mask, adapt)
+        assert (len(grid), float(np.sum(grid)), float(np.sum(grid**2))) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    with pytest.raises(ModelError, match="adapt image"):
+        gf.image_mesh.KMeans(pixels=30).image_plane_mesh_grid_from(sim.mask)
+    with pytest.raises(ModelError, match="more clusters"):
+        gf.image_mesh.KMeans(pixels=100000).image_plane_mesh_grid_from(sim.mask, adapt)

@@ -120,6 +120,9 @@ def main(name="sim_bulge_disk", *args):
     hilbert = ag.image_mesh.Hilbert(pixels=500, weight_floor=0.1, weight_power=1.0)
     hilbert_grid = hilbert.image_plane_mesh_grid_from(mask=dataset.mask, adapt_data=ag.Array2D.no_mask(values=adapt_image, pixel_scales=ps))
     out["hilbert_vertices"] = np.asarray(hilbert_grid).tolist()
+    kmeans_grid = ag.image_mesh.KMeans(pixels=300, weight_floor=0.1, weight_power=1.0).image_plane_mesh_grid_from(
+        mask=dataset.mask, adapt_data=ag.Array2D(values=adapt_image[~np.asarray(dataset.mask)], mask=dataset.mask))
+    out["kmeans_vertices"] = np.asarray(kmeans_grid).tolist()
     evaluate("hilbert_constant", ag.Pixelization(mesh=ag.mesh.Delaunay(pixels=500, zeroed_pixels=0), regularization=ag.reg.Constant(coefficient=1.0)),
              ag.Settings(use_positive_only_solver=False),
              adapt_images=ag.AdaptImages(galaxy_name_image_plane_mesh_grid_dict={"('galaxies', 'galaxy')": hilbert_grid}))

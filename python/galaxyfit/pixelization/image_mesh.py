@@ -182,4 +182,40 @@ class Hilbert:
         return np.stack([np.interp(ids, index, grid[:, 0]), np.interp(ids, index, grid[:, 1])], axis=1)
 
 
-IMAGE_MESHES = {cls.__name__: cls for cls in (Overlay, Hilbert)}
+@dataclass(frozen=True)
+class KMeans:
+    """Vertices at the centres of ``pixels`` weighted k-means clusters of the unmasked pixel centres, weights
+    (|a| / max a)^weight_power floored at ``weight_floor`` from the adapt image (PyAutoArray's ``KMeans``: scikit-learn's
+    ``KMeans(n_clusters=pixels, random_state=1, n_init=1, max_iter=5)``, the pixels in PyAutoGalaxy's order, so the
+    same clusters come out). PyAutoGalaxy calls it superseded by ``Hilbert``. ModelError for more pixels than the
+    mask has (PyAutoGalaxy exits the process) or without an adapt image."""
+
+    pixels: int = 10
+    weight_floor: float = 0.0
+    weight_power: float = 0.0
+
+    def __post_init__(self):
+        Hilbert.__post_init__(self)  # the same argument checks
+
+    def image_plane_mesh_grid_from(self, mask, adapt_data=None) -> np.ndarray:
+        import sklearn.cluster
+
+        array, pixel_scales = _mask_of(mask)
+        if adapt_data is None:
+            raise ModelError("KMeans weights the pixels by an adapt image: give AdaptImages(galaxy_name_image_dict=...)")
+        if self.pixels > int((~array).sum()):
+            raise ModelError(f"KMeans(pixels={self.pixels}) asks for more clusters than the mask's {int((~array).sum())} pixels")
+        image = np.asarray(adapt_data, dtype=np.float64)
+        flipped = array[::-1]  # PyAutoGalaxy's order: top row first
+        rows, cols = np.nonzero(~flipped)
+        ny, nx = array.shape
+        grid = np.stack([((ny - 1) / 2.0 - rows) * pixel_scales[0], (cols - (nx - 1) / 2.0) * pixel_scales[1]], axis=1)
+        values = image[::-1][rows, cols]
+        largest = np.max(values)
+        weights = np.ones_like(values) if largest <= 0 else (np.abs(values) / largest) ** self.weight_power
+        weights[weights < self.weight_floor] = self.weight_floor
+        estimator = sklearn.cluster.KMeans(n_clusters=self.pixels, random_state=1, n_init=1, max_iter=5)
+        return np.asarray(estimator.fit(grid, sample_weight=weights).cluster_centers_, dtype=np.float64)
+
+
+IMAGE_MESHES = {cls.__name__: cls for cls in (Overlay, Hilbert, KMeans)}
