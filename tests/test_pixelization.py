@@ -715,3 +715,31 @@ def test_hilbert_and_kmeans_place_pyautogalaxys_vertices(sim):
         gf.image_mesh.KMeans(pixels=30).image_plane_mesh_grid_from(sim.mask)
     with pytest.raises(ModelError, match="more clusters"):
         gf.image_mesh.KMeans(pixels=100000).image_plane_mesh_grid_from(sim.mask, adapt)
+
+
+def test_model_files_describe_pixelizations_and_nautilus_refuses_one_parameter(small, tmp_path):
+    from galaxyfit.model.model_file import load_model
+    from galaxyfit.search import Nautilus
+    from galaxyfit.errors import SearchError
+
+    path = tmp_path / "model.yaml"
+    path.write_text("""galaxies:
+  galaxy:
+    pixelization:
+      type: Pixelization
+      mesh: {type: mesh.Delaunay, pixels: 32}
+      image_mesh: {type: image_mesh.Overlay, shape: [6, 6]}
+      regularization: {type: reg.Constant, coefficient: {type: LogUniformPrior, lower_limit: 0.001, upper_limit: 1000.0}}
+""")
+    model = load_model(path)
+    assert model.parameter_names == ["galaxies.galaxy.pixelization.regularization.coefficient"]
+    pixelization = model.instance_from_vector([2.0]).galaxies.galaxy.pixelization
+    assert pixelization.mesh == gf.mesh.Delaunay(32) and pixelization.image_mesh == gf.image_mesh.Overlay((6, 6))
+    assert float(pixelization.regularization.coefficient) == 2.0
+    for bad, match in (("mesh: {type: mesh.Hexagon}", "unknown type"), ("colour: red", "takes mesh")):
+        path.write_text(f"galaxies:\n  galaxy:\n    pixelization:\n      type: Pixelization\n      {bad}\n"
+                        "      regularization: {type: reg.Constant}\n")
+        with pytest.raises(ModelError, match=match):
+            load_model(path)
+    with pytest.raises(SearchError, match="at least 2 free parameters"):
+        Nautilus(progress=False).fit(model, gf.AnalysisImaging(small, settings=gf.Settings(over_sample_size_pixelization=2)))

@@ -15,6 +15,16 @@ A model file describes galaxies (and optionally the sky background) by name::
     dataset_model:
       background_sky_level: {type: GaussianPrior, mean: 0.0, sigma: 0.01}
 
+A pixelized galaxy (``galaxyfit.Pixelization``)::
+
+    galaxies:
+      galaxy:
+        pixelization:
+          type: Pixelization
+          mesh: {type: mesh.Delaunay, pixels: 699}                 # fixed objects
+          image_mesh: {type: image_mesh.Overlay, shape: [30, 30]}
+          regularization: {type: reg.Constant}                     # parameters: numbers or priors
+
 Parameters not named keep their default priors (``galaxyfit.model.defaults``). A link is a dotted path to another
 parameter: within the same galaxy (``bulge.centre``) or from the top (``galaxies.galaxy.bulge.centre``). Prior types
 and fields: ``UniformPrior(lower_limit, upper_limit)``, ``LogUniformPrior(lower_limit, upper_limit)``,
@@ -33,6 +43,7 @@ from galaxyfit.errors import ModelError
 from galaxyfit.galaxy import DatasetModel, Galaxy
 from galaxyfit.model.model import CLASSES, Collection, Model, _Node, check_parameter
 from galaxyfit.model.priors import PRIORS
+from galaxyfit.pixelization.pixelization import Pixelization
 
 def _shorthand() -> dict[str, tuple[str, str]]:
     from galaxyfit.profiles.light import PROFILES
@@ -204,6 +215,9 @@ def model_from_dict(data: dict) -> Collection:
             type_name = component.pop("type")
             if not isinstance(type_name, str) or type_name not in CLASSES or CLASSES[type_name] in (Galaxy, DatasetModel):
                 raise ModelError(f"{where}: unknown profile type {type_name!r}")
+            if CLASSES[type_name] is Pixelization:
+                components[name] = _pixelization_model(component, where)
+                continue
             model = Model(CLASSES[type_name])
             for parameter, value in component.items():
                 if isinstance(value, str) and _number(value) is None:
@@ -224,6 +238,43 @@ def model_from_dict(data: dict) -> Collection:
             raise ModelError(f"{where}: the link {link!r} names a whole component, not a parameter (write e.g. 'bulge.centre')")
         _set(target, parameter, value, where)
     return model
+
+
+def _pixelization_model(spec: dict, where: str) -> Model:
+    """A ``Pixelization`` entry: ``mesh`` and ``image_mesh`` are fixed objects ({type: mesh.RectangularUniform,
+    shape: [30, 30]}, {type: image_mesh.Overlay, shape: [30, 30]}); ``regularization`` is a component whose
+    parameters take numbers or priors like a profile's ({type: reg.Constant, coefficient: {type: LogUniformPrior,
+    ...}}; left out, they keep their default priors)."""
+    unknown = set(spec) - {"mesh", "regularization", "image_mesh"}
+    if unknown:
+        raise ModelError(f"{where}: a Pixelization takes mesh, regularization and image_mesh, got {sorted(map(str, unknown))}")
+    arguments = {}
+    for field, prefix in (("mesh", "mesh."), ("image_mesh", "image_mesh.")):
+        if field not in spec:
+            continue
+        entry = dict(_mapping(spec[field], f"{where}.{field}", f"a {field} type and its arguments"))
+        kind = entry.pop("type", None)
+        if not isinstance(kind, str) or not kind.startswith(prefix) or kind not in CLASSES:
+            known = ", ".join(k for k in CLASSES if k.startswith(prefix))
+            raise ModelError(f"{where}.{field}: unknown type {kind!r} (known: {known})")
+        try:
+            arguments[field] = CLASSES[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
+        except TypeError as error:
+            raise ModelError(f"{where}.{field}: {error}") from None
+    if "regularization" in spec:
+        entry = dict(_mapping(spec["regularization"], f"{where}.regularization", "a regularization type and parameters"))
+        kind = entry.pop("type", None)
+        if not isinstance(kind, str) or not kind.startswith("reg.") or kind not in CLASSES:
+            known = ", ".join(k for k in CLASSES if k.startswith("reg."))
+            raise ModelError(f"{where}.regularization: unknown type {kind!r} (known: {known})")
+        regularization = Model(CLASSES[kind])
+        for parameter, value in entry.items():
+            _set(regularization, parameter, _value(value, f"{where}.regularization.{parameter}"),
+                 f"{where}.regularization.{parameter}")
+        arguments["regularization"] = regularization
+    if "mesh" not in arguments or "regularization" not in arguments:
+        raise ModelError(f"{where}: a Pixelization needs a mesh and a regularization")
+    return Model(Pixelization, **arguments)
 
 
 def _set(model: Model, parameter, value, where: str) -> None:

@@ -129,6 +129,9 @@ class Nautilus(Search):
     def _run(self, problem, **kwargs):
         import nautilus
 
+        if problem.n_dim < 2:  # nautilus' own limit ("Cannot run Nautilus with less than 2 parameters")
+            raise SearchError(f"Nautilus needs at least 2 free parameters and this model has {problem.n_dim} (e.g. a "
+                              "pixelization's one regularization coefficient): use Dynesty (--search dynesty) or Emcee")
         if self.n_live <= problem.n_dim + 1:
             raise SearchError(f"Nautilus needs more live points than free parameters + 1: n_live={self.n_live} for "
                               f"{problem.n_dim} parameters")

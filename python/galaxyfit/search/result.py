@@ -228,7 +228,9 @@ class Result:
             if linear:
                 instance = with_solved_linear_profiles(instance, solved)
             profiles = light_profiles_of(instance)
-            fluxes = jnp.stack([jnp.asarray(profiles[p].total_flux(pixel_scales), dtype=jnp.float64) for p in paths])
+            # (a model of pixelizations alone has no profile: no flux latent yet -- the outputs issue owns those)
+            fluxes = (jnp.stack([jnp.asarray(profiles[p].total_flux(pixel_scales), dtype=jnp.float64) for p in paths])
+                      if paths else jnp.zeros(0))
             radii = jnp.stack([jnp.asarray(profiles[p].effective_radius, dtype=jnp.float64) for p in sized]) if sized else jnp.zeros(0)
             redshifts = jnp.stack([jnp.asarray(g.redshift, dtype=jnp.float64) for _, g in _galaxy_items(instance.galaxies)])
             return fluxes, radii, redshifts
