@@ -20,3 +20,8 @@ class SearchError(GalaxyfitError, ValueError):
 
 class NegativePSFWarning(UserWarning):
     """A PSF whose negative values are large enough to suggest the wrong file or an over-subtracted background."""
+
+
+class OutputError(GalaxyfitError, OSError):
+    """An output folder or file that cannot be written or read back: a read-only folder, a full disk, a damaged
+    file. Names the path; nothing written before is lost (every write is atomic)."""

@@ -23,14 +23,25 @@ def _umask() -> int:
 def atomic_destination(path, suffix: str = ".tmp"):
     """Yield a temporary file name beside ``path`` to write to; on success it is renamed onto ``path`` (with the
     permissions of any other new file: mkstemp makes it owner-only), on failure it is removed."""
+    from galaxyfit.errors import OutputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc} (is {path.parent} writable?)") from exc
     os.close(fd)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except OutputError:
+            raise
+        except OSError as exc:  # a full disk, a quota: the file that stood at ``path`` (if any) is untouched
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}; the previous {path.name}, if any, is "
+                              "unchanged") from exc
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

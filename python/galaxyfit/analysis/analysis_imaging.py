@@ -123,6 +123,13 @@ class AnalysisImaging:
         Pixel integration and convolution choices.
     title_prefix : str or None
         Prefix for figure titles.
+    latent_config : galaxyfit.latent.LatentConfig, dict or None
+        Which derived quantities (latent variables) a fit computes and writes, over the package's defaults
+        (``galaxyfit/latent.yaml``); a dict is ``{kind: True/False}`` overrides.
+    visualize : bool
+        Draw figures into a fit's ``image/`` folder (False: FITS, JSON and CSV only -- e.g. on a cluster).
+    dataset_name : str or None
+        Recorded in a fit's ``metadata.json`` and the results database.
 
     ``log_likelihood_function(instance)`` is a pure JAX function of the instance (``instance.galaxies`` and optionally
     ``instance.dataset_model``): jit it, vmap it over a batch of instances, differentiate it. A model that cannot be
@@ -131,7 +138,18 @@ class AnalysisImaging:
     mode (``analysis/guard.py``) instead of raising.
     """
 
-    def __init__(self, dataset: Imaging, adapt_images=None, cosmology=None, settings: Settings | None = None, title_prefix: str | None = None):
+    #: The result class ``make_result`` returns.
+    Result = None  # ResultImaging, set below the class (its module imports the search package, which imports this one)
+    #: How ``compute_latent_samples`` batches posterior draws: one jit-compiled vmap (a lax.map, one draw after
+    #: another, for models with linear objects, as the likelihood is batched).
+    LATENT_BATCH_MODE = "vmap"
+    #: Quick updates are drawn on a background thread from numpy arrays (``analysis/quick_update.py``).
+    supports_background_update = True
+    #: Figures are drawn by matplotlib from numpy arrays, not traced by JAX.
+    supports_jax_visualization = False
+
+    def __init__(self, dataset: Imaging, adapt_images=None, cosmology=None, settings: Settings | None = None,
+                 title_prefix: str | None = None, latent_config=None, visualize: bool = True, dataset_name: str | None = None):
         from galaxyfit.adapt_images import AdaptImages
 
         if adapt_images is not None and not isinstance(adapt_images, AdaptImages):
@@ -144,6 +162,31 @@ class AnalysisImaging:
         self.settings = settings if settings is not None else Settings()
         self.title_prefix = title_prefix
         self.plan = ImagePlan(dataset, self.settings)
+        self._latent_config_given = latent_config
+        self._latent_config = None
+        self.visualize = bool(visualize)
+        self.dataset_name = dataset_name
+        self._latent_model = None
+        self._compiled_parts_function = None
+
+    @property
+    def latent_config(self):
+        """Which latent variables fits compute (``galaxyfit.latent.LatentConfig``), resolved when first needed."""
+        if self._latent_config is None:
+            self._latent_config = _latent_config(self._latent_config_given)
+        return self._latent_config
+
+    @property
+    def imaging(self) -> Imaging:
+        """The dataset (PyAutoGalaxy's name for it on an imaging analysis)."""
+        return self.dataset
+
+    @property
+    def Visualizer(self):
+        """The figures this analysis draws (``galaxyfit.analysis.visualizer.VisualizerImaging``)."""
+        from galaxyfit.analysis.visualizer import VisualizerImaging
+
+        return VisualizerImaging
 
     @property
     def cosmology(self):
@@ -169,6 +212,7 @@ class AnalysisImaging:
         from galaxyfit.errors import ModelError
 
         instance = model.instance_from_prior_medians()
+        self._latent_model = model
         try:
             galaxies = self.galaxies_via_instance_from(instance)
         except (AttributeError, TypeError) as exc:
@@ -183,14 +227,99 @@ class AnalysisImaging:
         return self
 
     def make_result(self, samples, model, search: dict, timing: dict | None = None, covariance=None):
-        """The Result of a search (``galaxyfit.search.result.Result``)."""
-        from galaxyfit.search.result import Result
-
-        return Result(model, self, samples, search, timing=timing, covariance=covariance)
+        """The ``ResultImaging`` of a search (``galaxyfit.analysis.result_imaging``)."""
+        return self.Result(model, self, samples, search, timing=timing, covariance=covariance)
 
     def modify_after_fit(self, result) -> "AnalysisImaging":
-        """Hook after a search (nothing here: outputs are written by ``result.save``)."""
+        """Hook after a search (nothing here: outputs are written by ``save_results`` before it)."""
         return self
+
+    # ---- outputs (galaxyfit.paths, analysis/outputs.py) ------------------------------------------------------------
+
+    def save_attributes(self, paths) -> None:
+        """Before a search: ``files/settings.json``, ``files/cosmology.json``, ``image/dataset.fits`` (mask in the
+        primary HDU, pixel scales in its header) and ``image/dataset.png``. Raises OutputError naming a path that
+        cannot be written."""
+        from galaxyfit.analysis.outputs import save_attributes
+
+        save_attributes(self, paths)
+
+    def save_results(self, paths, result) -> None:
+        """After a search: samples, their summary and covariance, the best-fit galaxies (linear profiles solved),
+        latent variables, ``model.results``, ``search.summary``, ``image/fit.fits`` and the figures."""
+        from galaxyfit.analysis.outputs import save_results
+
+        save_results(self, paths, result)
+
+    def save_results_combined(self, paths, result) -> None:
+        """PyAutoFit calls this on the first analysis of a sum of analyses (several datasets fitted together) for
+        outputs that span them; one imaging dataset has none beyond ``save_results``, so it writes nothing."""
+        return None
+
+    def fit_for_visualization(self, instance) -> FitImaging:
+        """The FitImaging of ``instance`` for figures, its images computed by one cached jit-compiled function (the
+        first call compiles; later calls of the same model's instances reuse it)."""
+        fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance), self.dataset_model_via_instance_from(instance),
+                         plan=self.plan, adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
+        fit.precompute(self._compiled_parts(instance))
+        return fit
+
+    def perform_quick_update(self, paths, instance, log_likelihood=None, vector=None, model=None) -> None:
+        """During a search: redraw ``image/fit.png`` for ``instance`` (the best fit so far) and write its parameters
+        to ``model.results`` (marked as in progress). Runs on ``QuickUpdater``'s background thread."""
+        from galaxyfit.output import write_text_atomic
+
+        if self.visualize:
+            from galaxyfit.plot import save_fit_figure
+
+            title = f"{self.title_prefix} " if self.title_prefix else ""
+            save_fit_figure(self.fit_for_visualization(instance), paths.image / "fit.png", title=f"{title}best fit so far")
+        if vector is not None and model is not None:
+            lines = ["Search in progress: best fit so far", f"Maximum Log Likelihood {log_likelihood:.6f}", ""]
+            width = max(len(n) for n in model.parameter_names) + 2
+            lines += [f"{name:{width}s}{value:.6g}" for name, value in zip(model.parameter_names, vector)]
+            write_text_atomic(paths.folder / "model.results", "\n".join(lines) + "\n")
+
+    # ---- latent variables (galaxyfit.latent) -------------------------------------------------------------------------
+
+    @property
+    def LATENT_KEYS(self) -> list[str]:
+        """The names of the enabled latent variables of the model this analysis last prepared for a search
+        (``modify_before_fit``); empty before that."""
+        if self._latent_model is None:
+            return []
+        from galaxyfit.latent import latent_keys
+
+        return latent_keys(self, self._latent_model)
+
+    def compute_latent_variables(self, parameters, model) -> tuple:
+        """The latent variables of one parameter vector, aligned with ``latent_keys(self, model)`` (NaN where one
+        cannot be computed). Raises NotImplementedError when none is enabled (PyAutoFit's contract)."""
+        from galaxyfit.latent import compute_latent_variables
+
+        return compute_latent_variables(self, parameters, model)
+
+    def compute_latent_samples(self, samples, model):
+        """Latent variables over ``latent_config.draws`` weighted posterior draws, in jit-compiled batches
+        (``galaxyfit.latent.LatentSamples``). Raises NotImplementedError when none is enabled."""
+        from galaxyfit.latent import compute_latent_samples
+
+        return compute_latent_samples(self, samples, model, self.latent_config)
+
+    def print_vram_use(self, model, batch_size: int, gradient: bool = False) -> int:
+        """Print and return the bytes a batch of ``batch_size`` likelihoods (with ``gradient``: values and gradients)
+        needs: XLA's compiled memory analysis (outputs + temporaries) plus the scratch galaxyfit's C++ handlers
+        allocate themselves, which XLA cannot see (``analysis/memory.py``). Compiles, does not run. On CPU the
+        figure is host memory."""
+        from galaxyfit.analysis.memory import batched_memory_bytes
+
+        report = batched_memory_bytes(self, model, batch_size, gradient)
+        device = report["device"]
+        what = "likelihood + gradient" if gradient else "likelihood only"
+        print(f"{'VRAM' if device != 'cpu' else 'MEMORY'} USE = {report['total_bytes'] / 1e9:.3f} GB ({what}, "
+              f"batch_size={batch_size}, device={device}: XLA {report['xla_bytes'] / 1e9:.3f} GB + galaxyfit FFI scratch "
+              f"{report['ffi_scratch_bytes'] / 1e9:.3f} GB)")
+        return int(report["total_bytes"])
 
     def batch_chunk_size(self, model) -> int | None:
         """How many parameter vectors a batched likelihood evaluates together, or None for one vmap over the whole
@@ -254,15 +383,17 @@ class AnalysisImaging:
         return AdaptImages(images, grids)
 
     def _compiled_parts(self, instance):
-        import jax
+        # One jitted function kept for the analysis: a new jax.jit per call compiled again every time (seconds for
+        # an MGE), which quick updates and latents would pay at each call.
+        if self._compiled_parts_function is None:
+            def parts(instance):
+                fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance),
+                                 self.dataset_model_via_instance_from(instance), plan=self.plan,
+                                 adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
+                return fit.parametric_image_slim, (None if fit.inversion is None else fit.inversion.columns)
 
-        def parts(instance):
-            fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance),
-                             self.dataset_model_via_instance_from(instance), plan=self.plan,
-                             adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
-            return fit.parametric_image_slim, (None if fit.inversion is None else fit.inversion.columns)
-
-        return jax.jit(parts)(instance)
+            self._compiled_parts_function = jax.jit(parts)
+        return self._compiled_parts_function(instance)
 
     def _sanitized_fit(self, parts, names=None):
         """(FitImaging of (galaxies, dataset model) with invalid parameters replaced by safe ones, validity flag)."""
@@ -318,6 +449,19 @@ class AnalysisImaging:
         return self._residuals_and_validity(self._parts(instance), galaxy_names_from(instance.galaxies))
 
 
+def _latent_config(value):
+    """A LatentConfig from None (the package defaults), a dict of overrides, or a LatentConfig."""
+    from galaxyfit.latent import LatentConfig
+
+    if value is None:
+        return LatentConfig()
+    if isinstance(value, dict):
+        return LatentConfig(enabled=value)
+    if isinstance(value, LatentConfig):
+        return value
+    raise TypeError(f"latent_config must be a galaxyfit.latent.LatentConfig, a dict or None, got {type(value).__name__}")
+
+
 class ModelAnalysis:
     """An analysis bound to a model (``AnalysisImaging.with_model``): ``modify_model`` returns that model; everything
     else is the analysis'."""
@@ -339,3 +483,8 @@ def _has(instance, name: str) -> bool:
         return True
     except AttributeError:
         return False
+
+
+from galaxyfit.analysis.result_imaging import ResultImaging as _ResultImaging  # noqa: E402
+
+AnalysisImaging.Result = _ResultImaging

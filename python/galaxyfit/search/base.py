@@ -29,6 +29,7 @@ class ProgressProblem(FitProblem):
     def __init__(self, model, analysis, max_batch: int = 256, progress: bool = True, description: str = "search"):
         super().__init__(model, analysis, max_batch=max_batch)
         self.best = -np.inf
+        self.observer = None  # e.g. a QuickUpdater: offered each batch of (points, ln L)
         self._bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -39,6 +40,8 @@ class ProgressProblem(FitProblem):
         values = super().log_likelihood(points)
         if len(values):
             self.best = max(self.best, float(np.max(values)))
+            if self.observer is not None:
+                self.observer.offer(np.atleast_2d(points), values)
         if self._bar is not None:
             self._bar.update(len(values))
             shown = f"{self.best:.2f}" if self.best > -1e98 else "none valid yet"
@@ -138,13 +141,24 @@ class Search:
     answer (``search.checks``: an optimiser from its best point and the image moments, best-fit centres inside the
     image) and flags it in ``result.check`` / ``result.trusted``; ``result = analysis.make_result(samples, model,
     search_info, ...)``; ``analysis.modify_after_fit(result)``.
+
+    Outputs (PyAutoFit's arguments): a search given a ``name`` writes its fit to
+    ``output_path/path_prefix/name/<identifier>/`` (``galaxyfit.paths``; the identifier hashes the model, the search
+    settings, the analysis settings and the data): ``analysis.save_attributes(paths)`` before sampling,
+    ``analysis.perform_quick_update`` every ``quick_update_seconds`` (None: never) during it, the sampler's checkpoint
+    in ``files/search_internal``, ``analysis.save_results(paths, result)`` after it and ``.completed`` last; with
+    ``database`` (a SQLite file or a database URL) the completed fit is added to that results database. Running the
+    same fit again resumes it from the checkpoint, or returns the completed result read back from the folder, after
+    checking that its stored best fit still gives the same log likelihood. Without a ``name`` nothing is written.
     """
 
-    name = "search"
+    kind = "search"
     #: Whether the check's optimiser is worth running after this search (not after an optimiser).
     check_with_optimiser = True
 
-    def __init__(self, max_batch: int = 256, progress: bool = True, check: bool = True):
+    def __init__(self, max_batch: int = 256, progress: bool = True, check: bool = True, name: str | None = None,
+                 path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None):
         from galaxyfit.errors import SearchError
 
         if not (isinstance(max_batch, (int, np.integer)) and max_batch >= 1):
@@ -152,9 +166,20 @@ class Search:
         self.max_batch = int(max_batch)
         self.progress = bool(progress)
         self.check = bool(check)
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise SearchError(f"{type(self).__name__}(name={name!r}): must be a non-empty string or None")
+        if quick_update_seconds is not None and not (float(quick_update_seconds) > 0):
+            raise SearchError(f"{type(self).__name__}(quick_update_seconds={quick_update_seconds!r}): must be > 0 or None")
+        self.name = name
+        self.path_prefix = path_prefix or ""
+        self.output_path = output_path
+        self.unique_tag = unique_tag
+        self.quick_update_seconds = quick_update_seconds
+        self.database = database
+        self.paths = None  # the OutputPaths of the last fit that wrote outputs
 
     def settings(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.kind}
 
     def fit(self, model, analysis, **kwargs):
         if not all(hasattr(analysis, name) for name in ("modify_model", "modify_before_fit", "log_likelihood_function")):
@@ -168,34 +193,60 @@ class Search:
             raise ModelError("the model has no free parameters, so there is nothing to search: evaluate it with "
                              "analysis.log_likelihood_function(instance) or free a parameter")
         analysis.modify_before_fit(model)
-        problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.name)
+        paths = self._output_paths(model, analysis)
+        if paths is not None and paths.is_complete:
+            result = self._completed_result(paths, model, analysis)
+            analysis.modify_after_fit(result)
+            return result
+        problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.kind)
+        updater = None
+        restore_filepath = False
         try:
             compile_s = problem.warm_up(self.warm_up_sizes())
             check_some_model_is_valid(problem, max(self.warm_up_sizes() or [64]), getattr(self, "seed", 0))
-            run_start = time.perf_counter()
+            if paths is not None:
+                self._start_outputs(paths, model, analysis)
+                if hasattr(self, "filepath") and self.filepath is None:  # the sampler checkpoints in the fit's folder
+                    self.filepath, restore_filepath = str(paths.search_internal / "checkpoint.hdf5"), True
+                if self.quick_update_seconds is not None and hasattr(analysis, "perform_quick_update"):
+                    from galaxyfit.analysis.quick_update import QuickUpdater
+
+                    updater = QuickUpdater(analysis, paths, model, self.quick_update_seconds)
+                    problem.observer = updater
+            run_start, run_cpu_start = time.perf_counter(), time.process_time()
             try:
                 samples, extra = self._run(problem, **kwargs)
             except GalaxyfitError:
                 raise
             except NUMERICAL_FAILURES as exc:
                 raise SearchFailedError(
-                    f"{self.name} stopped ({type(exc).__name__}: {exc}). Try another seed or more live points; if it "
+                    f"{self.kind} stopped ({type(exc).__name__}: {exc}). Try another seed or more live points; if it "
                     "persists, check that the priors contain the best fit (e.g. with --search lm)") from exc
-            run_s = time.perf_counter() - run_start
+            run_s, run_cpu_s = time.perf_counter() - run_start, time.process_time() - run_cpu_start
+            if updater is not None:
+                problem.observer = None
+                updater.close()
             if self.check:  # (search.checks) flagged, never replaced
                 extra.setdefault("search", {})["check"] = self._checked(problem, samples)
         finally:
             problem.close()
+            if updater is not None:
+                updater.close(wait=False)
+            if restore_filepath:
+                self.filepath = None
         search_compile_s = float(extra.get("search", {}).get("compile_s", 0.0))  # searches that compile their own functions
         timing = {
             "compile_s": compile_s + search_compile_s,
             "run_s": run_s - search_compile_s,
+            "run_cpu_s": run_cpu_s,  # CPU time of every thread of the process while the search ran
             "total_s": time.perf_counter() - start,
             "likelihood_calls": problem.n_calls,
             "rejected": problem.rejection_counts,  # {reason: likelihoods rejected for it}
             "likelihood_s": problem.likelihood_seconds,
             "check_s": float(extra.get("search", {}).get("check", {}).get("seconds", 0.0)),
         }
+        if updater is not None:
+            timing.update(updater.report())
         result = analysis.make_result(samples, model, {**self.settings(), **extra.pop("search", {})}, timing=timing, **extra)
         at_limits = parameters_at_prior_limits(model, result.max_log_likelihood_vector)
         if at_limits:
@@ -208,16 +259,68 @@ class Search:
                           "--pixel-scale 1 they are pixels)")
             warnings.warn(f"the best fit lies on its prior's limit for {listed}: {advice}", ParameterAtPriorLimitWarning,
                           stacklevel=2)
+        if paths is not None:
+            self._finish_outputs(paths, analysis, result)
         analysis.modify_after_fit(result)
+        return result
+
+    # ---- the output folder (galaxyfit.paths) ------------------------------------------------------------------------
+
+    def _output_paths(self, model, analysis):
+        """The fit's OutputPaths when this search has a ``name`` (None: nothing is written, as PyAutoFit's
+        NullPaths)."""
+        if self.name is None:
+            self.paths = None
+            return None
+        from galaxyfit.paths import OutputPaths
+
+        self.paths = OutputPaths.for_fit(self.output_path, self.name, model, self.settings(), analysis,
+                                         path_prefix=self.path_prefix, unique_tag=self.unique_tag)
+        self.paths.make_folders()
+        return self.paths
+
+    def _start_outputs(self, paths, model, analysis) -> None:
+        """Before sampling: the search's and the analysis' attributes (``save_attributes``); a stored best fit from
+        an earlier, interrupted run of this fit must give the same ln L now."""
+        from galaxyfit.analysis.outputs import save_search_attributes
+
+        save_search_attributes(paths, model, self.settings(), getattr(analysis, "dataset_name", None))
+        if hasattr(analysis, "save_attributes"):
+            analysis.save_attributes(paths)
+
+    def _finish_outputs(self, paths, analysis, result) -> None:
+        """After sampling: ``save_results``, then ``.completed`` (last), then the results database row if asked."""
+        if hasattr(analysis, "save_results"):
+            analysis.save_results(paths, result)
+        paths.mark_completed()
+        result.paths = paths
+        if self.database is not None:
+            try:
+                from galaxyfit.database import add_fit
+
+                add_fit(self.database, paths.folder)
+            except Exception as exc:  # noqa: BLE001 - the fit is complete on disk; a scrape can add it later
+                warnings.warn(f"the fit in {paths.folder} was not added to the database {self.database}: "
+                              f"{type(exc).__name__}: {exc}; add it later with galaxyfit.database.scrape", stacklevel=3)
+
+    def _completed_result(self, paths, model, analysis):
+        """The Result of a completed fit read back from its folder; its stored best fit is evaluated again and a
+        different ln L refused (the likelihood code or the data changed under the same identifier)."""
+        from galaxyfit.analysis.reload import result_from_folder, verify_stored_best_fit
+
+        result = result_from_folder(paths.folder, analysis=analysis, model=model)
+        verify_stored_best_fit(analysis, model, result.max_log_likelihood_vector, result.log_likelihood, paths.folder)
+        result.search["resumed"] = "completed"
+        result.paths = paths
         return result
 
     def _checked(self, problem, samples) -> dict:
         """``search.checks.check_result`` of the samples; a check that itself fails is reported, and the result kept."""
         try:
-            return check_result(problem, samples, self.name, seed=getattr(self, "seed", 0), optimise=self.check_with_optimiser)
+            return check_result(problem, samples, self.kind, seed=getattr(self, "seed", 0), optimise=self.check_with_optimiser)
         except Exception as exc:  # the search's answer must survive a failure of its check
             problem_text = f"the check itself failed ({type(exc).__name__}: {exc}), so this result is unchecked"
-            warnings.warn(f"{self.name}: {problem_text}", UntrustedResultWarning, stacklevel=3)
+            warnings.warn(f"{self.kind}: {problem_text}", UntrustedResultWarning, stacklevel=3)
             return {"trusted": None, "problems": [problem_text]}
 
     def warm_up_sizes(self) -> list[int]:

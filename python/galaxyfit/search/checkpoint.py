@@ -8,52 +8,17 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from galaxyfit.errors import SearchError
 from galaxyfit.output import write_json_atomic
 
-#: Settings that do not change what a checkpoint holds: how a run is reported, where nautilus' bound kernels run (its
-#: checkpoints are read and written the same way with galaxyfit's C++ kernels or its own code), and its process pool.
-_COSMETIC = ("progress", "compiled_bounds", "pool")
-
-
-def _canonical_model(model) -> str:
-    """The model's JSON with its priors renumbered by first appearance (prior ids differ between equal models)."""
-    d = model.to_dict()
-    renumbered, priors = {}, {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "prior" in node and len(node) == 1:
-                key = renumbered.setdefault(node["prior"], str(len(renumbered)))
-                priors[key] = d["priors"][node["prior"]]
-                return {"prior": key}
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return json.dumps({"model": walk(d["model"]), "priors": priors}, sort_keys=True)
-
 
 def fingerprint(problem, search_settings: dict) -> str:
-    """SHA-256 (hex) of the model (JSON), the dataset arrays, pixel scales, the analysis settings and the search
-    settings of a :class:`~galaxyfit.search.problem.FitProblem`."""
-    digest = hashlib.sha256()
-    digest.update(_canonical_model(problem.model).encode())
-    settings = {k: v for k, v in search_settings.items() if k not in _COSMETIC}
-    digest.update(json.dumps(settings, sort_keys=True, default=repr).encode())
-    analysis = problem.analysis
-    digest.update(repr(getattr(analysis, "settings", None)).encode())
-    dataset = getattr(analysis, "dataset", None)
-    if dataset is not None:
-        digest.update(repr(tuple(dataset.pixel_scales)).encode())
-        for array in (dataset.data, dataset.noise_map, dataset.psf, dataset.mask.array):
-            array = np.ascontiguousarray(array)
-            digest.update(repr((array.shape, array.dtype.str)).encode())
-            digest.update(array.tobytes())
-    return digest.hexdigest()
+    """SHA-256 (hex) of the fit's identity (``galaxyfit.paths.fit_identity``: model, search settings, analysis
+    settings, adapt images and the dataset's content) of a :class:`~galaxyfit.search.problem.FitProblem`."""
+    from galaxyfit.paths import fit_identity, identity_text
+
+    identity = fit_identity(problem.model, search_settings, problem.analysis)
+    return hashlib.sha256(identity_text(identity).encode()).hexdigest()
 
 
 def _sidecar(filepath) -> Path:

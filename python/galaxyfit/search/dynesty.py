@@ -40,11 +40,14 @@ class Dynesty(Search):
     live set is evaluated as one batch.
     """
 
-    name = "dynesty"
+    kind = "dynesty"
 
     def __init__(self, n_live: int = 200, sample: str = "rwalk", bound: str = "multi", dlogz: float = 0.1, seed: int = 1,
-                 max_batch: int = 256, progress: bool = True, check: bool = True, **sampler_kwargs):
-        super().__init__(max_batch=max_batch, progress=progress, check=check)
+                 max_batch: int = 256, progress: bool = True, check: bool = True, name: str | None = None, path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None,
+                 **sampler_kwargs):
+        super().__init__(max_batch=max_batch, progress=progress, check=check, name=name, path_prefix=path_prefix, output_path=output_path, unique_tag=unique_tag,
+                         quick_update_seconds=quick_update_seconds, database=database)
         if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)) or n_live < 2:
             raise SearchError(f"Dynesty(n_live={n_live!r}): must be an integer >= 2")
         if not (np.isfinite(float(dlogz)) and float(dlogz) > 0):
@@ -53,7 +56,7 @@ class Dynesty(Search):
         self.sampler_kwargs = sampler_kwargs
 
     def settings(self) -> dict:
-        return {"name": self.name, "n_live": self.n_live, "sample": self.sample, "bound": self.bound, "dlogz": self.dlogz, "seed": self.seed,
+        return {"name": self.kind, "n_live": self.n_live, "sample": self.sample, "bound": self.bound, "dlogz": self.dlogz, "seed": self.seed,
                 **self.sampler_kwargs}
 
     def warm_up_sizes(self) -> list[int]:

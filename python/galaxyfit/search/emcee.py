@@ -22,11 +22,13 @@ class Emcee(Search):
     their points then inflate the posterior's spread by orders of magnitude with no sign of trouble.
     """
 
-    name = "emcee"
+    kind = "emcee"
 
     def __init__(self, n_walkers: int = 64, n_steps: int = 2000, burn_in: float = 0.5, thin: int = 1, initial=None, ball: float = 1e-3,
-                 seed: int = 1, max_batch: int = 256, progress: bool = True, check: bool = True):
-        super().__init__(max_batch=max_batch, progress=progress, check=check)
+                 seed: int = 1, max_batch: int = 256, progress: bool = True, check: bool = True, name: str | None = None, path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None):
+        super().__init__(max_batch=max_batch, progress=progress, check=check, name=name, path_prefix=path_prefix, output_path=output_path, unique_tag=unique_tag,
+                         quick_update_seconds=quick_update_seconds, database=database)
         for name, value in (("n_walkers", n_walkers), ("n_steps", n_steps), ("thin", thin)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (2 if name == "n_walkers" else 1):
                 raise SearchError(f"Emcee({name}={value!r}): must be an integer >= {2 if name == 'n_walkers' else 1}")
@@ -41,7 +43,7 @@ class Emcee(Search):
         self.initial, self.ball, self.seed = initial, float(ball), checked_seed(seed)
 
     def settings(self) -> dict:
-        return {"name": self.name, "n_walkers": self.n_walkers, "n_steps": self.n_steps, "burn_in": self.burn_in, "thin": self.thin, "seed": self.seed}
+        return {"name": self.kind, "n_walkers": self.n_walkers, "n_steps": self.n_steps, "burn_in": self.burn_in, "thin": self.thin, "seed": self.seed}
 
     def warm_up_sizes(self) -> list[int]:
         return [self.n_walkers]

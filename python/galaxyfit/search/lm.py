@@ -80,12 +80,14 @@ class LevenbergMarquardt(Search):
         Draws from the Laplace approximation stored as samples.
     """
 
-    name = "lm"
+    kind = "lm"
     check_with_optimiser = False  # it is one: its check looks only at the best fit's centres
 
     def __init__(self, initial=None, max_iterations: int = 200, tolerance: float = 1e-8, n_posterior: int = 4000, seed: int = 0,
-                 n_draws: int = 1000, n_starts: int = 3, progress: bool = False, check: bool = True):
-        super().__init__(max_batch=256, progress=progress, check=check)
+                 n_draws: int = 1000, n_starts: int = 3, progress: bool = False, check: bool = True, name: str | None = None, path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None):
+        super().__init__(max_batch=256, progress=progress, check=check, name=name, path_prefix=path_prefix, output_path=output_path, unique_tag=unique_tag,
+                         quick_update_seconds=quick_update_seconds, database=database)
         _require(n_draws, lambda v: v >= 0, "n_draws", "an integer >= 0")
         _require(n_starts, lambda v: v >= 1, "n_starts", "an integer >= 1")
         _require(max_iterations, lambda v: v >= 1, "max_iterations", "an integer >= 1")
@@ -102,7 +104,7 @@ class LevenbergMarquardt(Search):
         self.seed = checked_seed(seed)
 
     def settings(self) -> dict:
-        return {"name": self.name, "max_iterations": self.max_iterations, "tolerance": self.tolerance, "n_draws": self.n_draws,
+        return {"name": self.kind, "max_iterations": self.max_iterations, "tolerance": self.tolerance, "n_draws": self.n_draws,
                 "n_starts": self.n_starts, "seed": self.seed}
 
     def warm_up_sizes(self) -> list[int]:

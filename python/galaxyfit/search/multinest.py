@@ -37,18 +37,20 @@ class MultiNest(Search):
     """Nested sampling with MultiNest: ``n_live``, ``evidence_tolerance``, ``sampling_efficiency``, ``seed``;
     ``output`` keeps MultiNest's files (and lets an interrupted run resume), default a temporary folder."""
 
-    name = "multinest"
+    kind = "multinest"
 
     def __init__(self, n_live: int = 200, evidence_tolerance: float = 0.5, sampling_efficiency: float = 0.8, seed: int = 1,
-                 output: str | None = None, progress: bool = True, check: bool = True):
-        super().__init__(max_batch=1, progress=progress, check=check)
+                 output: str | None = None, progress: bool = True, check: bool = True, name: str | None = None, path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None):
+        super().__init__(max_batch=1, progress=progress, check=check, name=name, path_prefix=path_prefix, output_path=output_path, unique_tag=unique_tag,
+                         quick_update_seconds=quick_update_seconds, database=database)
         if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)) or n_live < 2:
             raise SearchError(f"MultiNest(n_live={n_live!r}): must be an integer >= 2")
         self.n_live, self.evidence_tolerance, self.sampling_efficiency = int(n_live), float(evidence_tolerance), float(sampling_efficiency)
         self.seed, self.output = checked_seed(seed), output
 
     def settings(self) -> dict:
-        return {"name": self.name, "n_live": self.n_live, "evidence_tolerance": self.evidence_tolerance,
+        return {"name": self.kind, "n_live": self.n_live, "evidence_tolerance": self.evidence_tolerance,
                 "sampling_efficiency": self.sampling_efficiency, "seed": self.seed}
 
     def fit(self, model, analysis, **kwargs):

@@ -80,14 +80,17 @@ class Nautilus(Search):
     with that in mind, or run each with a few seeds.
     """
 
-    name = "nautilus"
+    kind = "nautilus"
 
     def __init__(self, n_live: int = 200, enlarge_per_dim: float = 1.3, n_networks: int = 1, split_bounds: bool = False,
                  compiled_bounds: bool = True, n_update: int | None = None, n_batch: int = 256,
                  n_eff: float = 10000, f_live: float = 0.01, discard_exploration: bool = False, seed: int = 1, filepath: str | None = None,
                  neural_network_kwargs: dict | None = None, max_batch: int = 256, progress: bool = True, check: bool = True,
+                 name: str | None = None, path_prefix: str = "", output_path="output", unique_tag: str | None = None,
+                 quick_update_seconds: float | None = 30.0, database: str | None = None,
                  **sampler_kwargs):
-        super().__init__(max_batch=max_batch, progress=progress, check=check)
+        super().__init__(max_batch=max_batch, progress=progress, check=check, name=name, path_prefix=path_prefix, output_path=output_path, unique_tag=unique_tag,
+                         quick_update_seconds=quick_update_seconds, database=database)
         if int(n_live) < 1:
             raise SearchError(f"Nautilus n_live must be a positive integer, got {n_live!r}")
         self.n_live = int(n_live)
@@ -118,7 +121,7 @@ class Nautilus(Search):
         self.sampler_kwargs = sampler_kwargs
 
     def settings(self) -> dict:
-        return {"name": self.name, "n_live": self.n_live, "enlarge_per_dim": self.enlarge_per_dim, "n_networks": self.n_networks,
+        return {"name": self.kind, "n_live": self.n_live, "enlarge_per_dim": self.enlarge_per_dim, "n_networks": self.n_networks,
                 "split_bounds": self.split_bounds, "compiled_bounds": self.compiled_bounds, "n_update": self.n_update, "n_batch": self.n_batch, "n_eff": self.n_eff, "f_live": self.f_live,
                 "discard_exploration": self.discard_exploration, "seed": self.seed,
                 "neural_network_kwargs": self.neural_network_kwargs, **self.sampler_kwargs}
@@ -156,10 +159,10 @@ class Nautilus(Search):
         samples = Samples(points, log_l, weights, problem.model.parameter_names, log_evidence=float(sampler.log_z),
                           log_evidence_error=1.0 / math.sqrt(n_eff) if n_eff > 0 else math.nan,
                           info={"n_eff": n_eff, "n_like": int(sampler.n_like)})
-        return samples, {"search": {"n_like": int(sampler.n_like), "n_eff": n_eff}}
+        return samples, {"search": {"n_like": int(sampler.n_like), "n_eff_reached": n_eff}}  # n_eff is the setting
 
     def _sample(self, nautilus, problem, options, resuming):
-        prior_transform = PriorEdgeMonitor(problem, self.name)  # stops a run whose points pile up at a prior's edge
+        prior_transform = PriorEdgeMonitor(problem, self.kind)  # stops a run whose points pile up at a prior's edge
         try:
             sampler = nautilus.Sampler(prior_transform, problem.log_likelihood, n_dim=problem.n_dim, **options)
         except (OSError, KeyError, ValueError) as exc:
@@ -167,6 +170,8 @@ class Nautilus(Search):
                 raise
             raise SearchError(f"cannot resume from checkpoint {self.filepath}: it is damaged or incomplete ({exc}); "
                               "delete it (and its .fingerprint.json) to start again") from exc
+        if resuming:
+            _verify_checkpoint_likelihoods(sampler, problem, self.filepath)
         if self.filepath is not None:
             _write_checkpoints_atomically(sampler)
         try:
@@ -178,7 +183,7 @@ class Nautilus(Search):
             # Numerical failures inside nautilus' bound construction: say what happened from the live points.
             points = np.concatenate(sampler.points) if sampler.points else np.zeros((0, problem.n_dim))
             log_l = np.concatenate(sampler.log_l) if sampler.log_l else np.zeros(0)
-            self._stopped(diagnosis(problem, self.name, points, log_l, self.n_live, exc), exc, SearchFailedError)
+            self._stopped(diagnosis(problem, self.kind, points, log_l, self.n_live, exc), exc, SearchFailedError)
         if self.filepath is not None:
             sampler.write(self.filepath, overwrite=True)  # the finished state (shell updates are not written)
         return sampler
@@ -191,6 +196,29 @@ class Nautilus(Search):
             message += (f" The checkpoint {self.filepath} keeps the progress up to the last bound; run the same command "
                         "again only after changing this (it is refused otherwise).")
         raise error_class(message) from cause
+
+
+def _verify_checkpoint_likelihoods(sampler, problem, filepath) -> None:
+    """Evaluate the best points a checkpoint holds again (up to one batch) and raise SearchError unless they give
+    the ln L stored with them (1e-6 relative): otherwise the data, settings or galaxyfit's likelihood changed under
+    the same fingerprint, and resuming would mix two likelihoods in one posterior."""
+    if not sampler.log_l:
+        return
+    points, log_l = np.concatenate(sampler.points), np.concatenate(sampler.log_l)
+    best = np.argsort(log_l)[::-1][: problem.max_batch]
+    best = best[log_l[best] > -1e98]
+    if not len(best):
+        return
+    padded = np.concatenate([best, np.repeat(best[-1:], problem.max_batch - len(best))])
+    physical = problem.prior_transform(points[padded])  # nautilus keeps unit-cube coordinates
+    values, _ = problem._apply(problem._batched, physical)  # the compiled batch size; not counted as calls
+    values = values[: len(best)]
+    bad = ~np.isclose(values, log_l[best], rtol=1e-6, atol=1e-6)
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise SearchError(f"checkpoint {filepath}: a stored point's ln L is now {values[j]!r}, not the {log_l[best][j]!r} "
+                          "stored with it: the likelihood changed (another galaxyfit version?) since the checkpoint was "
+                          "written, so it cannot be resumed; delete it (and its .fingerprint.json) to start again")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,108 @@
+"""Quick updates during a search: the current best fit redrawn (``image/fit.png``, ``model.results``) on a
+background thread that keeps only the latest request, so sampling never waits for a figure (PyAutoFit's
+``BackgroundQuickUpdate`` idea; its quick renders took 10-35 s on the main thread, ``outputs_notes.md`` 1.6).
+
+The thread is a daemon, so a killed search never hangs on it; its CPU time is measured (``cpu_seconds``) and written
+to ``search.summary``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+
+
+class QuickUpdater:
+    """Submit the best vector seen so far at most every ``interval_s`` seconds; a worker thread runs
+    ``analysis.perform_quick_update(paths, instance)`` for the latest submission only.
+
+    Parameters
+    ----------
+    analysis : AnalysisImaging (``perform_quick_update``, ``supports_background_update``)
+    paths : galaxyfit.paths.OutputPaths
+    model : the searched model (``instance_from_vector``)
+    interval_s : float
+        Least wall-clock time between two updates (PyAutoFit counts iterations; a wall-clock cadence is what users
+        asked for in PyAutoFit#746). 30 s by default.
+    """
+
+    def __init__(self, analysis, paths, model, interval_s: float = 30.0):
+        self.analysis, self.paths, self.model = analysis, paths, model
+        self.interval_s = float(interval_s)
+        self.background = bool(getattr(analysis, "supports_background_update", False))
+        self.best = -np.inf
+        self._candidate = None
+        self._pending = None
+        self._last = time.monotonic()  # the first update comes one interval into the search
+        self._lock = threading.Condition()
+        self._stop = False
+        self.updates = 0
+        self.cpu_seconds = 0.0
+        self.wall_seconds = 0.0
+        self._thread = None
+        if self.background:
+            self._thread = threading.Thread(target=self._work, name="galaxyfit-quick-update", daemon=True)
+            self._thread.start()
+
+    def offer(self, points: np.ndarray, values: np.ndarray) -> None:
+        """Called by the search with each batch of (points, ln L): remembers the best, and submits it when an
+        interval has passed since the last submission."""
+        if len(values) == 0:
+            return
+        i = int(np.argmax(values))
+        if values[i] > self.best and values[i] > -1e98:
+            self.best = float(values[i])
+            self._candidate = np.array(points[i], dtype=np.float64)
+        now = time.monotonic()
+        if now - self._last < self.interval_s or self._candidate is None:
+            return
+        self._last = now
+        request = (self._candidate.copy(), self.best)
+        if self.background:
+            with self._lock:
+                self._pending = request  # a stale request still waiting is replaced: only the latest matters
+                self._lock.notify()
+        else:
+            self._run(request)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._stop:
+                    self._lock.wait()
+                if self._pending is None and self._stop:
+                    return
+                request, self._pending = self._pending, None
+            self._run(request)
+
+    def _run(self, request) -> None:
+        vector, log_likelihood = request
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            self.analysis.perform_quick_update(self.paths, self.model.instance_from_vector(vector),
+                                               log_likelihood=log_likelihood, vector=vector, model=self.model)
+            self.updates += 1
+        except Exception as exc:  # noqa: BLE001 - a figure must never stop the search
+            warnings.warn(f"quick update failed: {type(exc).__name__}: {exc}", stacklevel=2)
+        finally:
+            self.cpu_seconds += time.thread_time() - cpu
+            self.wall_seconds += time.perf_counter() - wall
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker after the request it is drawing (pending ones are dropped: the final figures follow)."""
+        if self._thread is None:
+            return
+        with self._lock:
+            self._stop = True
+            self._pending = None
+            self._lock.notify()
+        if wait:
+            self._thread.join()
+        self._thread = None
+
+    def report(self) -> dict:
+        return {"quick_updates": self.updates, "quick_update_cpu_s": self.cpu_seconds,
+                "quick_update_wall_s": self.wall_seconds, "quick_update_interval_s": self.interval_s}

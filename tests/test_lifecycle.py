@@ -1,0 +1,339 @@
+"""The analysis lifecycle: output folders keyed by what makes a fit (data included), resume after SIGKILL with
+bitwise-identical samples, completed fits read back and checked, every file parseable, bad paths reported."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import galaxyfit as gf
+from galaxyfit.errors import OutputError, SearchError
+from galaxyfit.model import Collection, Model
+from galaxyfit.search import Nautilus
+
+# One small fit: a 40x40 Sersic with 3 free parameters, ~10 s. The same text runs in the SIGKILL test's processes.
+FIT_SCRIPT = r'''
+import os, sys
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+import galaxyfit as gf
+from galaxyfit.model import Collection, Model
+from galaxyfit.search import Nautilus
+from galaxyfit.simulate import gaussian_psf, simulate_imaging
+
+def problem(seed=1):
+    truth = gf.Galaxy(0.5, bulge=gf.lp.Sersic(centre=(0.0, 0.0), ell_comps=(0.1, 0.05), intensity=1.0,
+                                              effective_radius=0.6, sersic_index=2.5))
+    dataset, _ = simulate_imaging(gf.Galaxies([truth]), (40, 40), 0.1, gaussian_psf((11, 11), 0.1, 0.1),
+                                  exposure_time=300.0, seed=seed)
+    bulge = Model(gf.lp.Sersic, centre=(0.0, 0.0), ell_comps=(0.1, 0.05))
+    model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=bulge)))
+    return dataset, model
+
+def search(output, **kwargs):
+    options = dict(name="sersic", path_prefix="lifecycle", output_path=output, n_live=50, n_eff=500, seed=3,
+                   progress=False, check=False)
+    options.update(kwargs)
+    return Nautilus(**options)
+
+if __name__ == "__main__":
+    dataset, model = problem()
+    result = search(sys.argv[1]).fit(model, gf.AnalysisImaging(dataset, visualize=False))
+    print("DONE", result.log_likelihood)
+'''
+
+
+@pytest.fixture(scope="module")
+def fit_module(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fitmod")
+    (folder / "fit_script.py").write_text(FIT_SCRIPT)
+    sys.path.insert(0, str(folder))
+    try:
+        import fit_script
+    finally:
+        sys.path.pop(0)
+    return fit_script, folder / "fit_script.py"
+
+
+@pytest.fixture(scope="module")
+def completed(fit_module, tmp_path_factory):
+    """(search, result, analysis, model) of one fit written to disk (figures on)."""
+    fit_script, _ = fit_module
+    dataset, model = fit_script.problem()
+    analysis = gf.AnalysisImaging(dataset, title_prefix="lifecycle")
+    search = fit_script.search(tmp_path_factory.mktemp("out"), quick_update_seconds=1.0)
+    result = search.fit(model, analysis)
+    return search, result, analysis, model
+
+
+# ---- identifiers --------------------------------------------------------------------------------------------------
+
+
+def test_identifier_hashes_the_data_settings_and_search_but_not_byte_order_or_cosmetics(fit_module, tmp_path):
+    from galaxyfit.paths import OutputPaths
+
+    fit_script, _ = fit_module
+    dataset, model = fit_script.problem()
+
+    def identifier(dataset, settings=None, **search_kwargs):
+        analysis = gf.AnalysisImaging(dataset, settings=settings)
+        search = fit_script.search(tmp_path, **search_kwargs)
+        return OutputPaths.for_fit(tmp_path, "x", model, search.settings(), analysis).identifier
+
+    base = identifier(dataset)
+    assert len(base) == 32 and all(c in "0123456789abcdef" for c in base)
+    assert identifier(dataset) == base  # same fit, same folder
+    def ordered(order):  # the same numbers in another byte order, as a big-endian FITS file gives them
+        return gf.Imaging(*(a.astype(f"{order}f8") for a in (dataset.data, dataset.noise_map, dataset.psf)),
+                          dataset.pixel_scales, dataset.mask.array)
+
+    assert identifier(ordered(">")) == identifier(ordered("<"))
+    assert identifier(dataset, progress=True) == base  # how a run is reported is not the fit
+    other_data, _ = fit_script.problem(seed=2)
+    assert identifier(other_data) != base  # PyAutoFit's flaw: a second galaxy with the same model resumed the first
+    assert identifier(dataset, seed=4) != base
+    assert identifier(dataset, settings=gf.Settings(use_positive_only_solver=False)) != base
+    masked = dataset.apply_mask(np.pad(np.ones((2, 40), bool), ((0, 38), (0, 0))))
+    assert identifier(masked) != base
+
+
+# ---- a completed fit ----------------------------------------------------------------------------------------------
+
+
+def test_a_completed_fit_has_every_file_and_each_parses(completed):
+    from astropy.io import fits
+
+    from galaxyfit.analysis.reload import fit_imaging_from_folder, result_from_folder
+    from galaxyfit.model.model import Model as ModelNode
+
+    search, result, analysis, model = completed
+    folder = search.paths.folder
+    assert folder.parts[-4:-1] == tuple(Path(search.output_path).parts[-1:]) + ("lifecycle", "sersic")
+    for name in (".completed", ".identifier", "metadata.json", "model.info", "model.results", "search.summary",
+                 "files/model.json", "files/search.json", "files/settings.json", "files/cosmology.json", "files/samples.csv",
+                 "files/samples_info.json", "files/samples_summary.json", "files/covariance.csv", "files/galaxies.json",
+                 "files/result.json", "image/dataset.fits", "image/fit.fits"):
+        assert (folder / name).is_file(), name
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["identifier"] == folder.name and metadata["search"] == "nautilus"
+    assert json.loads((folder / ".identifier").read_text())["search"]["seed"] == 3
+    assert ModelNode.from_json((folder / "files" / "model.json").read_text()).parameter_names == model.parameter_names
+    summary = json.loads((folder / "files" / "samples_summary.json").read_text())
+    assert summary["max_log_likelihood"] == result.log_likelihood
+    np.testing.assert_array_equal(summary["max_log_likelihood_vector"], result.max_log_likelihood_vector)
+    assert summary["log_evidence"] == result.log_evidence
+    covariance = np.loadtxt(folder / "files" / "covariance.csv", delimiter=",", skiprows=1, ndmin=2)
+    expected = np.cov(result.samples.parameters.T, aweights=result.samples.weights)
+    np.testing.assert_allclose(covariance, expected, rtol=1e-12)
+    assert json.loads((folder / "files" / "cosmology.json").read_text())["name"] == "Planck15"
+    text = (folder / "model.results").read_text()
+    assert "galaxies.galaxy.bulge.sersic_index" in text and f"{result.log_likelihood:.6f}" in text
+    assert "Total likelihood calls" in (folder / "search.summary").read_text()
+    with fits.open(folder / "image" / "dataset.fits") as hdul:
+        np.testing.assert_array_equal(hdul["DATA"].data, analysis.dataset.data)
+        np.testing.assert_array_equal(hdul[0].data.astype(bool), analysis.dataset.mask.array)
+        assert hdul[0].header["PIXSCALX"] == 0.1
+    with fits.open(folder / "image" / "fit.fits") as hdul:
+        fit = result.max_log_likelihood_fit
+        np.testing.assert_allclose(hdul["MODEL_IMAGE"].data, fit.blurred_image, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(hdul["CHI_SQUARED_MAP"].data.sum(), float(fit.chi_squared), rtol=1e-10)
+        assert "MODEL_galaxy" in hdul
+    # The folder alone rebuilds the best fit and the result, without the script that made them.
+    rebuilt = fit_imaging_from_folder(folder)
+    assert float(rebuilt.chi_squared) == pytest.approx(float(result.max_log_likelihood_fit.chi_squared), rel=1e-12)
+    again = result_from_folder(folder)
+    np.testing.assert_array_equal(again.samples.parameters, result.samples.parameters)
+    assert again.log_evidence == result.log_evidence
+
+
+def test_running_a_completed_fit_again_returns_it_and_refuses_a_changed_likelihood(completed, fit_module):
+    search, result, analysis, model = completed
+    start = time.perf_counter()
+    again = search.fit(model, analysis)
+    assert again.search["resumed"] == "completed"
+    np.testing.assert_array_equal(again.samples.parameters, result.samples.parameters)
+    assert again.log_likelihood == result.log_likelihood
+    assert time.perf_counter() - start < 30
+
+    shifted = gf.AnalysisImaging(analysis.dataset)  # a likelihood that changed under the same identifier
+    original = shifted.log_likelihood_function
+    shifted.log_likelihood_function = lambda instance: original(instance) + 1.0
+    with pytest.raises(SearchError, match="stored best fit now gives"):
+        search.fit(model, shifted)
+
+
+def test_result_imaging_views_and_a_model_centred_on_the_result(completed):
+    search, result, analysis, model = completed
+    images = result.galaxy_model_image_dict
+    np.testing.assert_allclose(images["galaxy"], result.max_log_likelihood_fit.blurred_image, rtol=1e-12, atol=1e-14)
+    subtracted = result.subtracted_image_dict["galaxy"]  # one galaxy: nothing else to subtract
+    np.testing.assert_array_equal(subtracted, np.where(analysis.dataset.mask.array, 0.0, analysis.dataset.data))
+    centred = result.model_centred(width=3.0)
+    minus, plus = result.samples.errors_at_sigma(1.0)
+    for prior, median, m, p, original in zip(centred.priors, result.median_pdf_vector, minus, plus, model.priors):
+        assert type(prior).__name__ == "TruncatedGaussianPrior"
+        assert prior.mean == pytest.approx(median) and prior.sigma == pytest.approx(1.5 * (m + p))
+        assert prior.limits == original.limits
+
+
+def test_quick_updates_run_on_their_own_thread_and_cost_little(completed):
+    search, result, analysis, model = completed
+    timing = result.timing
+    assert timing["quick_updates"] >= 1 and (search.paths.image / "fit.png").is_file()
+    # At the default cadence (one update per 30 s) the thread's CPU time must stay within 2 % of the search's.
+    per_update = timing["quick_update_cpu_s"] / timing["quick_updates"]
+    search_cpu_per_second = (timing["run_cpu_s"] - timing["quick_update_cpu_s"]) / timing["run_s"]
+    print(f"quick update: {per_update:.3f} s CPU each, {timing['quick_updates']} updates")
+    assert per_update / (30.0 * search_cpu_per_second) <= 0.02
+
+
+def test_print_vram_use_counts_xla_and_ffi_scratch(completed, capsys):
+    from galaxyfit.analysis.memory import batched_memory_bytes
+
+    search, result, analysis, model = completed
+    small = batched_memory_bytes(analysis, model, 4)
+    large = batched_memory_bytes(analysis, model, 64)
+    assert small["xla_bytes"] > 0 and small["ffi_scratch_bytes"] > 0
+    assert large["total_bytes"] > small["total_bytes"]
+    # the vmapped batch holds every likelihood's images: the 64-batch needs at least 16x the 4-batch's scratch
+    assert large["ffi_scratch_bytes"] == 16 * small["ffi_scratch_bytes"]
+    with_gradient = batched_memory_bytes(analysis, model, 4, gradient=True)
+    assert with_gradient["total_bytes"] > small["total_bytes"]
+    total = analysis.print_vram_use(model, batch_size=4)
+    assert total == small["total_bytes"] and "MEMORY USE" in capsys.readouterr().out
+
+
+# ---- SIGKILL at random moments -------------------------------------------------------------------------------------
+
+
+def test_sigkill_at_random_moments_then_resume_gives_bitwise_identical_samples(fit_module, tmp_path):
+    _, script = fit_module
+    env = {**os.environ, "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    done = subprocess.run([sys.executable, str(script), str(reference)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rng = np.random.default_rng(2026)
+    kills = []
+    for attempt in range(8):
+        process = subprocess.Popen([sys.executable, str(script), str(interrupted)], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        # wait until this run has written its folder (imports and compiling are over), then kill it at a random
+        # moment of what follows: sampling, checkpoint writes, or the final outputs
+        while time.monotonic() < deadline and process.poll() is None and not list(interrupted.glob("*/*/*/metadata.json")):
+            time.sleep(0.05)
+        delay = float(rng.uniform(0.5, 6.0))
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.communicate()
+        completed_marker = list(interrupted.glob("*/*/*/.completed"))
+        kills.append((round(delay, 2), process.returncode, bool(completed_marker)))
+        if completed_marker:
+            break
+    print("kills (delay s, return code, completed):", kills)
+    assert sum(rc == -signal.SIGKILL for _, rc, _ in kills) >= 5
+    final = subprocess.run([sys.executable, str(script), str(interrupted)], env=env, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr[-2000:]
+    (ref_folder,) = reference.glob("lifecycle/sersic/*")
+    (folder,) = interrupted.glob("lifecycle/sersic/*")
+    assert folder.name == ref_folder.name
+    assert (folder / "files" / "samples.csv").read_bytes() == (ref_folder / "files" / "samples.csv").read_bytes()
+    for name in ("files/samples_summary.json", "files/galaxies.json", "files/result.json", "files/model.json",
+                 "metadata.json", "files/settings.json"):
+        json.loads((folder / name).read_text())  # present and parseable
+    assert (folder / ".completed").is_file()
+
+
+# ---- bad paths ------------------------------------------------------------------------------------------------------
+
+
+def test_an_output_path_that_cannot_be_created_is_a_clear_error(fit_module, tmp_path):
+    fit_script, _ = fit_module
+    dataset, model = fit_script.problem()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="a_file"):
+        fit_script.search(blocker).fit(model, gf.AnalysisImaging(dataset, visualize=False))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_output_folder_is_a_clear_error(fit_module, tmp_path):
+    fit_script, _ = fit_module
+    dataset, model = fit_script.problem()
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(OutputError, match=str(tmp_path)):
+            fit_script.search(tmp_path / "out").fit(model, gf.AnalysisImaging(dataset, visualize=False))
+    finally:
+        tmp_path.chmod(0o755)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+def test_a_full_disk_or_read_only_file_system_keeps_what_was_written(tmp_path, monkeypatch, code):
+    """Writes that fail (simulated: the disk fills, or the folder turns read-only, between two writes) raise
+    OutputError naming the file, and the file written before is intact."""
+    import tempfile
+
+    from galaxyfit.output import write_json_atomic, write_text_atomic
+
+    target = tmp_path / "files" / "samples_summary.json"
+    write_json_atomic(target, {"max_log_likelihood": 1.0})
+    before = target.read_bytes()
+    if code == errno.ENOSPC:
+        import builtins
+
+        real_open = builtins.open
+
+        class FullDisk:
+            def __init__(self, f):
+                self.f = f
+
+            def write(self, text):
+                self.f.write(text[: len(text) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.f.close()
+
+        monkeypatch.setattr(builtins, "open", lambda path, mode="r", *a, **k: FullDisk(real_open(path, mode, *a, **k))
+                            if "w" in mode else real_open(path, mode, *a, **k))
+    else:
+        def refuse(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="samples_summary.json") as info:
+        write_text_atomic(target, json.dumps({"max_log_likelihood": 2.0}))
+    assert os.strerror(code) in str(info.value)
+    monkeypatch.undo()
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir()] == ["samples_summary.json"]  # no temporary left behind
+
+
+def test_a_corrupted_samples_file_is_reported_by_name(completed, tmp_path):
+    import shutil
+
+    from galaxyfit.analysis.reload import result_from_folder
+
+    search, result, analysis, model = completed
+    copy = tmp_path / "copy"
+    shutil.copytree(search.paths.folder, copy)
+    samples = copy / "files" / "samples.csv"
+    samples.write_bytes(samples.read_bytes()[: len(samples.read_bytes()) // 2])
+    with pytest.raises(OutputError, match="samples.csv"):
+        result_from_folder(copy)
+    (copy / "files" / "galaxies.json").write_text("{not json")
+    from galaxyfit.analysis.reload import fit_imaging_from_folder
+
+    with pytest.raises(OutputError, match="galaxies.json"):
+        fit_imaging_from_folder(copy)
