@@ -272,8 +272,7 @@ class AnalysisImaging:
         if self.visualize:
             from galaxyfit.plot import save_fit_figure
 
-            title = f"{self.title_prefix} " if self.title_prefix else ""
-            save_fit_figure(self.fit_for_visualization(instance), paths.image / "fit.png", title=f"{title}best fit so far")
+            save_fit_figure(self.fit_for_visualization(instance), paths.image / "fit.png", title=self.title_prefix)
         if vector is not None and model is not None:
             lines = ["Search in progress: best fit so far", f"Maximum Log Likelihood {log_likelihood:.6f}", ""]
             width = max(len(n) for n in model.parameter_names) + 2

@@ -18,7 +18,8 @@ class VisualizerImaging:
         try:
             from galaxyfit.plot import save_dataset_figure
 
-            save_dataset_figure(analysis.dataset, paths.image / "dataset.png", title_prefix=analysis.title_prefix)
+            save_dataset_figure(analysis.dataset, paths.image / "dataset.png", title_prefix=analysis.title_prefix,
+                                over_sampling=analysis.settings)
         except Exception as exc:  # noqa: BLE001
             warnings.warn(f"image/dataset.png was not drawn: {type(exc).__name__}: {exc}", stacklevel=2)
 

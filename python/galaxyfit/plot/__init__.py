@@ -1,43 +1,38 @@
-"""Figures: data, model, residuals (FITS/DS9 orientation: origin="lower")."""
+"""Figures of datasets, fits and posteriors (matplotlib on the Agg canvas, never pyplot; FITS/DS9 orientation:
+``origin="lower"``, arcsec axes with (0, 0) at the image centre as in ``galaxyfit.dataset.pixels``).
 
-from __future__ import annotations
+Every ``save_*`` function writes one PNG atomically (``galaxyfit.output.write_figure_atomic``), releases its figure
+and puts ``title_prefix`` in front of every title when given:
 
-import numpy as np
+- ``save_dataset_figure`` -> ``dataset.png`` (before a fit);
+- ``save_fit_figure`` -> ``fit.png`` (also during a search: quick updates);
+- ``save_galaxy_figures`` -> ``subtracted_<galaxy>.png``;
+- ``save_radial_profile_figure`` -> ``radial_profile.png``;
+- ``save_corner_figure`` -> ``corner.png``;
+- ``save_reconstruction_figure`` -> ``reconstruction.png`` (pixelized inversions only);
+- ``save_fit_figures``: all of the after-fit ones, each on its own so one failing never loses the others.
+"""
 
+from galaxyfit.plot.dataset import over_sampling_map, save_dataset_figure
+from galaxyfit.plot.fit import FitArrays, fit_figure, fit_panels, save_fit_figure
+from galaxyfit.plot.galaxies import save_galaxy_figures
+from galaxyfit.plot.posterior import save_corner_figure
+from galaxyfit.plot.profile import annulus_radii, radial_profile, save_radial_profile_figure
+from galaxyfit.plot.reconstruction import save_reconstruction_figure
+from galaxyfit.plot.suite import save_fit_figures
 
-def save_fit_figure(fit, path, title: str | None = None) -> None:
-    """Data, model (PSF-convolved), normalized residuals and chi^2 map of a fit, in one PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from astropy.visualization import AsinhStretch, ImageNormalize
-
-    from galaxyfit.output import write_figure_atomic
-
-    mask = fit.dataset.mask.array
-    data = np.where(mask, np.nan, fit.dataset.data)
-    model = np.where(mask, np.nan, fit.blurred_image)
-    residuals = np.where(mask, np.nan, fit.normalized_residual_map)
-    chi2 = np.where(mask, np.nan, fit.chi_squared_map)
-    finite = data[np.isfinite(data)]
-    vmin, vmax = (np.percentile(finite, [1, 99.9]) if finite.size else (0, 1))
-    # asinh stretch (Lupton et al. 2004, PASP 116, 133): faint outskirts and the bright core both visible
-    stretch = ImageNormalize(vmin=vmin, vmax=vmax, stretch=AsinhStretch(0.02))
-    figure, axes = plt.subplots(1, 4, figsize=(16, 4.2), constrained_layout=True)
-    panels = [
-        (data, "data (asinh stretch)", dict(norm=stretch, cmap="viridis")),
-        (model, "model, PSF-convolved", dict(norm=stretch, cmap="viridis")),
-        (residuals, "normalized residuals", dict(vmin=-4, vmax=4, cmap="RdBu_r")),
-        (chi2, "chi^2 map", dict(vmin=0, vmax=9, cmap="magma")),
-    ]
-    for ax, (image, label, style) in zip(axes, panels):
-        shown = ax.imshow(image, origin="lower", **style)
-        ax.set_title(label)
-        figure.colorbar(shown, ax=ax, shrink=0.8)
-    if title:
-        figure.suptitle(title)
-    figure.text(0.01, 0.01, f"chi^2 = {float(fit.chi_squared):.2f} over {fit.pixels_in_mask} pixels", fontsize=9)
-    write_figure_atomic(figure, path, dpi=100)
-    plt.close(figure)
+__all__ = [
+    "FitArrays",
+    "annulus_radii",
+    "fit_figure",
+    "fit_panels",
+    "over_sampling_map",
+    "radial_profile",
+    "save_corner_figure",
+    "save_dataset_figure",
+    "save_fit_figure",
+    "save_fit_figures",
+    "save_galaxy_figures",
+    "save_radial_profile_figure",
+    "save_reconstruction_figure",
+]

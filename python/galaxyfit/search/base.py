@@ -153,6 +153,8 @@ class Search:
     """
 
     kind = "search"
+    #: Most CPU time quick updates may take, as a fraction of the search's (``QuickUpdater``).
+    quick_update_cpu_fraction = 0.02
     #: Whether the check's optimiser is worth running after this search (not after an optimiser).
     check_with_optimiser = True
 
@@ -211,7 +213,7 @@ class Search:
                 if self.quick_update_seconds is not None and hasattr(analysis, "perform_quick_update"):
                     from galaxyfit.analysis.quick_update import QuickUpdater
 
-                    updater = QuickUpdater(analysis, paths, model, self.quick_update_seconds)
+                    updater = QuickUpdater(analysis, paths, model, self.quick_update_seconds, self.quick_update_cpu_fraction)
                     problem.observer = updater
             run_start, run_cpu_start = time.perf_counter(), time.process_time()
             try:
