@@ -98,7 +98,7 @@ def demo(args) -> int:
     truth = model.vector_from_instance(gf.ModelInstance(galaxies=gf.ModelInstance(galaxy=_demo_galaxy())))
     truth_log_l = float(analysis.log_likelihood_function(model.instance_from_vector(truth)))
     search = _make_search(args.search, args)
-    print(f"fitting {model.prior_count} free parameters (default priors) with {search.name} ...", flush=True)
+    print(f"fitting {model.prior_count} free parameters (default priors) with {search.kind} ...", flush=True)
     result = search.fit(model, analysis)
     _print_result(result, truth)
     print(f"log likelihood at the truth {truth_log_l:.3f}")
@@ -455,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cmake-dir", help="print the directory of the installed C++ package (for find_package)")
     p.set_defaults(run=cmake_dir)
+
+    from galaxyfit.database.command import add_parser as add_results_parser
+
+    add_results_parser(sub)
     return parser
 
 

@@ -228,11 +228,9 @@ def save_results(analysis, paths, result) -> None:
     except Exception as exc:  # noqa: BLE001 - derived quantities must never lose the fit
         warnings.warn(f"latent variables were not computed: {type(exc).__name__}: {exc}", stacklevel=2)
     if latent is not None:
-        from galaxyfit.latent import latent_results_text, latent_summary, write_latent_files
+        from galaxyfit.latent import latent_summary, write_latent_files
 
-        summary = latent_summary(latent)
-        write_latent_files(paths.latent, latent, summary)
-        write_text_atomic(paths.folder / "latent.results", latent_results_text(summary))
+        write_latent_files(paths.folder, latent, latent_summary(latent))  # files/latent/ and latent.results
     write_json_atomic(paths.files / "result.json", result.summary())
     write_text_atomic(paths.folder / "model.results", model_results_text(result))
     write_text_atomic(paths.folder / "search.summary", search_summary_text(result))
