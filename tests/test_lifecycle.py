@@ -377,3 +377,49 @@ def test_a_corrupted_samples_file_is_reported_by_name(completed, tmp_path):
 
     with pytest.raises(OutputError, match="galaxies.json"):
         fit_imaging_from_folder(copy)
+
+
+# ---- the results database, from real fit folders --------------------------------------------------------------------
+
+
+def test_a_search_with_a_database_adds_its_fit_and_200_real_folders_scrape_in_under_10_s(completed, fit_module, tmp_path):
+    import shutil
+
+    from galaxyfit.database import Aggregator, scrape
+
+    search, result, analysis, model = completed
+    database = tmp_path / "results.sqlite"
+    # the search's own row, written by the process that ran it (here the completed fit run again, which adds it too)
+    fit_script, _ = fit_module
+    with_database = fit_script.search(search.output_path, database=str(database))
+    with_database.fit(model, analysis)
+    assert with_database.paths.folder == search.paths.folder
+    agg = Aggregator.from_database(str(database))
+    assert len(agg) == 1
+    assert agg.values("galaxies.galaxy.bulge.sersic_index")[0] == pytest.approx(
+        result.max_log_likelihood_instance.galaxies.galaxy.bulge.sersic_index, rel=1e-12)
+    (fit,) = list(agg.fits)
+    assert float(fit.chi_squared) == pytest.approx(float(result.max_log_likelihood_fit.chi_squared), rel=1e-12)
+
+    # 200 copies of the real folder, each its own fit (identifier and best-fit Sersic index changed)
+    tree = tmp_path / "tree"
+    summary = json.loads((search.paths.folder / "files" / "samples_summary.json").read_text())
+    for i in range(200):
+        copy = tree / "catalogue" / f"galaxy_{i:03d}" / f"{i:032x}"
+        shutil.copytree(search.paths.folder, copy)
+        metadata = json.loads((copy / "metadata.json").read_text())
+        (copy / "metadata.json").write_text(json.dumps({**metadata, "identifier": copy.name, "name": f"galaxy_{i:03d}"}))
+        summary["parameters"]["galaxies.galaxy.bulge.sersic_index"]["max_log_likelihood"] = 1.0 + i / 50.0
+        (copy / "files" / "samples_summary.json").write_text(json.dumps(summary))
+    broken = tree / "catalogue" / "broken" / ("f" * 32)
+    shutil.copytree(search.paths.folder, broken)
+    (broken / "files" / "samples_summary.json").write_text('{"parameter_names": [')  # half-written
+    start = time.perf_counter()
+    report = scrape(tree, str(tmp_path / "catalogue.sqlite"))
+    elapsed = time.perf_counter() - start
+    print(f"scraped 200 real folders in {elapsed:.2f} s")
+    assert elapsed < 10.0
+    assert len(report.added) == 200 and [Path(folder).name for folder, _ in report.skipped] == [broken.name]
+    agg = Aggregator.from_database(str(tmp_path / "catalogue.sqlite"))
+    selected = agg.query(agg.model.galaxies.galaxy.bulge.sersic_index > 3.0)
+    assert len(selected) == sum(1.0 + i / 50.0 > 3.0 for i in range(200))

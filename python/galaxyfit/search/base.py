@@ -198,6 +198,7 @@ class Search:
         paths = self._output_paths(model, analysis)
         if paths is not None and paths.is_complete:
             result = self._completed_result(paths, model, analysis)
+            self._add_to_database(paths)
             analysis.modify_after_fit(result)
             return result
         problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.kind)
@@ -296,14 +297,19 @@ class Search:
             analysis.save_results(paths, result)
         paths.mark_completed()
         result.paths = paths
-        if self.database is not None:
-            try:
-                from galaxyfit.database import add_fit
+        self._add_to_database(paths)
 
-                add_fit(self.database, paths.folder)
-            except Exception as exc:  # noqa: BLE001 - the fit is complete on disk; a scrape can add it later
-                warnings.warn(f"the fit in {paths.folder} was not added to the database {self.database}: "
-                              f"{type(exc).__name__}: {exc}; add it later with galaxyfit.database.scrape", stacklevel=3)
+    def _add_to_database(self, paths) -> None:
+        """The completed fit's row in ``database`` (idempotent: an unchanged fit already stored is left alone)."""
+        if self.database is None:
+            return
+        try:
+            from galaxyfit.database import add_fit
+
+            add_fit(self.database, paths.folder)
+        except Exception as exc:  # noqa: BLE001 - the fit is complete on disk; a scrape can add it later
+            warnings.warn(f"the fit in {paths.folder} was not added to the database {self.database}: "
+                          f"{type(exc).__name__}: {exc}; add it later with galaxyfit.database.scrape", stacklevel=3)
 
     def _completed_result(self, paths, model, analysis):
         """The Result of a completed fit read back from its folder; its stored best fit is evaluated again and a
