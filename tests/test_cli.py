@@ -47,6 +47,31 @@ def test_simulate_then_fit_with_lm(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_fit_with_a_name_writes_the_full_output_folder_and_its_database_row(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "40"]) == 0
+    sim = tmp_path / "sim"
+    command = ["fit", str(sim / "data.fits"), "--noise-map", str(sim / "noise_map.fits"), "--psf", str(sim / "psf.fits"),
+               "--mask", str(sim / "mask.fits"), "--pixel-scale", str(10.0 / 40), "--model", "sersic", "--search", "lm",
+               "--output", str(tmp_path / "out"), "--name", "demo_galaxy", "--path-prefix", "survey",
+               "--database", str(tmp_path / "results.sqlite"), "--quiet"]
+    assert main(command) == 0
+    (folder,) = (tmp_path / "out" / "survey" / "demo_galaxy").iterdir()
+    for name in (".completed", "model.results", "search.summary", "files/samples_summary.json", "files/galaxies.json",
+                 "image/dataset.fits", "image/fit.fits", "image/fit.png", "image/dataset.png"):
+        assert (folder / name).is_file(), name
+    assert json.loads((folder / "metadata.json").read_text())["dataset_name"] == "data"
+    capsys.readouterr()
+    assert main(command) == 0  # the same fit again: the completed one is returned
+    assert "the completed fit found there" in capsys.readouterr().out
+    assert main(["results", str(tmp_path / "results.sqlite"), "--where", "galaxies.galaxy.bulge.sersic_index > 0",
+                 "--columns", "name,galaxies.galaxy.bulge.sersic_index"]) == 0
+    table = capsys.readouterr().out
+    assert "demo_galaxy" in table and "sersic_index" in table
+    assert main(["fit", str(sim / "data.fits"), "--pixel-scale", "0.25", "--noise-map", str(sim / "noise_map.fits"),
+                 "--database", "x.sqlite"]) == 2
+    assert "need --name" in capsys.readouterr().err
+
+
 def test_demo_with_the_optimiser(tmp_path, capsys):
     assert main(["demo", "--search", "lm", "--size", "60", "--output", str(tmp_path / "demo")]) == 0
     text = capsys.readouterr().out

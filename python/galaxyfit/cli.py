@@ -125,6 +125,8 @@ class UsageError(Exception):
 
 def _check_fit_arguments(args) -> None:
     """Argument errors that would otherwise surface only after a long fit, or be silently ignored."""
+    if args.name is None and (args.path_prefix or args.database):
+        raise UsageError("--path-prefix and --database need --name (the fit's full output folder)")
     if args.gain is None:
         given = [flag for flag, value in (("--read-noise", args.read_noise), ("--original-sky", args.original_sky),
                                           ("--exposure-time", args.exposure_time), ("--n-combined", args.n_combined)) if value is not None]
@@ -289,6 +291,14 @@ def fit(args) -> int:
     print(f"noise: {_noise_text(dataset.noise_model)}")
     print(model.info)
     search = _make_search(args.search, args)
+    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=Path(args.image).stem)
+    if args.name is not None:  # the full output folder of galaxyfit.paths
+        search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
+        result = search.fit(model, analysis)
+        _print_result(result)
+        done = "the completed fit found there" if result.search.get("resumed") == "completed" else "the fit"
+        print(f"{search.paths.folder}: {done} (model.results, files/, image/)")
+        return 0
     if args.search == "nautilus" and args.output is not None:
         try:
             import h5py  # noqa: F401
@@ -297,7 +307,6 @@ def fit(args) -> int:
             Path(args.output).mkdir(parents=True, exist_ok=True)
         except ImportError:
             pass
-    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name)
     result = search.fit(model, analysis)
     _print_result(result)
     folder = result.save(args.output)
@@ -438,6 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="random seed of the search (default 1)")
     p.add_argument("--output", default="galaxyfit_output", help="results folder (default galaxyfit_output); a nautilus run "
                                                                 "checkpoints there and resumes if restarted")
+    p.add_argument("--name", default=None, help="write the fit's full output folder, OUTPUT/[PATH_PREFIX/]NAME/<identifier>/ "
+                                                "(model, samples, latents, figures, FITS; resumes or returns a completed "
+                                                "fit when run again; README 'Outputs') instead of a flat OUTPUT folder")
+    p.add_argument("--path-prefix", default="", help="with --name: a folder level between OUTPUT and NAME")
+    p.add_argument("--database", default=None, help="with --name: add the completed fit to this results database (a "
+                                                    "SQLite file, or a postgresql:// URL); query it with 'galaxyfit results'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=fit)
 
