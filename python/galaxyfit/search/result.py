@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 from pathlib import Path
 
@@ -202,92 +201,33 @@ class Result:
 
     @cached_property
     def latent(self) -> dict[str, dict]:
-        """Derived quantities over the posterior (median and 1-sigma bounds from up to 400 weighted draws):
-        total flux of each profile and of each galaxy; effective radius in kpc (proper) of each profile with one,
-        at its galaxy's redshift under the analysis' cosmology. Linear profiles enter at intensities solved for each
-        draw plus a draw from the linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux
-        errors include both. All draws are evaluated by one jit-compiled function."""
-        import jax
-        import jax.numpy as jnp
+        """Latent variables over the posterior (``galaxyfit.latent``): {name: {"median", "lower_1sigma",
+        "upper_1sigma", "lower_3sigma", "upper_3sigma", "max_log_likelihood"}} from ``LatentConfig.draws`` (100)
+        seeded draws, e.g. the total flux of each profile and galaxy, magnitudes, axis ratios, position angles,
+        half-light radii in arcsec and kpc, bulge-to-total ratios, as enabled in ``galaxyfit/latent.yaml`` and
+        the analysis' ``latent_config``. Linear profiles enter at intensities solved for each draw plus a draw
+        from the linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux errors include
+        both. Empty when no latent variable is enabled (or, with a warning, when they cannot be computed)."""
+        from galaxyfit.latent import compute_latent_samples, latent_summary
 
-        rng = np.random.default_rng(0)
-        n = min(400, len(self.samples.weights))
-        idx = rng.choice(len(self.samples.weights), size=n, p=self.samples.weights)
-        vectors = self.samples.parameters[idx]
-        amplitudes = self._solved_amplitudes(vectors, rng)
-        linear = amplitudes is not None
-        pixel_scales = self.analysis.dataset.pixel_scales
-        template = self.model.instance_from_vector(vectors[0])
-        if linear:
-            template = with_solved_linear_profiles(template, amplitudes[0])
-        paths = list(light_profiles_of(template))
-        sized = [path for path, profile in light_profiles_of(template).items() if hasattr(profile, "effective_radius")]
+        try:
+            latent_samples = compute_latent_samples(self.analysis, self.samples, self.model)
+        except NotImplementedError:
+            return {}
+        except Exception as exc:  # noqa: BLE001 - derived quantities never stop a result from being reported
+            import warnings
 
-        def quantities(vector, solved):
-            instance = self.model.instance_from_vector(vector)
-            if linear:
-                instance = with_solved_linear_profiles(instance, solved)
-            profiles = light_profiles_of(instance)
-            # (a model of pixelizations alone has no profile: no flux latent yet -- the outputs issue owns those)
-            fluxes = (jnp.stack([jnp.asarray(profiles[p].total_flux(pixel_scales), dtype=jnp.float64) for p in paths])
-                      if paths else jnp.zeros(0))
-            radii = jnp.stack([jnp.asarray(profiles[p].effective_radius, dtype=jnp.float64) for p in sized]) if sized else jnp.zeros(0)
-            redshifts = jnp.stack([jnp.asarray(g.redshift, dtype=jnp.float64) for _, g in _galaxy_items(instance.galaxies)])
-            return fluxes, radii, redshifts
-
-        solved = amplitudes if linear else np.zeros((len(vectors), 0))
-        fluxes, radii, redshifts = (np.asarray(v) for v in jax.jit(jax.vmap(quantities))(jnp.asarray(vectors), jnp.asarray(solved)))
-        galaxy_names = [f"galaxies.{name}" for name, _ in _galaxy_items(template.galaxies)]
-        cosmology = self.analysis.cosmology
-        scale = {}  # kpc per arcsec for each distinct redshift
-        for z in np.unique(redshifts):
-            scale[float(z)] = float(cosmology.kpc_proper_per_arcmin(float(z)).value) / 60.0 if z > 0 else math.nan
-        values: dict[str, np.ndarray] = {}
-        totals: dict[str, np.ndarray] = {}
-        for j, path in enumerate(paths):
-            values[f"{path}.total_flux"] = fluxes[:, j]
-            galaxy = ".".join(path.split(".")[:2])
-            totals[galaxy] = totals.get(galaxy, 0.0) + fluxes[:, j]
-        for j, path in enumerate(sized):
-            galaxy = ".".join(path.split(".")[:2])
-            z = redshifts[:, galaxy_names.index(galaxy)]
-            values[f"{path}.effective_radius_kpc"] = radii[:, j] * np.array([scale[float(v)] for v in z])
-        for galaxy, flux in totals.items():
-            values[f"{galaxy}.total_flux"] = flux
-        out = {}
-        for name, vals in values.items():
-            lo, med, hi = np.percentile(vals, [15.865, 50.0, 84.135])
-            out[name] = {"median": float(med), "lower_1sigma": float(lo), "upper_1sigma": float(hi)}
-        return out
+            warnings.warn(f"latent variables not computed ({type(exc).__name__}: {exc})", stacklevel=2)
+            return {}
+        return latent_summary(latent_samples)
 
     def _solved_amplitudes(self, vectors: np.ndarray, rng) -> np.ndarray | None:
         """(n, k) linear amplitudes for parameter vectors (n, d): each the solve at that vector plus a draw from its
         Gaussian uncertainty N(0, A_PP^-1) on the solved set (clipped at 0 where positivity holds); None without
-        linear objects. One jit-compiled function, in chunks as the likelihood is batched."""
-        import jax
-        import jax.numpy as jnp
+        linear objects (``galaxyfit.latent.solved_amplitudes``)."""
+        from galaxyfit.latent import solved_amplitudes
 
-        if not linear_profile_paths(self.max_log_likelihood_instance):
-            return None
-        positive_only = self.analysis.settings.use_positive_only_solver
-
-        def solve(vector):
-            inversion = self.analysis.fit_from(self.model.instance_from_vector(vector)).inversion
-            s = inversion.reconstruction
-            free = jnp.asarray([bool(f & 2) or not positive_only for f in inversion.flags])
-            solved = free | (s > 0)
-            both = solved[:, None] & solved[None, :]
-            a = jnp.where(both, inversion.curvature_reg_matrix, jnp.eye(len(free)))
-            return s, jnp.where(both, jnp.linalg.inv(a), 0.0), free
-
-        batched = jax.jit(lambda v: jax.lax.map(solve, v))  # one vector after another, as the likelihood is batched
-        s, covariance, free = (np.asarray(v) for v in batched(jnp.asarray(vectors)))
-        out = []
-        for s_i, c_i, f_i in zip(s, covariance, free):
-            eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (c_i + c_i.T))
-            draw = s_i + eigenvectors @ (np.sqrt(np.maximum(eigenvalues, 0.0)) * rng.standard_normal(len(s_i)))
-            out.append(np.where(f_i, draw, np.maximum(draw, 0.0)))
-        return np.array(out)
+        return solved_amplitudes(self.analysis, self.model, vectors, rng)
 
     # ---- summaries and output --------------------------------------------------------------------------------------------
 
