@@ -53,13 +53,16 @@ def test_fit_with_a_name_writes_the_full_output_folder_and_its_database_row(tmp_
     command = ["fit", str(sim / "data.fits"), "--noise-map", str(sim / "noise_map.fits"), "--psf", str(sim / "psf.fits"),
                "--mask", str(sim / "mask.fits"), "--pixel-scale", str(10.0 / 40), "--model", "sersic", "--search", "lm",
                "--output", str(tmp_path / "out"), "--name", "demo_galaxy", "--path-prefix", "survey",
-               "--database", str(tmp_path / "results.sqlite"), "--quiet"]
+               "--database", str(tmp_path / "results.sqlite"), "--magnitude-zero-point", "25.0", "--quiet"]
     assert main(command) == 0
     (folder,) = (tmp_path / "out" / "survey" / "demo_galaxy").iterdir()
     for name in (".completed", "model.results", "search.summary", "files/samples_summary.json", "files/galaxies.json",
                  "image/dataset.fits", "image/fit.fits", "image/fit.png", "image/dataset.png"):
         assert (folder / name).is_file(), name
     assert json.loads((folder / "metadata.json").read_text())["dataset_name"] == "data"
+    latent = json.loads((folder / "files" / "latent" / "latent_summary.json").read_text())
+    flux, magnitude = latent["galaxies.galaxy.total_flux"]["median"], latent["galaxies.galaxy.magnitude"]["median"]
+    assert magnitude == pytest.approx(25.0 - 2.5 * np.log10(flux), abs=0.02)  # medians of draws: nearly exact
     capsys.readouterr()
     assert main(command) == 0  # the same fit again: the completed one is returned
     assert "the completed fit found there" in capsys.readouterr().out

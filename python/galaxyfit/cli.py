@@ -291,7 +291,10 @@ def fit(args) -> int:
     print(f"noise: {_noise_text(dataset.noise_model)}")
     print(model.info)
     search = _make_search(args.search, args)
-    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=Path(args.image).stem)
+    from galaxyfit.latent import LatentConfig
+
+    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=Path(args.image).stem,
+                                  latent_config=LatentConfig(magnitude_zero_point=args.magnitude_zero_point))
     if args.name is not None:  # the full output folder of galaxyfit.paths
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
         result = search.fit(model, analysis)
@@ -453,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path-prefix", default="", help="with --name: a folder level between OUTPUT and NAME")
     p.add_argument("--database", default=None, help="with --name: add the completed fit to this results database (a "
                                                     "SQLite file, or a postgresql:// URL); query it with 'galaxyfit results'")
+    p.add_argument("--magnitude-zero-point", type=float, default=None, help="AB zero point of the image in its data "
+                                                                           "units, for the galaxies' magnitudes and micro-Jansky "
+                                                                           "fluxes among the latent variables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=fit)
 
