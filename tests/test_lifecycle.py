@@ -436,3 +436,29 @@ def test_a_search_with_a_database_adds_its_fit_and_200_real_folders_scrape_in_un
     agg = Aggregator.from_database(str(tmp_path / "catalogue.sqlite"))
     selected = agg.query(agg.model.galaxies.galaxy.bulge.sersic_index > 3.0)
     assert len(selected) == sum(1.0 + i / 50.0 > 3.0 for i in range(200))
+
+
+def test_the_analysis_speaks_pyautogalaxys_lifecycle_names(completed, tmp_path):
+    from galaxyfit.analysis.result_imaging import ResultImaging
+    from galaxyfit.latent import KINDS, LatentConfig, latent_keys
+
+    search, result, analysis, model = completed
+    assert analysis.Result is ResultImaging and isinstance(result, ResultImaging)
+    assert analysis.imaging is analysis.dataset
+    assert analysis.LATENT_BATCH_MODE == "vmap" and analysis.supports_background_update
+    assert analysis.supports_jax_visualization is False
+    keys = analysis.LATENT_KEYS  # of the model the search prepared the analysis for (modify_before_fit)
+    assert keys == latent_keys(analysis, model) and "galaxies.galaxy.bulge.total_flux" in keys
+    values = analysis.compute_latent_variables(result.max_log_likelihood_vector, model)
+    assert len(values) == len(keys)
+    flux = values[keys.index("galaxies.galaxy.bulge.total_flux")]
+    best = result.max_log_likelihood_instance.galaxies.galaxy.bulge
+    assert flux == pytest.approx(float(best.total_flux(analysis.dataset.pixel_scales)), rel=1e-12)
+    nothing = gf.AnalysisImaging(analysis.dataset, latent_config=LatentConfig(enabled={k: False for k in KINDS}))
+    with pytest.raises(NotImplementedError):
+        nothing.compute_latent_variables(result.max_log_likelihood_vector, model)
+    fit = analysis.fit_for_visualization(result.max_log_likelihood_instance)
+    assert float(fit.chi_squared) == pytest.approx(float(result.max_log_likelihood_fit.chi_squared), rel=1e-12)
+    drawn = analysis.Visualizer.visualize(analysis, search.paths, result.max_log_likelihood_instance, quick_update=True)
+    assert set(drawn) == {"fit"}
+    assert analysis.save_results_combined(search.paths, result) is None

@@ -50,6 +50,7 @@ class QuickUpdater:
         self._last = time.monotonic()  # the first update comes one interval into the search
         self._lock = threading.Condition()
         self._stop = False
+        self._running = False  # an update is being drawn
         self.updates = 0
         self.cpu_seconds = 0.0
         self.dearest = 0.0  # CPU seconds of the dearest update so far
@@ -71,18 +72,23 @@ class QuickUpdater:
         now = time.monotonic()
         if now - self._last < self.interval_s or self._candidate is None:
             return
-        expected = self.dearest if self.updates else self.FIRST_UPDATE_CPU_S
-        search_cpu = time.process_time() - self._process_cpu_start - self.cpu_seconds
-        if self.cpu_seconds + expected > self.cpu_fraction * search_cpu:
-            return  # within the interval's cadence but over the CPU budget: wait for the search to earn it
-        self._last = now
         request = (self._candidate.copy(), self.best)
-        if self.background:
-            with self._lock:
-                self._pending = request  # a stale request still waiting is replaced: only the latest matters
+        with self._lock:
+            if self._pending is not None:  # already budgeted: the newer best replaces it, only the latest matters
+                self._pending = request
+                self._last = now
+                return
+            # the updates done, the one drawing now and this one, each at the dearest cost so far (+10 %)
+            expected = 1.1 * (self.dearest if self.updates else self.FIRST_UPDATE_CPU_S)
+            search_cpu = time.process_time() - self._process_cpu_start - self.cpu_seconds
+            if self.cpu_seconds + expected * (1 + self._running) > self.cpu_fraction * search_cpu:
+                return  # within the interval's cadence but over the CPU budget: wait for the search to earn it
+            self._last = now
+            if self.background:
+                self._pending = request
                 self._lock.notify()
-        else:
-            self._run(request)
+                return
+        self._run(request)
 
     def _work(self) -> None:
         while True:
@@ -92,7 +98,12 @@ class QuickUpdater:
                 if self._pending is None and self._stop:
                     return
                 request, self._pending = self._pending, None
-            self._run(request)
+                self._running = True
+            try:
+                self._run(request)
+            finally:
+                with self._lock:
+                    self._running = False
 
     def _run(self, request) -> None:
         vector, log_likelihood = request

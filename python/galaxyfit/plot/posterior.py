@@ -24,7 +24,8 @@ def save_corner_figure(samples, path, title_prefix: str | None = None, max_param
     warning) when it cannot be drawn: fewer samples with finite values and positive weight than parameters + 1, or
     no parameter that varies.
 
-    Diagonal: the weighted 1-D marginals with the 16th, 50th and 84th percentiles dashed and quoted in the titles
+    Weighted samples (a nested sampler's) are first resampled to at most 4000 equal-weight draws (seeded), so the
+    axes span the posterior rather than the exploration points. Diagonal: the 1-D marginals with the 16th, 50th and 84th percentiles dashed and quoted in the titles
     (median and 1-sigma); below it, the 2-D marginals with corner's contours (0.5, 1, 1.5 and 2 sigma in the 2-D
     sense, not 68 % / 95 %; points only when the effective sample size is under 50). Labels are the last two parts
     of each parameter path. A parameter that does not vary (fixed, or a posterior on one point; corner raises on
@@ -52,30 +53,36 @@ def save_corner_figure(samples, path, title_prefix: str | None = None, max_param
         logger.warning("corner plot skipped: %d usable samples for %d varying parameters (needs at least %d)", n, d,
                        d + 1)
         return None
-    figure = style.quiet(lambda: _figure(parameters, weights / weights.sum(), names, total, fixed, title_prefix))
+    weights = weights / weights.sum()
+    ess = 1.0 / np.sum(weights**2)
+    if ess < 0.99 * n:
+        # Nested samplers keep their exploration points at tiny weights: corner draws every point and sizes its axes
+        # to all of them, so the posterior shrank to a spike. An equal-weight resample (seeded) shows the posterior.
+        draws = np.random.default_rng(0).choice(n, size=min(n, 4000), p=weights)
+        parameters, weights = parameters[draws], np.full(len(draws), 1.0 / len(draws))
+    figure = style.quiet(lambda: _figure(parameters, weights, names, total, fixed, title_prefix, ess))
     return style.save(figure, path)
 
 
-def _figure(parameters, weights, names, total, fixed, prefix):
+def _figure(parameters, weights, names, total, fixed, prefix, ess):
     import corner
 
     d = parameters.shape[1]
     size = max(2.0 * d, 5.0)
     figure = style.new_figure((size, size))
     # Density contours need enough independent points (corner logs "too few points" for every panel otherwise).
-    ess = 1.0 / np.sum(weights**2)
     contours = ess >= 50
     # few points: fewer bins, and points big and opaque enough to see (corner's default alpha 0.1 hides them)
     points = {} if contours else dict(ms=3.0, alpha=0.7)
     bins = int(np.clip(2.0 * np.sqrt(ess), 8, 30))
     corner.corner(parameters, weights=weights, labels=[short_label(n) for n in names],
                   quantiles=[0.16, 0.5, 0.84], show_titles=True, title_fmt=".3g", title_kwargs=dict(fontsize=8),
-                  label_kwargs=dict(fontsize=9), fig=figure, bins=bins, smooth=None, data_kwargs=points,
+                  label_kwargs=dict(fontsize=9), fig=figure, bins=bins, smooth=1.0 if contours else None, data_kwargs=points,
                   plot_contours=contours, plot_density=contours, max_n_ticks=4)
     for ax in figure.axes:
         ax.tick_params(labelsize=7)
     figure.subplots_adjust(top=1.0 - 1.1 / size)  # room for the title above the first marginal's own title
-    lines = [f"posterior: {parameters.shape[0]} samples, effective sample size {1.0 / np.sum(weights**2):.0f}"
+    lines = [f"posterior: {parameters.shape[0]} equal-weight draws, effective sample size {ess:.0f}"
              + (f" (first {d} of {total} varying parameters)" if total > d else "")]
     if fixed:
         shown = ", ".join(f"{name} = {value:.4g}" for name, value in fixed[:4])
