@@ -59,7 +59,7 @@ def test_fit_with_a_name_writes_the_full_output_folder_and_its_database_row(tmp_
     for name in (".completed", "model.results", "search.summary", "files/samples_summary.json", "files/galaxies.json",
                  "image/dataset.fits", "image/fit.fits", "image/fit.png", "image/dataset.png"):
         assert (folder / name).is_file(), name
-    assert json.loads((folder / "metadata.json").read_text())["dataset_name"] == "data"
+    assert json.loads((folder / "metadata.json").read_text())["dataset_name"] == str(sim / "data")
     latent = json.loads((folder / "files" / "latent" / "latent_summary.json").read_text())
     flux, magnitude = latent["galaxies.galaxy.total_flux"]["median"], latent["galaxies.galaxy.magnitude"]["median"]
     assert magnitude == pytest.approx(25.0 - 2.5 * np.log10(flux), abs=0.02)  # medians of draws: nearly exact

@@ -108,6 +108,10 @@ def test_identifier_hashes_the_data_settings_and_search_but_not_byte_order_or_co
     assert identifier(dataset, settings=gf.Settings(use_positive_only_solver=False)) != base
     masked = dataset.apply_mask(np.pad(np.ones((2, 40), bool), ((0, 38), (0, 0))))
     assert identifier(masked) != base
+    # the same data read from files elsewhere: the files' names are not the fit
+    moved = dataset.apply_mask(dataset.mask.array)
+    dataset.noise_model, moved.noise_model = {"kind": "sigma map", "file": "sim/noise.fits"}, {"kind": "sigma map", "file": "copy/noise.fits"}
+    assert identifier(moved) == identifier(dataset)
 
 
 # ---- a completed fit ----------------------------------------------------------------------------------------------
@@ -423,19 +427,59 @@ def test_a_search_with_a_database_adds_its_fit_and_200_real_folders_scrape_in_un
         metadata = json.loads((copy / "metadata.json").read_text())
         (copy / "metadata.json").write_text(json.dumps({**metadata, "identifier": copy.name, "name": f"galaxy_{i:03d}"}))
         summary["parameters"]["galaxies.galaxy.bulge.sersic_index"]["max_log_likelihood"] = 1.0 + i / 50.0
+        summary["trusted"] = i % 4 != 0  # a quarter failed their search's check
         (copy / "files" / "samples_summary.json").write_text(json.dumps(summary))
     broken = tree / "catalogue" / "broken" / ("f" * 32)
     shutil.copytree(search.paths.folder, broken)
     (broken / "files" / "samples_summary.json").write_text('{"parameter_names": [')  # half-written
+    damaged = tree / "catalogue" / "damaged" / ("e" * 32)
+    shutil.copytree(search.paths.folder, damaged)
+    samples = bytearray((damaged / "files" / "samples.csv").read_bytes())
+    samples[-5] = ord("7") if samples[-5] != ord("7") else ord("3")  # one digit of one sample changed
+    (damaged / "files" / "samples.csv").write_bytes(bytes(samples))
     start = time.perf_counter()
     report = scrape(tree, str(tmp_path / "catalogue.sqlite"))
     elapsed = time.perf_counter() - start
     print(f"scraped 200 real folders in {elapsed:.2f} s")
     assert elapsed < 10.0
-    assert len(report.added) == 200 and [Path(folder).name for folder, _ in report.skipped] == [broken.name]
+    assert len(report.added) == 200
+    assert sorted(Path(folder).name for folder, _ in report.skipped) == sorted([broken.name, damaged.name])
+    assert any("samples.csv" in reason for _, reason in report.skipped)
     agg = Aggregator.from_database(str(tmp_path / "catalogue.sqlite"))
     selected = agg.query(agg.model.galaxies.galaxy.bulge.sersic_index > 3.0)
     assert len(selected) == sum(1.0 + i / 50.0 > 3.0 for i in range(200))
+    assert len(agg.query(agg.search.trusted == False)) == 50  # noqa: E712 - a query term, not a truth test
+
+
+def test_a_database_that_cannot_connect_stops_the_fit_before_it_starts_and_hides_the_password(completed, fit_module, tmp_path):
+    from galaxyfit.database import DatabaseError
+
+    fit_script, _ = fit_module
+    search, result, analysis, model = completed
+    start = time.perf_counter()
+    bad = fit_script.search(tmp_path, database="postgresql://user:secret@127.0.0.1:1/db")
+    with pytest.raises(DatabaseError) as info:
+        bad.fit(model, analysis)
+    assert "secret" not in str(info.value) and "127.0.0.1:1" in str(info.value)
+    assert not list(tmp_path.glob("*/*/*/files/samples.csv"))  # no sampling happened
+
+
+def test_a_completed_fit_run_again_with_other_latents_recomputes_them_and_reload_keeps_them(completed, fit_module):
+    from galaxyfit.analysis.reload import analysis_from_folder
+    from galaxyfit.latent import LatentConfig
+
+    search, result, analysis, model = completed
+    fit_script, _ = fit_module
+    folder = search.paths.folder
+    assert "galaxies.galaxy.magnitude" not in json.loads((folder / "files" / "latent" / "latent_summary.json").read_text())
+    with_zero_point = gf.AnalysisImaging(analysis.dataset, title_prefix="lifecycle",
+                                         latent_config=LatentConfig(magnitude_zero_point=25.0))
+    again = fit_script.search(search.output_path).fit(model, with_zero_point)
+    assert again.search["resumed"] == "completed" and search.paths.folder == folder
+    latent = json.loads((folder / "files" / "latent" / "latent_summary.json").read_text())
+    flux = latent["galaxies.galaxy.total_flux"]["max_log_likelihood"]
+    assert latent["galaxies.galaxy.magnitude"]["max_log_likelihood"] == pytest.approx(25.0 - 2.5 * np.log10(flux), rel=1e-12)
+    assert analysis_from_folder(folder).latent_config.magnitude_zero_point == 25.0
 
 
 def test_the_analysis_speaks_pyautogalaxys_lifecycle_names(completed, tmp_path):

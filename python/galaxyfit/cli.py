@@ -49,7 +49,7 @@ def _make_search(name: str, args):
 
     cls = SEARCHES[name]
     kwargs = {"progress": not args.quiet and name != "lm"}
-    if getattr(args, "seed", None) is not None and name != "lm":
+    if getattr(args, "seed", None) is not None:
         kwargs["seed"] = args.seed
     if getattr(args, "n_live", None) is not None and name in ("nautilus", "dynesty", "multinest"):
         kwargs["n_live"] = args.n_live
@@ -293,7 +293,7 @@ def fit(args) -> int:
     search = _make_search(args.search, args)
     from galaxyfit.latent import LatentConfig
 
-    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=Path(args.image).stem,
+    analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=str(Path(args.image).with_suffix("")),
                                   latent_config=LatentConfig(magnitude_zero_point=args.magnitude_zero_point))
     if args.name is not None:  # the full output folder of galaxyfit.paths
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database

@@ -56,7 +56,7 @@ def array_digest(array, dtype: str = "<f8") -> str:
 
 def dataset_identity(dataset) -> dict:
     """What identifies an imaging dataset: content digests of data, noise map, PSF (float64) and mask (bool), the
-    shape, the pixel scales (arcsec), and how the noise map and PSF were made."""
+    shape, the pixel scales (arcsec), and how the noise map and PSF were made (not the files' names)."""
     return {
         "shape": list(dataset.shape),
         "pixel_scales": [float(s) for s in dataset.pixel_scales],
@@ -65,7 +65,9 @@ def dataset_identity(dataset) -> dict:
         "psf": array_digest(dataset.psf),
         "mask": array_digest(dataset.mask.array, "|b1"),
         "psf_normalized": bool(getattr(dataset, "psf_normalized", True)),
-        "noise_model": getattr(dataset, "noise_model", None),
+        # how the noise map was made, without the names of the files it came from: the same data read from another
+        # folder is the same fit (its content is hashed above)
+        "noise_model": {k: v for k, v in (getattr(dataset, "noise_model", None) or {}).items() if not str(k).endswith("file")},
     }
 
 

@@ -251,6 +251,13 @@ class AnalysisImaging:
 
         save_results(self, paths, result)
 
+    def refresh_latents(self, paths, result) -> bool:
+        """A completed fit run again with other latent variables asked for (``latent_config``): compute and write
+        them (``analysis/outputs.py``)."""
+        from galaxyfit.analysis.outputs import refresh_latents
+
+        return refresh_latents(self, paths, result)
+
     def save_results_combined(self, paths, result) -> None:
         """PyAutoFit calls this on the first analysis of a sum of analyses (several datasets fitted together) for
         outputs that span them; one imaging dataset has none beyond ``save_results``, so it writes nothing."""

@@ -203,10 +203,52 @@ def search_summary_text(result) -> str:
     if result.log_evidence is not None:
         lines.append(f"Log evidence: {result.log_evidence:.6f}")
     if "resumed" in result.search:
-        lines.append(f"Resumed: {result.search['resumed']}")
+        lines.append(f"Resumed from a {result.search['resumed']}: the calls and times above are this run's only")
     settings = {k: v for k, v in result.search.items() if k not in ("check", "name")}
     lines.append("Settings: " + json.dumps(settings, default=repr))
     return "\n".join(lines) + "\n"
+
+
+def latent_config_path(paths):
+    return paths.latent / "config.json"
+
+
+def save_latents(analysis, paths, result) -> None:
+    """``files/latent/`` (samples, summary, and the ``LatentConfig`` that made them) and ``latent.results``; nothing
+    when no latent is enabled. A failure is a warning: derived quantities must never lose the fit."""
+    try:
+        latent = analysis.compute_latent_samples(result.samples, result.model)
+    except NotImplementedError:
+        return  # no latent enabled
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"latent variables were not computed: {type(exc).__name__}: {exc}", stacklevel=3)
+        return
+    from galaxyfit.latent import latent_summary, write_latent_files
+
+    write_latent_files(paths.folder, latent, latent_summary(latent))  # files/latent/ and latent.results
+    write_json_atomic(latent_config_path(paths), analysis.latent_config.to_dict())
+
+
+def refresh_latents(analysis, paths, result) -> bool:
+    """For a completed fit run again: when the analysis asks for other latent variables than those stored (another
+    zero point, other kinds -- they are not part of the identifier, since the samples do not depend on them),
+    compute and write them again. Returns whether it did; a folder that cannot be written is a warning."""
+    from galaxyfit.errors import OutputError
+
+    stored = None
+    if latent_config_path(paths).is_file():
+        try:
+            stored = json.loads(latent_config_path(paths).read_text())
+        except (OSError, ValueError):
+            stored = None
+    if stored == json.loads(json.dumps(analysis.latent_config.to_dict())):
+        return False
+    try:
+        save_latents(analysis, paths, result)
+    except OutputError as exc:
+        warnings.warn(f"the latent variables asked for differ from those stored, but {exc}", stacklevel=3)
+        return False
+    return True
 
 
 def save_results(analysis, paths, result) -> None:
@@ -220,17 +262,7 @@ def save_results(analysis, paths, result) -> None:
     write_json_atomic(paths.files / "samples_summary.json", samples_summary(result))
     write_covariance_csv(paths.files / "covariance.csv", result.model.parameter_names, posterior_covariance(result))
     write_json_atomic(paths.files / "galaxies.json", instance_to_dict(result.max_log_likelihood_instance_solved.galaxies))
-    latent = None
-    try:
-        latent = analysis.compute_latent_samples(result.samples, result.model)
-    except NotImplementedError:
-        pass  # no latent enabled
-    except Exception as exc:  # noqa: BLE001 - derived quantities must never lose the fit
-        warnings.warn(f"latent variables were not computed: {type(exc).__name__}: {exc}", stacklevel=2)
-    if latent is not None:
-        from galaxyfit.latent import latent_summary, write_latent_files
-
-        write_latent_files(paths.folder, latent, latent_summary(latent))  # files/latent/ and latent.results
+    save_latents(analysis, paths, result)
     write_json_atomic(paths.files / "result.json", result.summary())
     write_text_atomic(paths.folder / "model.results", model_results_text(result))
     write_text_atomic(paths.folder / "search.summary", search_summary_text(result))

@@ -21,8 +21,9 @@ def _read_json(path: Path):
 
 
 def analysis_from_folder(folder):
-    """An ``AnalysisImaging`` of the dataset (``image/dataset.fits``), settings (``files/settings.json``) and
-    cosmology (``files/cosmology.json``, an astropy cosmology by name when it is one of astropy's) a fit saved.
+    """An ``AnalysisImaging`` of the dataset (``image/dataset.fits``), settings (``files/settings.json``), cosmology
+    (``files/cosmology.json``, an astropy cosmology by name when it is one of astropy's) and latent variables
+    (``files/latent/config.json``) a fit saved.
     Raises OutputError naming a missing or damaged file."""
     from galaxyfit.analysis.analysis_imaging import AnalysisImaging
     from galaxyfit.analysis.outputs import read_dataset_fits, settings_from_dict
@@ -43,7 +44,16 @@ def analysis_from_folder(folder):
             cosmology = getattr(astropy_cosmology, str(name))
         except AttributeError:
             cosmology = None  # a custom cosmology: the analysis' default stands in, and sizes in kpc may differ
-    return AnalysisImaging(dataset, cosmology=cosmology, settings=settings)
+    latent_config = None
+    latent_path = folder / "files" / "latent" / "config.json"
+    if latent_path.is_file():
+        from galaxyfit.latent import LatentConfig
+
+        try:
+            latent_config = LatentConfig(**_read_json(latent_path))
+        except (TypeError, ValueError) as exc:
+            raise OutputError(f"{latent_path}: not a galaxyfit LatentConfig ({exc})") from None
+    return AnalysisImaging(dataset, cosmology=cosmology, settings=settings, latent_config=latent_config)
 
 
 def fit_imaging_from_folder(folder, analysis=None):

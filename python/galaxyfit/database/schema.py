@@ -75,6 +75,8 @@ class Fit(Base):
     chi_squared: Mapped[float | None] = mapped_column(Double)
     n_free_parameters: Mapped[int | None] = mapped_column(Integer)
     pixels_in_mask: Mapped[int | None] = mapped_column(Integer)
+    # False when the fit failed its search's own check (result.trusted); None when it was not checked
+    trusted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # Sizes and times of the files read: an unchanged folder is not read again on a re-scrape.
     signature: Mapped[str] = mapped_column(String(64))
     scraped: Mapped[str] = mapped_column(String(40))

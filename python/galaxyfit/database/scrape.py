@@ -132,6 +132,7 @@ def read_fit_folder(folder, *, completed_only: bool = True, signature: str | Non
     summary = parsed.get("samples_summary", {})
     if not isinstance(summary, dict):
         raise FolderError("files/samples_summary.json: not a JSON object")
+    _check_samples(folder)
     search = metadata.get("search")
     if search is None and isinstance(parsed.get("search"), dict):
         search = parsed["search"].get("name")
@@ -152,6 +153,7 @@ def read_fit_folder(folder, *, completed_only: bool = True, signature: str | Non
             "chi_squared": _number(summary.get("chi_squared"), "samples_summary.json: chi_squared"),
             "n_free_parameters": _integer(summary.get("n_free_parameters"), "samples_summary.json: n_free_parameters"),
             "pixels_in_mask": _integer(summary.get("pixels_in_mask"), "samples_summary.json: pixels_in_mask"),
+            "trusted": summary.get("trusted") if isinstance(summary.get("trusted"), bool) else None,
             "signature": signature,
             "scraped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
@@ -329,6 +331,25 @@ def _load_json(folder: Path, relative: str, *, required: bool):
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _check_samples(folder: Path) -> None:
+    """FolderError when ``files/samples.csv`` differs from the row count and SHA-256 its record
+    ``files/samples_info.json`` holds (a damaged or truncated file, which ``Samples.from_csv`` would refuse too).
+    Reading the file costs ~1 ms per MB; a folder without samples is left to the other checks."""
+    import hashlib
+
+    csv, record_path = folder / "files" / "samples.csv", folder / "files" / "samples_info.json"
+    if not csv.is_file() or not record_path.is_file():
+        return
+    try:
+        record = json.loads(record_path.read_text())
+        content = csv.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise FolderError(f"files/samples_info.json or samples.csv: cannot be read ({exc})") from None
+    if not isinstance(record, dict) or record.get("sha256") != hashlib.sha256(content).hexdigest():
+        raise FolderError("files/samples.csv: its content differs from its record samples_info.json (damaged, "
+                          "truncated or edited)")
 
 
 def _number(value, where: str) -> float | None:

@@ -280,6 +280,10 @@ class Search:
         self.paths = OutputPaths.for_fit(self.output_path, self.name, model, self.settings(), analysis,
                                          path_prefix=self.path_prefix, unique_tag=self.unique_tag)
         self.paths.make_folders()
+        if self.database is not None:  # a URL that cannot connect shows now, not after hours of sampling
+            from galaxyfit.database import open_database
+
+            open_database(self.database).dispose()
         return self.paths
 
     def _start_outputs(self, paths, model, analysis) -> None:
@@ -308,8 +312,10 @@ class Search:
 
             add_fit(self.database, paths.folder)
         except Exception as exc:  # noqa: BLE001 - the fit is complete on disk; a scrape can add it later
-            warnings.warn(f"the fit in {paths.folder} was not added to the database {self.database}: "
-                          f"{type(exc).__name__}: {exc}; add it later with galaxyfit.database.scrape", stacklevel=3)
+            from galaxyfit.database.connection import mask_password
+
+            warnings.warn(f"the fit in {paths.folder} was not added to the database {mask_password(self.database)}: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=3)
 
     def _completed_result(self, paths, model, analysis):
         """The Result of a completed fit read back from its folder; its stored best fit is evaluated again and a
@@ -320,6 +326,8 @@ class Search:
         verify_stored_best_fit(analysis, model, result.max_log_likelihood_vector, result.log_likelihood, paths.folder)
         result.search["resumed"] = "completed"
         result.paths = paths
+        if hasattr(analysis, "refresh_latents"):
+            analysis.refresh_latents(paths, result)
         return result
 
     def _checked(self, problem, samples) -> dict:

@@ -159,7 +159,10 @@ class Nautilus(Search):
         samples = Samples(points, log_l, weights, problem.model.parameter_names, log_evidence=float(sampler.log_z),
                           log_evidence_error=1.0 / math.sqrt(n_eff) if n_eff > 0 else math.nan,
                           info={"n_eff": n_eff, "n_like": int(sampler.n_like)})
-        return samples, {"search": {"n_like": int(sampler.n_like), "n_eff_reached": n_eff}}  # n_eff is the setting
+        extra = {"n_like": int(sampler.n_like), "n_eff_reached": n_eff}  # (n_eff is the setting)
+        if resuming:
+            extra["resumed"] = "checkpoint"
+        return samples, {"search": extra}
 
     def _sample(self, nautilus, problem, options, resuming):
         prior_transform = PriorEdgeMonitor(problem, self.kind)  # stops a run whose points pile up at a prior's edge
