@@ -449,6 +449,14 @@ def test_a_search_with_a_database_adds_its_fit_and_200_real_folders_scrape_in_un
     selected = agg.query(agg.model.galaxies.galaxy.bulge.sersic_index > 3.0)
     assert len(selected) == sum(1.0 + i / 50.0 > 3.0 for i in range(200))
     assert len(agg.query(agg.search.trusted == False)) == 50  # noqa: E712 - a query term, not a truth test
+    trusted = agg.query(agg.model.galaxies.galaxy.bulge.sersic_index < 1.1).table(["name", "trusted"])
+    assert list(trusted["trusted"]) == [i % 4 != 0 for i in range(5)]
+    from galaxyfit.database import UnknownPathWarning
+
+    with pytest.warns(UnknownPathWarning, match="did you mean galaxies.galaxy.bulge.sersic_index"):
+        assert np.all(np.isnan(agg.values("galaxies.galaxy.buldge.sersic_index")))  # a typo: said, not silent
+    with pytest.warns(UnknownPathWarning, match="buldge"):
+        assert len(agg.query(agg.model.galaxies.galaxy.buldge.sersic_index > 3)) == 0
 
 
 def test_a_database_that_cannot_connect_stops_the_fit_before_it_starts_and_hides_the_password(completed, fit_module, tmp_path):

@@ -10,7 +10,7 @@ Modules: ``connection`` (URLs, engines, DatabaseError), ``schema`` (tables), ``s
 ``write`` (rows -> database), ``query`` (filters and terms), ``record`` (FitRecord), ``aggregator``, ``command``.
 """
 
-from galaxyfit.database.aggregator import Aggregator
+from galaxyfit.database.aggregator import Aggregator, UnknownPathWarning
 from galaxyfit.database.connection import DatabaseError, database_url, open_database
 from galaxyfit.database.query import Predicate, QueryError, parse_where
 from galaxyfit.database.record import FitRecord
@@ -33,4 +33,5 @@ __all__ = [
     "read_fit_folder",
     "scrape",
     "write_fits",
+    "UnknownPathWarning",
 ]

@@ -36,6 +36,10 @@ DEFAULT_COLUMNS = ("identifier", "name", "search", "dataset_name", "is_complete"
                    "log_evidence_error")
 
 
+class UnknownPathWarning(UserWarning):
+    """A parameter or latent path that no fit in the database has (a typo, or another model)."""
+
+
 class Aggregator:
     """Stored fits matching a query. Build one with :meth:`from_database`."""
 
@@ -98,7 +102,9 @@ class Aggregator:
         and any earlier filters. Raises QueryError on a sliced aggregator: filter first, then slice."""
         if self._offset or self._limit is not None:
             raise QueryError("filter before slicing: agg.query(...)[:n], not agg[:n].query(...)")
-        return self._replace(where=self._where + (as_predicate(predicate).clause,))
+        predicate = as_predicate(predicate)
+        self._warn_unknown_paths(predicate.terms)
+        return self._replace(where=self._where + (predicate.clause,))
 
     def where(self, text: str) -> "Aggregator":
         """:meth:`query` with the filter written as text, as on the command line:
@@ -110,7 +116,9 @@ class Aggregator:
         ``term_from_spec`` reads it), replacing any earlier order; missing values come last either way."""
         if self._offset or self._limit is not None:
             raise QueryError("order before slicing: agg.order_by(...)[:n], not agg[:n].order_by(...)")
-        return self._replace(order=((as_term(term), bool(descending)),))
+        term = as_term(term)
+        self._warn_unknown_paths([term])
+        return self._replace(order=((term, bool(descending)),))
 
     def __getitem__(self, item):
         """``agg[i]``: one FitRecord (IndexError past the end); ``agg[a:b]``: an Aggregator of those fits."""
@@ -161,6 +169,7 @@ class Aggregator:
         Returns a float64 array of shape (n_fits,), NaN where a fit lacks the value (an object array for a text
         column). Raises QueryError for an unknown column or kind."""
         term = self._value_term(path, kind, latent)
+        self._warn_unknown_paths([term])
         values = self._scalars(self._select(term.expression()))
         if term.kind == "str":
             return np.array(values, dtype=object)
@@ -174,6 +183,7 @@ class Aggregator:
         if sigma not in (1, 3):
             raise QueryError(f"errors are stored at 1 and 3 sigma, not {sigma}")
         name = path.path if isinstance(path, PathBuilder) else path
+        self._warn_unknown_paths([QuantityTerm(name, "median", latent)])
         minus = QuantityTerm(name, f"minus_{int(sigma)}sigma", latent).expression()
         plus = QuantityTerm(name, f"plus_{int(sigma)}sigma", latent).expression()
         rows = self._rows(self._select(minus, plus))
@@ -189,6 +199,7 @@ class Aggregator:
         from astropy.table import MaskedColumn, Table
 
         terms = [as_term(c) for c in (DEFAULT_COLUMNS if columns is None else columns)]
+        self._warn_unknown_paths(terms)
         labels = _unique([t.label for t in terms])
         rows = self._rows(self._select(*(t.expression().label(f"c{i}") for i, t in enumerate(terms))))
         table = Table()
@@ -199,8 +210,8 @@ class Aggregator:
                 table[label].format = ".6g"
             elif term.kind == "int":
                 table[label] = MaskedColumn([0 if v is None else v for v in values], mask=[v is None for v in values], dtype=np.int64)
-            elif term.kind == "bool":
-                table[label] = np.array([bool(v) for v in values], dtype=bool)
+            elif term.kind == "bool":  # masked where unknown (``trusted`` of a fit that was not checked)
+                table[label] = MaskedColumn([bool(v) for v in values], mask=[v is None for v in values], dtype=bool)
             else:
                 table[label] = np.array(["" if v is None else str(v) for v in values], dtype=str) if values else np.array([], dtype=str)
         return table
@@ -261,6 +272,27 @@ class Aggregator:
         if self._limit is not None:
             statement = statement.limit(self._limit)
         return statement
+
+    def _warn_unknown_paths(self, terms) -> None:
+        """One UnknownPathWarning naming each parameter or latent path that no fit in the database has (a typo
+        otherwise gives NaN or no fits, silently), with the closest known paths."""
+        import difflib
+        import warnings
+
+        from galaxyfit.database.schema import PathName
+
+        paths = sorted({t.path for t in terms if isinstance(t, QuantityTerm)})
+        if not paths:
+            return
+        table = PathName.__table__
+        known = set(self._scalars(sa.select(table.c.path).where(table.c.path.in_(paths))))
+        for path in paths:
+            if path not in known:
+                candidates = self._scalars(sa.select(table.c.path))
+                close = difflib.get_close_matches(path, candidates, n=3, cutoff=0.6)
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                warnings.warn(f"no fit in {describe(self.engine)} has the path {path!r}, so its values are NaN and "
+                              f"filters on it select nothing{hint}", UnknownPathWarning, stacklevel=3)
 
     def _rows(self, statement) -> list:
         try:

@@ -77,5 +77,5 @@ def _figure(view, data, subtracted, own, name, prefix, noise_level):
     for k, (image, text) in enumerate(zip(cut, titles)):
         style.image_panel(figure, figure.add_axes(rects[k][0]), image, style.titled(text, prefix), extent=view.extent,
                           norm=norm, unit="data units", ylabel=k == 0, cax=figure.add_axes(rects[k][1]))
-    figure.suptitle(style.titled(f"galaxy {name}: data minus the other galaxies' models", prefix), fontsize=11)
+    figure.suptitle(style.titled(f"{name}: data minus the other galaxies' models", prefix), fontsize=11)
     return figure
