@@ -266,10 +266,7 @@ class AnalysisImaging:
     def fit_for_visualization(self, instance) -> FitImaging:
         """The FitImaging of ``instance`` for figures, its images computed by one cached jit-compiled function (the
         first call compiles; later calls of the same model's instances reuse it)."""
-        fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance), self.dataset_model_via_instance_from(instance),
-                         plan=self.plan, adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
-        fit.precompute(self._compiled_parts(instance))
-        return fit
+        return self.fit_from(instance, compiled=True)
 
     def perform_quick_update(self, paths, instance, log_likelihood=None, vector=None, model=None) -> None:
         """During a search: redraw ``image/fit.png`` for ``instance`` (the best fit so far) and write its parameters

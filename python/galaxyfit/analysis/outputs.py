@@ -123,22 +123,15 @@ def save_attributes(analysis, paths) -> None:
 
 def samples_summary(result) -> dict:
     """``files/samples_summary.json``: best fit, medians, 1- and 3-sigma errors, evidence, chi^2."""
-    names = result.model.parameter_names
-    minus1, plus1 = result.samples.errors_at_sigma(1.0)
-    minus3, plus3 = result.samples.errors_at_sigma(3.0)
     fit = result.max_log_likelihood_fit
     return {
-        "parameter_names": list(names),
+        "parameter_names": list(result.model.parameter_names),
         "log_evidence": result.log_evidence,
         "log_evidence_error": result.log_evidence_error,
         "max_log_likelihood": result.log_likelihood,
         "max_log_likelihood_vector": [float(v) for v in result.max_log_likelihood_vector],
         "median_pdf_vector": [float(v) for v in result.median_pdf_vector],
-        "parameters": {
-            name: {"max_log_likelihood": float(ml), "median": float(med), "minus_1sigma": float(m1), "plus_1sigma": float(p1),
-                   "minus_3sigma": float(m3), "plus_3sigma": float(p3)}
-            for name, ml, med, m1, p1, m3, p3 in zip(names, result.max_log_likelihood_vector, result.median_pdf_vector,
-                                                     minus1, plus1, minus3, plus3)},
+        "parameters": result.parameter_summary(),
         "chi_squared": float(fit.chi_squared),
         "n_free_parameters": int(result.model.prior_count),
         "pixels_in_mask": int(fit.pixels_in_mask),
@@ -214,18 +207,15 @@ def latent_config_path(paths):
 
 
 def save_latents(analysis, paths, result) -> None:
-    """``files/latent/`` (samples, summary, and the ``LatentConfig`` that made them) and ``latent.results``; nothing
-    when no latent is enabled. A failure is a warning: derived quantities must never lose the fit."""
-    try:
-        latent = analysis.compute_latent_samples(result.samples, result.model)
-    except NotImplementedError:
-        return  # no latent enabled
-    except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"latent variables were not computed: {type(exc).__name__}: {exc}", stacklevel=3)
-        return
-    from galaxyfit.latent import latent_summary, write_latent_files
+    """``files/latent/`` (samples, summary, and the ``LatentConfig`` that made them) and ``latent.results`` of
+    ``result.latent_samples``; nothing when no latent is enabled. A failure is a warning (``Result.latent_samples``):
+    derived quantities must never lose the fit."""
+    latent = result.latent_samples  # computed once, shared with result.json's "latent"
+    if latent is None:
+        return  # none enabled, or they failed (warned)
+    from galaxyfit.latent import write_latent_files
 
-    write_latent_files(paths.folder, latent, latent_summary(latent))  # files/latent/ and latent.results
+    write_latent_files(paths.folder, latent, result.latent)  # files/latent/ and latent.results
     write_json_atomic(latent_config_path(paths), analysis.latent_config.to_dict())
 
 

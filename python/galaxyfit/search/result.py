@@ -200,26 +200,34 @@ class Result:
         return out
 
     @cached_property
-    def latent(self) -> dict[str, dict]:
-        """Latent variables over the posterior (``galaxyfit.latent``): {name: {"median", "lower_1sigma",
-        "upper_1sigma", "lower_3sigma", "upper_3sigma", "max_log_likelihood"}} from ``LatentConfig.draws`` (100)
-        seeded draws, e.g. the total flux of each profile and galaxy, magnitudes, axis ratios, position angles,
-        half-light radii in arcsec and kpc, bulge-to-total ratios, as enabled in ``galaxyfit/latent.yaml`` and
-        the analysis' ``latent_config``. Linear profiles enter at intensities solved for each draw plus a draw
-        from the linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux errors include
-        both. Empty when no latent variable is enabled (or, with a warning, when they cannot be computed)."""
-        from galaxyfit.latent import compute_latent_samples, latent_summary
+    def latent_samples(self):
+        """The latent variables over ``LatentConfig.draws`` (100) seeded posterior draws (``galaxyfit.latent.
+        LatentSamples``), as enabled in ``galaxyfit/latent.yaml`` and the analysis' ``latent_config``; None when none
+        is enabled (or, with a warning, when they cannot be computed). Computed once: ``latent`` and the saved
+        latent files share it."""
+        from galaxyfit.latent import compute_latent_samples
 
         try:
-            latent_samples = compute_latent_samples(self.analysis, self.samples, self.model)
+            return compute_latent_samples(self.analysis, self.samples, self.model)
         except NotImplementedError:
-            return {}
+            return None
         except Exception as exc:  # noqa: BLE001 - derived quantities never stop a result from being reported
             import warnings
 
             warnings.warn(f"latent variables not computed ({type(exc).__name__}: {exc})", stacklevel=2)
-            return {}
-        return latent_summary(latent_samples)
+            return None
+
+    @cached_property
+    def latent(self) -> dict[str, dict]:
+        """Latent variables over the posterior (``galaxyfit.latent``): {name: {"median", "lower_1sigma",
+        "upper_1sigma", "lower_3sigma", "upper_3sigma", "max_log_likelihood"}} of ``latent_samples``, e.g. the total
+        flux of each profile and galaxy, magnitudes, axis ratios, position angles, half-light radii in arcsec and
+        kpc, bulge-to-total ratios. Linear profiles enter at intensities solved for each draw plus a draw from the
+        linear solve's own Gaussian uncertainty (``_solved_amplitudes``), so their flux errors include both. Empty
+        when no latent variable is enabled or they cannot be computed."""
+        from galaxyfit.latent import latent_summary
+
+        return {} if self.latent_samples is None else latent_summary(self.latent_samples)
 
     def _solved_amplitudes(self, vectors: np.ndarray, rng) -> np.ndarray | None:
         """(n, k) linear amplitudes for parameter vectors (n, d): each the solve at that vector plus a draw from its
@@ -231,10 +239,17 @@ class Result:
 
     # ---- summaries and output --------------------------------------------------------------------------------------------
 
-    def summary(self) -> dict:
-        names = self.model.parameter_names
+    def parameter_summary(self) -> dict[str, dict]:
+        """{parameter: {"max_log_likelihood", "median", "minus_1sigma", "plus_1sigma", "minus_3sigma",
+        "plus_3sigma"}}, the errors as distances from the median."""
         minus1, plus1 = self.samples.errors_at_sigma(1.0)
         minus3, plus3 = self.samples.errors_at_sigma(3.0)
+        return {name: {"max_log_likelihood": float(ml), "median": float(med), "minus_1sigma": float(m1),
+                       "plus_1sigma": float(p1), "minus_3sigma": float(m3), "plus_3sigma": float(p3)}
+                for name, ml, med, m1, p1, m3, p3 in zip(self.model.parameter_names, self.max_log_likelihood_vector,
+                                                         self.median_pdf_vector, minus1, plus1, minus3, plus3)}
+
+    def summary(self) -> dict:
         fit = self.max_log_likelihood_fit
         from galaxyfit import __version__
 
@@ -250,17 +265,7 @@ class Result:
             "reduced_chi_squared": float(fit.reduced_chi_squared_dof),
             "log_evidence": self.log_evidence,
             "log_evidence_error": self.log_evidence_error,
-            "parameters": {
-                name: {
-                    "max_log_likelihood": float(ml),
-                    "median": float(med),
-                    "minus_1sigma": float(m1),
-                    "plus_1sigma": float(p1),
-                    "minus_3sigma": float(m3),
-                    "plus_3sigma": float(p3),
-                }
-                for name, ml, med, m1, p1, m3, p3 in zip(names, self.max_log_likelihood_vector, self.median_pdf_vector, minus1, plus1, minus3, plus3)
-            },
+            "parameters": self.parameter_summary(),
             "linear_light_profile_intensities": self.linear_light_profile_intensities,
             "total_fluxes": self.total_fluxes(),
             "latent": self.latent,
