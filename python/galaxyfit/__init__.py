@@ -1,52 +1,60 @@
 """galaxyfit: fit models of galaxy light to astronomical images.
 
-Importing galaxyfit switches JAX to float64 (see ``galaxyfit._jax_config``).
+``import galaxyfit`` is cheap: the names below are imported when first used (PEP 562), and with them JAX, which
+galaxyfit then switches to float64 (see ``galaxyfit._jax_config``). Every galaxyfit subpackage that uses JAX
+imports ``galaxyfit._jax_config`` first, so ``from galaxyfit.fit import FitImaging`` configures it too.
 """
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any array exists)
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from galaxyfit.analysis import INVALID_LOG_LIKELIHOOD, AnalysisImaging  # noqa: E402
-from galaxyfit.cmake import cmake_dir  # noqa: E402
-from galaxyfit.dataset import Imaging, Mask  # noqa: E402
-from galaxyfit.fit import FitImaging, ImagePlan  # noqa: E402
-from galaxyfit.galaxy import DatasetModel, Galaxies, Galaxy  # noqa: E402
-from galaxyfit.integration import OverSampling  # noqa: E402
-from galaxyfit.model import ModelInstance  # noqa: E402
-from galaxyfit.profiles import basis as lp_basis  # noqa: E402
-from galaxyfit.profiles import light as lp  # noqa: E402
-from galaxyfit.profiles import linear as lp_linear  # noqa: E402
-from galaxyfit.profiles import operated as lp_operated  # noqa: E402
-from galaxyfit import regularization as reg  # noqa: E402
-from galaxyfit import model_util  # noqa: E402
-from galaxyfit.pixelization import Pixelization  # noqa: E402
-from galaxyfit.pixelization import image_mesh, mesh  # noqa: E402
-from galaxyfit.adapt_images import AdaptImages  # noqa: E402
-from galaxyfit.settings import Settings  # noqa: E402
+#: Public name -> (module, attribute or None for the module itself).
+_EXPORTS = {
+    "AdaptImages": ("galaxyfit.adapt_images", "AdaptImages"),
+    "AnalysisImaging": ("galaxyfit.analysis", "AnalysisImaging"),
+    "Array2D": ("galaxyfit.structures", "Array2D"),
+    "DatasetModel": ("galaxyfit.galaxy", "DatasetModel"),
+    "FitImaging": ("galaxyfit.fit", "FitImaging"),
+    "Galaxies": ("galaxyfit.galaxy", "Galaxies"),
+    "Galaxy": ("galaxyfit.galaxy", "Galaxy"),
+    "Grid2D": ("galaxyfit.structures", "Grid2D"),
+    "INVALID_LOG_LIKELIHOOD": ("galaxyfit.analysis", "INVALID_LOG_LIKELIHOOD"),
+    "ImagePlan": ("galaxyfit.fit", "ImagePlan"),
+    "Imaging": ("galaxyfit.dataset", "Imaging"),
+    "Mask": ("galaxyfit.dataset", "Mask"),
+    "Mask2D": ("galaxyfit.structures", "Mask2D"),
+    "ModelInstance": ("galaxyfit.model", "ModelInstance"),
+    "OverSampling": ("galaxyfit.integration", "OverSampling"),
+    "Pixelization": ("galaxyfit.pixelization", "Pixelization"),
+    "Settings": ("galaxyfit.settings", "Settings"),
+    "cmake_dir": ("galaxyfit.cmake", "cmake_dir"),
+    "image_mesh": ("galaxyfit.pixelization.image_mesh", None),
+    "lp": ("galaxyfit.profiles.light", None),
+    "lp_basis": ("galaxyfit.profiles.basis", None),
+    "lp_linear": ("galaxyfit.profiles.linear", None),
+    "lp_operated": ("galaxyfit.profiles.operated", None),
+    "mesh": ("galaxyfit.pixelization.mesh", None),
+    "model_util": ("galaxyfit.model_util", None),
+    "reg": ("galaxyfit.regularization", None),
+}
 
-__all__ = [
-    "AdaptImages",
-    "AnalysisImaging",
-    "DatasetModel",
-    "FitImaging",
-    "Galaxies",
-    "Galaxy",
-    "INVALID_LOG_LIKELIHOOD",
-    "ImagePlan",
-    "Imaging",
-    "Mask",
-    "ModelInstance",
-    "OverSampling",
-    "Pixelization",
-    "Settings",
-    "cmake_dir",
-    "image_mesh",
-    "lp",
-    "lp_basis",
-    "lp_linear",
-    "lp_operated",
-    "mesh",
-    "model_util",
-    "reg",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'galaxyfit' has no attribute {name!r}") from None
+    importlib.import_module("galaxyfit._jax_config")
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
+
+_PROCESS_START = time.perf_counter()  # (as the module is imported: the command's own start, to a few ms)
 
 #: Exposure time (s) of the demo's simulated galaxy: peak signal-to-noise 50 at 100x100.
 DEMO_EXPOSURE_TIME = 147.74366464024976
@@ -83,6 +87,29 @@ def _print_result(result, truth_vector=None) -> None:
     print(result.check_text())
 
 
+def _print_statistics(result, zero_point=None) -> None:
+    """chi^2, reduced chi^2, AIC, BIC, evidence, and each component in PyAutoGalaxy's, Imfit's and GALFIT's terms."""
+    from galaxyfit.search.fit_statistics import component_table, component_text, fit_statistics, statistics_text
+
+    print(statistics_text(fit_statistics(result)))
+    table = component_table(result, zero_point)
+    if len(table) <= 10:  # an MGE's dozens of Gaussians are in result.json / model.results, not on the screen
+        print(component_text(table))
+    else:
+        print(f"{len(table)} light profiles: their parameters in each convention are in the results' 'components'")
+
+
+def _print_timing(result, start: float) -> None:
+    timing = result.timing
+    if "run_s" not in timing:
+        return
+    total = time.perf_counter() - start
+    searched = timing.get("run_s", 0.0) + timing.get("compile_s", 0.0)
+    print(f"search {timing['run_s']:.1f} s ({timing.get('likelihood_calls', '?')} likelihoods, {timing.get('likelihood_s', 0.0):.1f} s "
+          f"in them), compile {timing.get('compile_s', 0.0):.1f} s, everything else {max(total - searched, 0.0):.1f} s "
+          f"(reading, set-up, outputs; the process started {time.perf_counter() - _PROCESS_START:.1f} s ago)")
+
+
 def demo(args) -> int:
     """Simulate a bulge + disk galaxy (seeded) and fit it with the default search; print truth vs fit."""
     import galaxyfit as gf
@@ -101,6 +128,7 @@ def demo(args) -> int:
     print(f"fitting {model.prior_count} free parameters (default priors) with {search.kind} ...", flush=True)
     result = search.fit(model, analysis)
     _print_result(result, truth)
+    _print_statistics(result)
     print(f"log likelihood at the truth {truth_log_l:.3f}")
     lo, hi = result.samples.values_at_sigma(3.0)
     inside = int(((truth >= lo) & (truth <= hi)).sum())
@@ -283,12 +311,15 @@ def fit(args) -> int:
     """Fit a model to a FITS image and write the results."""
     import galaxyfit as gf
 
+    start = time.perf_counter()
     _check_fit_arguments(args)
     dataset = _load_dataset(args)
     model = _load_model(args)
     print(f"{args.image}: {dataset.shape[0]}x{dataset.shape[1]} pixels of {args.pixel_scale}\", {dataset.pixels_in_mask} unmasked, "
           f"{_psf_text(dataset)}")
     print(f"noise: {_noise_text(dataset.noise_model)}")
+    if args.redshift is None:
+        print("no --redshift given: sizes in kpc are not computed")
     print(model.info)
     search = _make_search(args.search, args)
     from galaxyfit.latent import LatentConfig
@@ -299,6 +330,8 @@ def fit(args) -> int:
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
         result = search.fit(model, analysis)
         _print_result(result)
+        _print_statistics(result, args.magnitude_zero_point)
+        _print_timing(result, start)
         done = "the completed fit found there" if result.search.get("resumed") == "completed" else "the fit"
         print(f"{search.paths.folder}: {done} (model.results, files/, image/)")
         return 0
@@ -312,7 +345,9 @@ def fit(args) -> int:
             pass
     result = search.fit(model, analysis)
     _print_result(result)
+    _print_statistics(result, args.magnitude_zero_point)
     folder = result.save(args.output)
+    _print_timing(result, start)
     print(f"wrote {folder}: result.json, samples.csv with samples_info.json, model.json, model.info, fit.png")
     return 0
 
@@ -391,8 +426,6 @@ def _search_help(choices) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from galaxyfit.model.model_file import SHORTHAND
-
     parser = argparse.ArgumentParser(prog="galaxyfit", description="Fit models of galaxy light to astronomical images.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -435,15 +468,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-nan-data", action="store_true", help="mask pixels whose data or noise is not finite "
                                                                "(with a warning that counts them) instead of stopping")
     p.add_argument("--mask-radius", type=_positive_float, help="also exclude pixels beyond this radius in arcsec from the image centre")
-    p.add_argument("--model", default="sersic", help="light profiles joined by '+', e.g. sersic+exponential (known: "
-                                                     f"{', '.join(SHORTHAND)}); 'linear:sersic+exponential' solves their "
+    p.add_argument("--model", default="sersic", help="light profiles joined by '+', e.g. sersic+exponential (every "
+                                                     "light profile by its class name in lower case: sersic, exponential, "
+                                                     "devvaucouleurs, sersiccore, gaussian, moffat, pointsource, ..., "
+                                                     "sersicsph ...); 'linear:sersic+exponential' solves their "
                                                      "intensities linearly; 'mge:30' or 'mge:30x2' is a multi-Gaussian "
                                                      "expansion of 30 Gaussians in 1 or 2 bases (widths up to --mask-radius, "
                                                      "or the mask's extent); or a model file (.yaml/.json; format in "
                                                      "galaxyfit.model.model_file). Default: sersic")
     p.add_argument("--shared-centre", action="store_true", help="with '+' models: one centre for all components")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
-    p.add_argument("--redshift", type=_positive_float, default=0.5, help="galaxy redshift (> 0), for sizes in kpc in the results (default 0.5)")
+    p.add_argument("--redshift", type=_positive_float, default=None, help="galaxy redshift (> 0), for sizes in kpc among the "
+                                                                          "latent variables; without it none are computed")
     fit_searches = ["nautilus", "lm", "dynesty", "emcee", "multinest"]
     p.add_argument("--search", choices=fit_searches, default="nautilus", help=_search_help(fit_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
@@ -521,14 +557,30 @@ class _StdoutUntilClosed:
         return getattr(self._stream, name)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received by the command: raised in its main thread, so a fit stops as on Ctrl-C (its checkpoint kept)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    """The ``galaxyfit`` command. SIGTERM is handled like Ctrl-C (a message, the checkpoint kept, exit status 143)
+    while it runs -- installed here, by the command's main thread only and restored after: importing galaxyfit or
+    fitting in a thread (as Dask workers do) never changes a process's signal handlers."""
     _configure_xla()
     warnings.formatwarning = _format_warning
     stdout = sys.stdout
     sys.stdout = _StdoutUntilClosed(stdout)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _run(argv)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         sys.stdout.flush()
         sys.stdout = stdout
 
@@ -542,12 +594,17 @@ def _run(argv) -> int:
     except (GalaxyfitError, UsageError) as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        checkpoint = Path(getattr(args, "output", None) or ".") / "nautilus_checkpoint.hdf5"
-        resumable = getattr(args, "search", None) == "nautilus" and args.command == "fit" and checkpoint.is_file()
-        resume = f"; run the same command again to resume from {checkpoint}" if resumable else ""
-        print(f"\ngalaxyfit {args.command}: interrupted{resume}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        resume = ""
+        if args.command == "fit" and getattr(args, "search", None) == "nautilus":
+            if getattr(args, "name", None) is not None:
+                folder = Path(args.output, args.path_prefix or "", args.name)
+                resume = f"; run the same command again to resume from the checkpoint under {folder}/<identifier>/files/search_internal"
+            elif (Path(args.output or ".") / "nautilus_checkpoint.hdf5").is_file():
+                resume = f"; run the same command again to resume from {Path(args.output or '.') / 'nautilus_checkpoint.hdf5'}"
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"\ngalaxyfit {args.command}: {what}{resume}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ Definitions and rules:
   the galaxy has no extended light or its total flux is not positive and finite. For one elliptical profile it
   exceeds the circularised radius (a circle is not the profile's isophote).
 * Sizes in kpc: ``D_A(z) theta`` with ``D_A`` the analysis' astropy cosmology's angular diameter distance
-  (``analysis.cosmology``) and ``theta`` in radians: proper kpc. NaN where ``z <= 0`` or not finite.
+  (``analysis.cosmology``) and ``theta`` in radians: proper kpc. NaN where ``z <= 0`` or not finite. A galaxy
+  whose redshift was not given (``Galaxy(None, ...)``, the default of ``Model(Galaxy)`` and of ``galaxyfit fit``
+  without ``--redshift``) has no ``*_kpc`` keys at all.
 * Bulge-to-total: the key exists only for galaxies with a component named ``bulge`` (a profile or a basis); it is
   NaN when either flux is NaN or the total is zero.
 * Magnitudes and uJy need ``LatentConfig.magnitude_zero_point``; without it they are NaN, with one warning per
@@ -304,6 +306,8 @@ def _plan_of(model, config: LatentConfig):
     for name, galaxy in _galaxy_items(template.galaxies):
         gpath = f"galaxies.{name}"
         components = []
+        # no redshift given: no distance, so no sizes in kpc (rather than sizes at an assumed redshift)
+        kpc = galaxy.redshift is not None
         for cname, component in galaxy.components.items():
             members = _light_members(component)
             if members is None:
@@ -317,7 +321,7 @@ def _plan_of(model, config: LatentConfig):
                 for kind in ("profile_axis_ratio", "profile_position_angle"):
                     if on[kind]:
                         ckeys[kind] = f"{cpath}.{_SUFFIX[kind]}"
-            if single is not None and on["profile_effective_radius_kpc"] and _half_light_rule(single) not in (None, "point"):
+            if kpc and single is not None and on["profile_effective_radius_kpc"] and _half_light_rule(single) not in (None, "point"):
                 ckeys["profile_effective_radius_kpc"] = f"{cpath}.effective_radius_kpc"
             components.append(_ComponentPlan(cpath, cname, single is None, ckeys))
             keys.extend(ckeys.values())
@@ -326,7 +330,7 @@ def _plan_of(model, config: LatentConfig):
         bulge = f"{gpath}.bulge" if any(c.path == f"{gpath}.bulge" for c in components) else None
         if components and not pixelized:
             for kind in GALAXY_KINDS:
-                if on[kind] and (kind != "galaxy_bulge_to_total" or bulge is not None):
+                if on[kind] and (kind != "galaxy_bulge_to_total" or bulge is not None) and (kpc or kind != "galaxy_effective_radius_kpc"):
                     gkeys[kind] = f"{gpath}.{_SUFFIX[kind]}"
         keys.extend(gkeys.values())
         galaxies.append(_GalaxyPlan(gpath, tuple(components), gkeys, bulge))
@@ -588,7 +592,7 @@ def _raw_function(analysis, model, galaxies_plan, n_linear, needs):
             instance = with_solved_linear_profiles(instance, amplitudes)
         out = {}
         for gplan, (_, galaxy) in zip(galaxies_plan, _galaxy_items(instance.galaxies)):
-            out[f"z|{gplan.path}"] = jnp.asarray(galaxy.redshift, dtype=jnp.float64)
+            out[f"z|{gplan.path}"] = jnp.asarray(jnp.nan if galaxy.redshift is None else galaxy.redshift, dtype=jnp.float64)
             if not gplan.components:
                 continue
             components = galaxy.components

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
+from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.errors import ModelError
 from galaxyfit.numbers import real_number
 

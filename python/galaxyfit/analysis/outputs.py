@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from galaxyfit.output import write_json_atomic, write_text_atomic
+from galaxyfit.search.fit_statistics import component_table, component_text, fit_statistics, statistics_text
 
 
 def metadata(paths, search_kind: str, dataset_name: str | None = None) -> dict:
@@ -135,6 +136,7 @@ def samples_summary(result) -> dict:
         "chi_squared": float(fit.chi_squared),
         "n_free_parameters": int(result.model.prior_count),
         "pixels_in_mask": int(fit.pixels_in_mask),
+        "fit_statistics": fit_statistics(result),
         "trusted": result.trusted,
     }
 
@@ -161,8 +163,7 @@ def model_results_text(result) -> str:
     if result.log_evidence is not None:
         lines.append(f"Log Evidence {result.log_evidence:.6f}"
                      + (f" +- {result.log_evidence_error:.6f}" if result.log_evidence_error is not None else ""))
-    fit = result.max_log_likelihood_fit
-    lines.append(f"chi^2 {float(fit.chi_squared):.4f} over {fit.pixels_in_mask} pixels, {result.model.prior_count} free parameters")
+    lines.append(statistics_text(fit_statistics(result)))
     lines.append(result.check_text())
     lines += ["", "Maximum Log Likelihood Model:", ""]
     width = max((len(n) for n in result.model.parameter_names), default=10) + 2
@@ -178,6 +179,9 @@ def model_results_text(result) -> str:
         lines += ["", "Linear light profile intensities (solved at the best fit, 1 sigma of the linear solve):", ""]
         for path, v in intensities.items():
             lines.append(f"{path:{width}s}{v['intensity']:.6g} +- {v['error']:.3g}")
+    zero_point = getattr(getattr(result.analysis, "latent_config", None), "magnitude_zero_point", None)
+    lines += ["", "Components (best fit) in PyAutoGalaxy's, Imfit's and GALFIT's conventions:", "",
+              component_text(component_table(result, zero_point))]
     return "\n".join(lines) + "\n"
 
 

@@ -6,32 +6,29 @@ by default, a PostgreSQL server by URL -- queried the way autogalaxy users query
 - Reading: ``Aggregator.from_database(url)``; see ``galaxyfit.database.aggregator``.
 - Command line: ``galaxyfit results DB [--scrape FOLDER] [--where ...] [--order-by ...] [--limit N] [--columns ...]``.
 
-Modules: ``connection`` (URLs, engines, DatabaseError), ``schema`` (tables), ``scrape`` (folders -> rows),
+Modules: ``connection`` (URLs, engines, DatabaseError), ``schema`` (tables), ``scraper`` (folders -> rows),
 ``write`` (rows -> database), ``query`` (filters and terms), ``record`` (FitRecord), ``aggregator``, ``command``.
 """
 
-from galaxyfit.database.aggregator import Aggregator, UnknownPathWarning
-from galaxyfit.database.connection import DatabaseError, database_url, open_database
-from galaxyfit.database.query import Predicate, QueryError, parse_where
-from galaxyfit.database.record import FitRecord
-from galaxyfit.database.scrape import FitRows, ScrapeResult, ScrapeWarning, add_fit, read_fit_folder, scrape
-from galaxyfit.database.write import write_fits
+import importlib
 
-__all__ = [
-    "Aggregator",
-    "DatabaseError",
-    "FitRecord",
-    "FitRows",
-    "Predicate",
-    "QueryError",
-    "ScrapeResult",
-    "ScrapeWarning",
-    "add_fit",
-    "database_url",
-    "open_database",
-    "parse_where",
-    "read_fit_folder",
-    "scrape",
-    "write_fits",
-    "UnknownPathWarning",
-]
+#: Public name -> module (imported when first used: ``galaxyfit results --help`` need not load SQLAlchemy).
+_EXPORTS = {
+    "Aggregator": "aggregator", "UnknownPathWarning": "aggregator",
+    "DatabaseError": "connection", "database_url": "connection", "open_database": "connection",
+    "Predicate": "query", "QueryError": "query", "parse_where": "query",
+    "FitRecord": "record",
+    "FitRows": "scraper", "ScrapeResult": "scraper", "ScrapeWarning": "scraper", "add_fit": "scraper",
+    "read_fit_folder": "scraper", "scrape": "scraper",
+    "write_fits": "write",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'galaxyfit.database' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"galaxyfit.database.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

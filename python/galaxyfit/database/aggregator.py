@@ -227,15 +227,15 @@ class Aggregator:
     # ---- writing ------------------------------------------------------------------------------------------------
 
     def add_directory(self, path, completed_only: bool = True):
-        """Scrape the fit folders under ``path`` into this database (see ``scrape.scrape``): returns a
+        """Scrape the fit folders under ``path`` into this database (see ``scraper.scrape``): returns a
         ScrapeResult whose ``skipped`` lists ``(folder, reason)`` of folders that could not be read."""
-        from galaxyfit.database.scrape import scrape
+        from galaxyfit.database.scraper import scrape
 
         return scrape(path, self.engine, completed_only=completed_only)
 
     def add_fit(self, folder):
-        """Store one fit folder (see ``scrape.add_fit``)."""
-        from galaxyfit.database.scrape import add_fit
+        """Store one fit folder (see ``scraper.add_fit``)."""
+        from galaxyfit.database.scraper import add_fit
 
         return add_fit(self.engine, folder)
 

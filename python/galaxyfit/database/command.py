@@ -56,7 +56,7 @@ def run(args) -> int:
     them and exits with status 2)."""
     from galaxyfit.database.aggregator import Aggregator
     from galaxyfit.database.query import as_term, parse_where
-    from galaxyfit.database.scrape import ScrapeWarning, scrape
+    from galaxyfit.database.scraper import ScrapeWarning, scrape
 
     if args.scrape:
         for folder in args.scrape:

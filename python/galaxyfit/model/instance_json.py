@@ -33,7 +33,7 @@ def _encode(value):
     if isinstance(value, Galaxies):
         return {"type": "galaxies", "list": [_encode(g) for g in value]}
     if isinstance(value, Galaxy):
-        return {"type": "galaxy", "redshift": _number(value.redshift),
+        return {"type": "galaxy", "redshift": None if value.redshift is None else _number(value.redshift),
                 "components": {k: _encode(v) for k, v in value.components.items()}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = _NAMES.get(type(value))
@@ -57,7 +57,7 @@ def _decode(d, where: str):
         if kind == "galaxies":
             return Galaxies([_decode(v, f"{where}[{i}]") for i, v in enumerate(d["list"])])
         if kind == "galaxy":
-            return Galaxy(float(d["redshift"]), **{k: _decode(v, f"{where}.{k}") for k, v in d["components"].items()})
+            return Galaxy(None if d["redshift"] is None else float(d["redshift"]), **{k: _decode(v, f"{where}.{k}") for k, v in d["components"].items()})
         if "class" in d:
             cls = CLASSES.get(d["class"])
             if cls is None:

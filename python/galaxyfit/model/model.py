@@ -329,9 +329,9 @@ def _galaxy_problem(name: str, value) -> str | None:
         # a negative redshift has no distance: every size in kpc in the results would be null
         if isinstance(value, Prior):
             return None if value.limits[0] >= 0 else f"a redshift prior must not reach below 0, got {value!r}"
-        if isinstance(value, float) and math.isfinite(value) and value >= 0:
+        if value is None or (isinstance(value, float) and math.isfinite(value) and value >= 0):
             return None
-        return f"must be a finite number >= 0 or a prior, got {_describe(value)}"
+        return f"must be a finite number >= 0, a prior, or None (not given), got {_describe(value)}"
     if isinstance(value, Model) and value.cls not in (Galaxy, DatasetModel):
         return None
     if dataclasses.is_dataclass(value) and not isinstance(value, DatasetModel):
@@ -397,7 +397,7 @@ class Model(_Node):
         object.__setattr__(self, "cls", cls)
         name = class_name(cls)
         if cls is Galaxy:
-            kwargs = {"redshift": 0.5, **kwargs}
+            kwargs = {"redshift": None, **kwargs}  # not given: no sizes in kpc (Galaxy)
         else:
             for field in dataclasses.fields(cls):
                 if field.name in kwargs:

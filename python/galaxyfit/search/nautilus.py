@@ -106,8 +106,11 @@ class Nautilus(Search):
         self.seed = checked_seed(seed)
         self.filepath = filepath
         self.neural_network_kwargs = {**NEURAL_NETWORK_KWARGS, **(neural_network_kwargs or {})}
-        _check_arguments(self.neural_network_kwargs, _network_arguments(), "neural_network_kwargs", "scikit-learn's MLPRegressor")
-        _check_arguments(sampler_kwargs, _sampler_arguments(), "Nautilus", "nautilus.Sampler")
+        # (checked only when given: the checks import scikit-learn and nautilus, ~1-2 s before a fit could start)
+        if neural_network_kwargs:
+            _check_arguments(neural_network_kwargs, _network_arguments(), "neural_network_kwargs", "scikit-learn's MLPRegressor")
+        if sampler_kwargs:
+            _check_arguments(sampler_kwargs, _sampler_arguments(), "Nautilus", "nautilus.Sampler")
         if self.compiled_bounds and compiled_training_settings(self.neural_network_kwargs) is None:
             warnings.warn(f"Nautilus(neural_network_kwargs={self.neural_network_kwargs!r}): galaxyfit's C++ trainer "
                           "reproduces MLPRegressor's adam solver with relu units, shuffled mini-batches ('auto' or an "

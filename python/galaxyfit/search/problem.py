@@ -69,8 +69,9 @@ class FitProblem:
         # in its own thread (a jitted call releases the GIL), which vmap-ed batches need not (their kernels thread).
         self.threads = 1 if chunk is None else max(1, min(_available_cpus(), MAX_THREADS))
         self._pool = None
-        self._transform = jax.jit(jax.vmap(model.vector_from_unit_cube))
-        self._log_prior = jax.jit(jax.vmap(model.log_prior))
+        # Priors run in NumPy/SciPy (each prior's own numpy path, vectorised over the batch): compiling them with
+        # XLA cost ~1 s per batch size before a search could start, for functions that take microseconds.
+        self._priors = list(model.priors)
 
     def _bucket(self, n: int) -> int:
         size = 1
@@ -131,11 +132,22 @@ class FitProblem:
         return float(self._single(jnp.asarray(np.asarray(vector, dtype=np.float64))))  # any float dtype / byte order
 
     def prior_transform(self, unit) -> np.ndarray:
-        """Physical parameters (n, n_dim) of unit-hypercube points (n, n_dim)."""
-        return self._apply(self._transform, unit)
+        """Physical parameters (n, n_dim) of unit-hypercube points (n, n_dim): each prior's inverse CDF."""
+        unit = np.atleast_2d(np.asarray(unit, dtype=np.float64))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            columns = [np.broadcast_to(np.asarray(p.value_for(unit[:, i]), dtype=np.float64), unit.shape[:1])
+                       for i, p in enumerate(self._priors)]
+        return np.stack(columns, axis=1) if columns else np.empty((len(unit), 0))
 
     def log_prior(self, points) -> np.ndarray:
-        return self._apply(self._log_prior, points)
+        """Sum over parameters of each prior's log density (n,) at ``points`` (n, n_dim); -inf outside a bounded
+        prior."""
+        points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        total = np.zeros(len(points))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for i, p in enumerate(self._priors):
+                total = total + np.asarray(p.log_prior(points[:, i]), dtype=np.float64)
+        return total
 
     def warm_up(self, sizes=None) -> float:
         """Compile the batch sizes a search will use before it starts (seconds spent)."""

@@ -61,10 +61,6 @@ def with_solved_linear_profiles(instance, reconstruction):
     return ModelInstance(**attributes)
 
 
-def _redshifts_of(instance) -> dict[str, float]:
-    return {f"galaxies.{name}": float(g.redshift) for name, g in _galaxy_items(instance.galaxies)}
-
-
 class Result:
     """The outcome of ``search.fit(model, analysis)``.
 
@@ -250,9 +246,10 @@ class Result:
                                                          self.median_pdf_vector, minus1, plus1, minus3, plus3)}
 
     def summary(self) -> dict:
-        fit = self.max_log_likelihood_fit
         from galaxyfit import __version__
+        from galaxyfit.search.fit_statistics import component_table, fit_statistics
 
+        statistics = fit_statistics(self)
         dataset = self.analysis.dataset
         return {
             "galaxyfit_version": __version__,
@@ -261,8 +258,9 @@ class Result:
             "timing": self.timing,
             "n_free_parameters": self.model.prior_count,
             "log_likelihood": self.log_likelihood,
-            "chi_squared": float(fit.chi_squared),
-            "reduced_chi_squared": float(fit.reduced_chi_squared_dof),
+            "chi_squared": statistics["chi_squared"],
+            "reduced_chi_squared": statistics["reduced_chi_squared"],
+            "fit_statistics": statistics,
             "log_evidence": self.log_evidence,
             "log_evidence_error": self.log_evidence_error,
             "parameters": self.parameter_summary(),
@@ -270,6 +268,7 @@ class Result:
             "total_fluxes": self.total_fluxes(),
             "latent": self.latent,
             "imfit": self.imfit_parameters(),
+            "components": component_table(self, getattr(getattr(self.analysis, "latent_config", None), "magnitude_zero_point", None)),
         }
 
     def __str__(self) -> str:
