@@ -230,3 +230,19 @@ def test_sigterm_handler_is_installed_by_the_main_thread_only(monkeypatch):
     cli.main([])  # the main thread: SIGTERM raises Terminated (a KeyboardInterrupt) while it runs, then is restored
     assert during[1] is cli._raise_terminated and issubclass(cli.Terminated, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_multinest_error_names_everything_missing(monkeypatch, tmp_path):
+    import importlib.util
+
+    from galaxyfit.search import multinest
+
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path))
+    monkeypatch.setattr("ctypes.util.find_library", lambda name: None)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pymultinest" else real_find_spec(name, *a))
+    with pytest.raises(multinest.MultiNestUnavailable) as both:
+        multinest.load_pymultinest()
+    assert "pip install pymultinest" in str(both.value) and "libmultinest.so" in str(both.value)
+    (tmp_path / "libmultinest.so").write_bytes(b"")  # the library found on LD_LIBRARY_PATH: only pymultinest is missing
+    assert multinest.missing_multinest_parts() == ["the pymultinest package (pip install pymultinest)"]

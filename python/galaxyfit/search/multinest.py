@@ -18,18 +18,47 @@ class MultiNestUnavailable(GalaxyfitError, ImportError):
     """pymultinest or MultiNest's shared library is missing."""
 
 
+def _multinest_library() -> str | None:
+    """Where libmultinest would be loaded from (pymultinest's own search: LD_LIBRARY_PATH / DYLD_LIBRARY_PATH, then
+    the system's), or None."""
+    import ctypes.util
+
+    names = ("libmultinest.so", "libmultinest.dylib", "libmultinest_mpi.so")
+    for variable in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
+        for folder in filter(None, os.environ.get(variable, "").split(os.pathsep)):
+            for name in names:
+                if os.path.isfile(os.path.join(folder, name)):
+                    return os.path.join(folder, name)
+    return ctypes.util.find_library("multinest")
+
+
+def missing_multinest_parts() -> list[str]:
+    """Every missing piece the MultiNest search needs, each with how to get it; empty when it can run."""
+    import importlib.util
+
+    missing = []
+    if importlib.util.find_spec("pymultinest") is None:
+        missing.append("the pymultinest package (pip install pymultinest)")
+    if _multinest_library() is None:
+        missing.append("MultiNest's shared library libmultinest.so, which is not on PyPI: build it from "
+                       "github.com/JohannesBuchner/MultiNest (cmake, a Fortran compiler, LAPACK) and add its lib/ folder "
+                       "to LD_LIBRARY_PATH")
+    return missing
+
+
 def load_pymultinest():
-    """Import pymultinest, turning its failures (it calls sys.exit when libmultinest.so is missing) into a clear
-    MultiNestUnavailable error."""
+    """Import pymultinest, or raise MultiNestUnavailable naming everything that is missing (pymultinest calls
+    sys.exit when libmultinest.so is missing: that becomes the same clear error)."""
+    missing = missing_multinest_parts()
+    if missing:
+        raise MultiNestUnavailable("the MultiNest search needs " + " and ".join(missing) + "; nautilus (the default) "
+                                   "and dynesty are nested samplers that need neither")
     try:
         import pymultinest
-    except ImportError as exc:
-        raise MultiNestUnavailable("the MultiNest search needs pymultinest: pip install pymultinest") from exc
-    except SystemExit as exc:
-        raise MultiNestUnavailable(
-            "pymultinest is installed but cannot load MultiNest's shared library libmultinest.so: build MultiNest "
-            "(github.com/JohannesBuchner/MultiNest) and add its lib/ folder to LD_LIBRARY_PATH"
-        ) from exc
+    except (ImportError, SystemExit) as exc:
+        raise MultiNestUnavailable(f"pymultinest and libmultinest ({_multinest_library()}) were found but pymultinest "
+                                   f"failed to load ({type(exc).__name__}: {exc}); check that the library matches "
+                                   "this machine and its dependencies (gfortran, LAPACK) are installed") from exc
     return pymultinest
 
 
