@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 
 #: Public name -> (module, attribute or None for the module itself).
 _EXPORTS = {
+    "AnalysisFactor": ("galaxyfit.analysis.factor_graph", "AnalysisFactor"),
+    "FactorGraphModel": ("galaxyfit.analysis.factor_graph", "FactorGraphModel"),
+    "graph_from_datasets": ("galaxyfit.analysis.factor_graph", "graph_from_datasets"),
     "AdaptImages": ("galaxyfit.adapt_images", "AdaptImages"),
     "AnalysisImaging": ("galaxyfit.analysis", "AnalysisImaging"),
     "Array2D": ("galaxyfit.structures", "Array2D"),

@@ -15,6 +15,7 @@ of a vector is one compiled, vmappable function.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -86,6 +87,11 @@ class _Node:
         value = _as_component(value)
         self._check_attribute(name, value)
         self._attributes[name] = value
+
+    def copy(self):
+        """A deep copy whose priors keep their ids, so a FactorGraphModel counts them as this model's (PyAutoFit's
+        ``model.copy()``): assign a new prior to an attribute of the copy to free it in that copy alone."""
+        return copy.deepcopy(self)
 
     def _check_attribute(self, name, value):
         """Raises ModelError for a value that would make the model contain itself (it would recurse forever)."""

@@ -82,21 +82,34 @@ def check_some_model_is_valid(problem, n_points: int, seed: int = 0) -> None:
         problem.rejected = {}
         return
     bad = []
-    instance = model.instance_from_vector(model.prior_medians)
-    galaxies = instance.galaxies
-    items = galaxies.items() if hasattr(galaxies, "items") else enumerate(galaxies)
-    for galaxy_name, galaxy in items:
-        for name, component in getattr(galaxy, "components", {}).items():
-            try:
-                ok = bool(sanitized(component)[1])
-            except Exception:  # noqa: BLE001 - reported as not evaluable below
-                ok = False
-            if not ok:
-                bad.append(f"galaxies.{galaxy_name}.{name} = {component!r}")
+    for prefix, galaxies in _galaxy_sets(model.instance_from_vector(model.prior_medians)):
+        items = galaxies.items() if hasattr(galaxies, "items") else enumerate(galaxies)
+        for galaxy_name, galaxy in items:
+            for name, component in getattr(galaxy, "components", {}).items():
+                try:
+                    ok = bool(sanitized(component)[1])
+                except Exception:  # noqa: BLE001 - reported as not evaluable below
+                    ok = False
+                if not ok:
+                    bad.append(f"{prefix}galaxies.{galaxy_name}.{name} = {component!r}")
     where = ("; at the prior medians these cannot be evaluated: " + "; ".join(bad)) if bad else ""
     raise ModelError(f"no model the priors allow can be evaluated: the prior medians and {len(points) - 1} draws from "
                      "the priors all give a rejected likelihood (-1e99). Check the fixed values and priors (|ell_comps| "
                      f"must be < 1, sizes and indices > 0, no NaN){where}")
+
+
+def _galaxy_sets(instance, prefix: str = ""):
+    """(path prefix, galaxies) of an instance: its own ``galaxies``, or, for a joint fit's instance
+    (``FactorGraphModel``: one instance per dataset), each dataset's."""
+    from galaxyfit.model.instance import ModelInstance
+
+    if "galaxies" in getattr(instance, "_attributes", {}) or not isinstance(instance, ModelInstance):
+        galaxies = getattr(instance, "galaxies", None)
+        if galaxies is not None:
+            yield prefix, galaxies
+        return
+    for name, part in instance.items():
+        yield from _galaxy_sets(part, f"{prefix}{name}.")
 
 
 class ParameterAtPriorLimitWarning(UserWarning):
@@ -201,6 +214,9 @@ class Search:
             self._add_to_database(paths)
             analysis.modify_after_fit(result)
             return result
+        from galaxyfit.model.data_priors import centroid_outside_prior_warning
+
+        centroid_outside_prior_warning(model, getattr(analysis, "dataset", None))
         problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.kind)
         updater = None
         restore_filepath = False
@@ -296,9 +312,12 @@ class Search:
             analysis.save_attributes(paths)
 
     def _finish_outputs(self, paths, analysis, result) -> None:
-        """After sampling: ``save_results``, then ``.completed`` (last), then the results database row if asked."""
+        """After sampling: ``save_results``, ``save_results_combined``, then ``.completed`` (last), then the results
+        database row if asked."""
         if hasattr(analysis, "save_results"):
             analysis.save_results(paths, result)
+        if hasattr(analysis, "save_results_combined"):  # PyAutoFit's hook: a joint fit's outputs (FactorGraphModel)
+            analysis.save_results_combined(paths, result)
         paths.mark_completed()
         result.paths = paths
         self._add_to_database(paths)
