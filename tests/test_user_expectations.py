@@ -92,6 +92,11 @@ def test_information_criteria_are_imfits():
     assert out["reduced_chi_squared"] == pytest.approx(1000.0 / 893, rel=1e-15)
     assert out["aic"] == pytest.approx(1000.0 + 14 + 2 * 7 * 8 / (900 - 7 - 1), rel=1e-15)
     assert out["bic"] == pytest.approx(1000.0 + 7 * math.log(900), rel=1e-15)
+    # Imfit's own figures for its NGC 3073 regression fit (../shared/data/n3073_sdss_r_bulge_disk_psf_mask/CASE.md,
+    # from imfit_textout4): chi^2 36828.577653, 28754 valid pixels, 11 free parameters
+    imfit = information_criteria(36828.577653, 28754, 11)
+    assert imfit["degrees_of_freedom"] == 28743 and imfit["reduced_chi_squared"] == pytest.approx(1.281306, abs=5e-7)
+    assert imfit["aic"] == pytest.approx(36850.586838, abs=5e-7) and imfit["bic"] == pytest.approx(36941.509507, abs=5e-7)
     none = information_criteria(5.0, 3, 3)
     assert math.isnan(none["reduced_chi_squared"]) and math.isnan(none["aic"])
 

@@ -280,13 +280,15 @@ def _noise_text(noise_model: dict) -> str:
             f"{noise_model['n_combined']} combined image{'s' if noise_model['n_combined'] != 1 else ''}")
 
 
-def _load_model(args):
+def _load_model(args, dataset=None):
+    """The model of --model: a model file as written, or the shorthand with priors from ``dataset`` (centre about
+    the light's centroid, sizes and intensities scaled to the image: galaxyfit.model.data_priors)."""
     from galaxyfit.model.model_file import load_model, model_from_shorthand
 
     if Path(args.model).suffix.lower() in (".yaml", ".yml", ".json"):
         return load_model(args.model)
     return model_from_shorthand(args.model, redshift=args.redshift, shared_centre=args.shared_centre, sky=args.fit_sky,
-                                mask_radius=_mask_radius(args))
+                                mask_radius=_mask_radius(args), dataset=dataset)
 
 
 def _mask_radius(args) -> float | None:
@@ -307,14 +309,34 @@ def _mask_radius(args) -> float | None:
     return float(radius.max()) if radius.size else None
 
 
+def _prefetch_sampler(search: str) -> None:
+    """Import the sampler's package (nautilus brings scikit-learn and scipy.stats: ~1 s) on a second thread while
+    the main thread imports JAX, reads the FITS files and compiles: those parts release the GIL, so on two cores
+    the imports overlap instead of adding up."""
+    module = {"nautilus": "nautilus", "dynesty": "dynesty", "emcee": "emcee"}.get(search)
+    if module is not None:
+        import importlib
+
+        threading.Thread(target=importlib.import_module, args=(module,), daemon=True, name="galaxyfit-prefetch").start()
+
+
 def fit(args) -> int:
     """Fit a model to a FITS image and write the results."""
     import galaxyfit as gf
 
     start = time.perf_counter()
     _check_fit_arguments(args)
+    _prefetch_sampler(args.search)
     dataset = _load_dataset(args)
-    model = _load_model(args)
+    initial = None
+    if args.crowded:
+        from galaxyfit.model.crowded import crowded_field_model
+
+        field = crowded_field_model(dataset, sky=args.fit_sky, neighbours=args.neighbours, redshift=args.redshift)
+        model, dataset, initial = field.model, field.dataset, field.start
+        print(f"detected {len(field.detection.sources)} sources: a galaxy per source, priors and start from the detections")
+    else:
+        model = _load_model(args, dataset)
     print(f"{args.image}: {dataset.shape[0]}x{dataset.shape[1]} pixels of {args.pixel_scale}\", {dataset.pixels_in_mask} unmasked, "
           f"{_psf_text(dataset)}")
     print(f"noise: {_noise_text(dataset.noise_model)}")
@@ -326,9 +348,10 @@ def fit(args) -> int:
 
     analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=str(Path(args.image).with_suffix("")),
                                   latent_config=LatentConfig(magnitude_zero_point=args.magnitude_zero_point))
+    start_point = {"initial": initial} if initial is not None and args.search == "lm" else {}  # (the samplers draw their own)
     if args.name is not None:  # the full output folder of galaxyfit.paths
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
-        result = search.fit(model, analysis)
+        result = search.fit(model, analysis, **start_point)
         _print_result(result)
         _print_statistics(result, args.magnitude_zero_point)
         _print_timing(result, start)
@@ -343,7 +366,7 @@ def fit(args) -> int:
             Path(args.output).mkdir(parents=True, exist_ok=True)
         except ImportError:
             pass
-    result = search.fit(model, analysis)
+    result = search.fit(model, analysis, **start_point)
     _print_result(result)
     _print_statistics(result, args.magnitude_zero_point)
     folder = result.save(args.output)
@@ -477,6 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "or the mask's extent); or a model file (.yaml/.json; format in "
                                                      "galaxyfit.model.model_file). Default: sersic")
     p.add_argument("--shared-centre", action="store_true", help="with '+' models: one centre for all components")
+    p.add_argument("--crowded", action="store_true", help="a crowded field in one step: detect the sources (SEP) and fit a "
+                                                          "galaxy per source, Sersic if resolved, PointSource if not, with "
+                                                          "priors (and the lm start) from each detection's position, flux "
+                                                          "and size; --model is not used")
+    p.add_argument("--neighbours", choices=["model", "mask"], default="model",
+                   help="with --crowded: model every source (default), or fit the brightest and mask the others")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
     p.add_argument("--redshift", type=_positive_float, default=None, help="galaxy redshift (> 0), for sizes in kpc among the "
                                                                           "latent variables; without it none are computed")

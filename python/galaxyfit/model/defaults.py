@@ -31,6 +31,9 @@ _COMMON = {
     "core_radius_0": lambda: UniformPrior(0.0, 30.0),
     "core_radius_1": lambda: UniformPrior(0.0, 30.0),
     "background_sky_level": None,  # PyAutoGalaxy: Constant 0.0; give it a prior to fit the sky
+    "grid_offset": None,  # PyAutoGalaxy: grid_offset_0, grid_offset_1 Constant 0.0 (config/priors/dataset_model.yaml)
+    "background_sky_slope_y": None,  # no PyAutoGalaxy counterpart: fixed at 0 unless given a prior
+    "background_sky_slope_x": None,
     # regularization coefficients (autogalaxy/config/priors/regularization/*.yaml)
     "coefficient": lambda: LogUniformPrior(1e-6, 1e6),
     "coefficient_neighbor": lambda: LogUniformPrior(1e-6, 1e6),

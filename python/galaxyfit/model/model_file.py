@@ -4,7 +4,7 @@ A model file describes galaxies (and optionally the sky background) by name::
 
     galaxies:
       galaxy:
-        redshift: 0.5
+        redshift: 0.5                        # optional: without it, no sizes in kpc
         bulge:
           type: Sersic                       # any galaxyfit.lp class
           sersic_index: {type: UniformPrior, lower_limit: 1.0, upper_limit: 6.0}
@@ -63,8 +63,8 @@ def _shorthand() -> dict[str, tuple[str, str]]:
 SHORTHAND = _shorthand()
 
 
-def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool = False, sky: bool = False,
-                         mask_radius: float | None = None):
+def model_from_shorthand(text: str, redshift: float | None = None, shared_centre: bool = False, sky: bool = False,
+                         mask_radius: float | None = None, dataset=None):
     """A one-galaxy model from ``"sersic+exponential"``-style text: components named ``bulge``/``disk`` (or by
     profile, numbered when repeated), default priors; ``shared_centre`` links every component's centre to the first;
     ``sky`` adds a free background level (Gaussian prior, mean 0, sigma 1 data unit).
@@ -72,10 +72,23 @@ def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool =
     ``"linear:sersic+exponential"``: the same with linear light profiles (``gf.lp_linear``; intensities solved, not
     sampled). ``"mge:30"`` or ``"mge:30x2"``: a multi-Gaussian expansion (``model_util.mge_model_from``) of 30
     Gaussians in 1 or 2 bases (bulge and disk may then differ in shape), their widths up to ``mask_radius`` arcsec.
-    Raises ModelError for unknown names or malformed counts."""
+
+    ``dataset`` (an ``Imaging``): priors from the data (``model.data_priors``) instead of PyAutoGalaxy's defaults --
+    every centre Gaussian around the light's centroid, effective radii (and Gaussian widths) log-uniform from a tenth
+    of a pixel to twice the unmasked image's extent, intensities log-uniform over the data's surface-brightness range,
+    the sky level N(0, median noise). An MGE's shared centre gets the same Gaussian prior. Without it, the defaults.
+
+    Raises ModelError for unknown names or malformed counts, or a ``dataset`` that is not an Imaging; DatasetError
+    when the dataset has no positive flux to measure."""
     text = text.strip()
+    priors = None
+    if dataset is not None:
+        from galaxyfit.model.data_priors import check_data_priors_input, data_driven_priors
+
+        check_data_priors_input(dataset, "model_from_shorthand")
+        priors = data_driven_priors(dataset)
     if text.lower().startswith("mge:"):
-        return _mge_shorthand(text, redshift, sky, mask_radius)
+        return _mge_shorthand(text, redshift, sky, mask_radius, priors)
     prefix = ""
     if text.lower().startswith("linear:"):
         text, prefix = text[len("linear:"):], "linear."
@@ -97,14 +110,18 @@ def model_from_shorthand(text: str, redshift: float = 0.5, shared_centre: bool =
         for component in list(components.values())[1:]:
             component.centre = first.centre
     model = Collection(galaxies=Collection(galaxy=Model(Galaxy, redshift=redshift, **components)))
+    if priors is not None:
+        from galaxyfit.model.data_priors import apply_data_priors
+
+        apply_data_priors(model, priors)
     if sky:
         from galaxyfit.model.priors import GaussianPrior
 
-        model.dataset_model = Model(DatasetModel, background_sky_level=GaussianPrior(0.0, 1.0))
+        model.dataset_model = Model(DatasetModel, background_sky_level=GaussianPrior(0.0, 1.0 if priors is None else priors.sky_sigma))
     return model
 
 
-def _mge_shorthand(text: str, redshift: float, sky: bool, mask_radius: float | None):
+def _mge_shorthand(text: str, redshift: float | None, sky: bool, mask_radius: float | None, priors=None):
     from galaxyfit.model_util import mge_model_from
 
     spec = text[len("mge:"):].lower().replace(" ", "")
@@ -115,13 +132,14 @@ def _mge_shorthand(text: str, redshift: float, sky: bool, mask_radius: float | N
     if mask_radius is None or not mask_radius > 0:
         raise ModelError(f"--model {text!r} needs the mask radius (the widest Gaussian's sigma): give --mask-radius")
     total, per = int(counts[0]), int(counts[1]) if len(counts) == 2 else 1
+    centre = {} if priors is None else dict(centre=priors.centre, centre_prior_is_uniform=False, centre_sigma=priors.centre_sigma)
     model = Collection(galaxies=Collection(galaxy=Model(Galaxy, redshift=redshift,
                                                         bulge=mge_model_from(mask_radius, total_gaussians=total,
-                                                                             gaussian_per_basis=per))))
+                                                                             gaussian_per_basis=per, **centre))))
     if sky:
         from galaxyfit.model.priors import GaussianPrior
 
-        model.dataset_model = Model(DatasetModel, background_sky_level=GaussianPrior(0.0, 1.0))
+        model.dataset_model = Model(DatasetModel, background_sky_level=GaussianPrior(0.0, 1.0 if priors is None else priors.sky_sigma))
     return model
 
 
@@ -204,7 +222,8 @@ def model_from_dict(data: dict) -> Collection:
     for galaxy_name, spec in _mapping(data["galaxies"], "galaxies", "galaxy names to galaxies").items():
         spec = dict(_mapping(spec, f"galaxies.{galaxy_name}", "component names (and redshift) to components"))
         where = f"galaxies.{galaxy_name}.redshift"
-        redshift = _value(spec.pop("redshift", 0.5), where)
+        redshift = spec.pop("redshift", None)  # none given: no sizes in kpc (galaxyfit.latent)
+        redshift = None if redshift is None else _value(redshift, where)
         check_parameter(Galaxy, "redshift", redshift, where)
         components = {}
         for name, component in spec.items():

@@ -115,7 +115,9 @@ class LevenbergMarquardt(Search):
         if initial is not None:
             return [self._vector(model, initial)]
         rng = np.random.default_rng(self.seed)
-        candidates = np.vstack([model.prior_medians[None, :], problem.prior_transform(rng.random((self.n_draws, model.prior_count)))])
+        candidates = model.prior_medians[None, :]
+        if self.n_draws:  # (a batch of no points is not a batch the problem can transform)
+            candidates = np.vstack([candidates, problem.prior_transform(rng.random((self.n_draws, model.prior_count)))])
         log_l = problem.log_likelihood(candidates)
         order = [i for i in np.argsort(-log_l) if log_l[i] > -1e98]
         starts = [candidates[i] for i in order]
