@@ -251,3 +251,26 @@ def test_multinest_error_names_everything_missing(monkeypatch, tmp_path):
     assert "pip install pymultinest" in str(both.value) and "libmultinest.so" in str(both.value)
     (tmp_path / "libmultinest.so").write_bytes(b"")  # the library found on LD_LIBRARY_PATH: only pymultinest is missing
     assert multinest.missing_multinest_parts() == ["the pymultinest package (pip install pymultinest)"]
+
+
+def test_command_line_fits_several_bands_jointly(tmp_path, capsys):
+    """galaxyfit fit a.fits b.fits: per-band options by position, one shared geometry, each band's intensities
+    solved; the joint folder holds a folder per band."""
+    from galaxyfit.cli import main
+
+    for name, size, seed in (("g", 30, 1), ("r", 36, 2)):
+        assert main(["simulate", str(tmp_path / name), "--size", str(size), "--seed", str(seed)]) == 0
+    images = [str(tmp_path / b / "data.fits") for b in ("g", "r")]
+    common = ["--noise-map", *(str(tmp_path / b / "noise_map.fits") for b in ("g", "r")),
+              "--psf", *(str(tmp_path / b / "psf.fits") for b in ("g", "r")), "--model", "sersic", "--search", "lm",
+              "--output", str(tmp_path / "out")]
+    capsys.readouterr()
+    assert main(["fit", *images, "--pixel-scale", str(10 / 30), "0.1", "0.2", *common]) == 2
+    assert "--pixel-scale: give one value for every image or one per image (2), got 3" in capsys.readouterr().err
+    assert main(["fit", *images, "--pixel-scale", str(10 / 30), str(10 / 36), *common]) == 0
+    out = capsys.readouterr().out
+    assert "fitted as linear:sersic" in out and out.count("reduced chi^2") == 2 and "g_data" in out and "r_data" in out
+    (folder,) = (tmp_path / "out" / "multiband").iterdir()
+    for band in (0, 1):
+        assert (folder / "analyses" / f"analysis_{band}" / "files" / "samples_summary.json").is_file()
+    assert (folder / ".completed").is_file()

@@ -343,6 +343,10 @@ def _plan_of(model, config: LatentConfig):
 def _half_light_rule(profile) -> str | None:
     """Which rule gives the circularised half-light radius of ``profile`` (module docstring), None if none does."""
     from galaxyfit.profiles import light
+    from galaxyfit.profiles.parameterised import ReparameterisedProfile
+
+    if isinstance(profile, ReparameterisedProfile):  # Imfit's / GALFIT's parameters of a standard profile
+        profile = profile.standard()
 
     if isinstance(profile, light.PointSource):
         return "point"
@@ -386,6 +390,10 @@ def circularised_half_light_radius(profile):
     import jax.numpy as jnp
 
     from galaxyfit.profiles import light
+    from galaxyfit.profiles.parameterised import ReparameterisedProfile
+
+    if isinstance(profile, ReparameterisedProfile):
+        profile = profile.standard()
     from galaxyfit.profiles.validate import sanitized
 
     rule = _half_light_rule(profile)

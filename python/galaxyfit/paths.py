@@ -57,7 +57,7 @@ def array_digest(array, dtype: str = "<f8") -> str:
 def dataset_identity(dataset) -> dict:
     """What identifies an imaging dataset: content digests of data, noise map, PSF (float64) and mask (bool), the
     shape, the pixel scales (arcsec), and how the noise map and PSF were made (not the files' names)."""
-    return {
+    identity = {
         "shape": list(dataset.shape),
         "pixel_scales": [float(s) for s in dataset.pixel_scales],
         "data": array_digest(dataset.data),
@@ -69,6 +69,11 @@ def dataset_identity(dataset) -> dict:
         # folder is the same fit (its content is hashed above)
         "noise_model": {k: v for k, v in (getattr(dataset, "noise_model", None) or {}).items() if not str(k).endswith("file")},
     }
+    if getattr(dataset, "psf_oversampled", None) is not None:  # (absent: identifiers of earlier fits unchanged)
+        identity["psf_oversampled"] = {
+            "psf": array_digest(dataset.psf_oversampled), "oversampling": int(dataset.psf_oversampling),
+            "region": None if dataset.psf_oversampled_region is None else [int(v) for v in dataset.psf_oversampled_region]}
+    return identity
 
 
 def _plain(value):

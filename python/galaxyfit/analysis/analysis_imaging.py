@@ -403,9 +403,8 @@ class AnalysisImaging:
         galaxies, dataset_model = parts
         galaxies, valid = _sanitized_galaxies(galaxies)
         if dataset_model is not None:
-            sky = jnp.asarray(dataset_model.background_sky_level, dtype=jnp.float64)
-            valid = valid & jnp.isfinite(sky)
-            dataset_model = DatasetModel(jnp.where(jnp.isfinite(sky), sky, 0.0))
+            dataset_model, finite = dataset_model.sanitized()  # (sky level, slopes and grid offset)
+            valid = valid & finite
         return FitImaging(self.dataset, galaxies, dataset_model, plan=self.plan, adapt_images=self.adapt_images,
                           galaxy_names=names), valid
 

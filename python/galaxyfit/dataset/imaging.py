@@ -29,7 +29,7 @@ NEGATIVE_PSF_PEAK = 0.02
 MIN_PSF_SUM_FRACTION = 1e-6
 
 
-def negative_psf_problem(psf: np.ndarray, normalize: bool = True) -> str | None:
+def negative_psf_problem(psf: np.ndarray, normalize: bool = True, name: str = "psf") -> str | None:
     """A warning's text when ``psf`` (2-D, finite, with a usable sum) has a suspiciously large negative part, else
     None. The text says what is done with it: with ``normalize`` it is divided by its sum and used with its negative
     values; without, used exactly as given.
@@ -45,7 +45,7 @@ def negative_psf_problem(psf: np.ndarray, normalize: bool = True) -> str | None:
     done = (f"it will be divided by its sum ({psf.sum():.6g}) and the model blurred with its negative values kept"
             if normalize else "the model will be blurred with it exactly as given (normalize_psf=False), negative values "
             "included")
-    return (f"psf: its {int((psf < 0).sum())} negative values sum to {negative / positive:.1%} of its positive ones and reach "
+    return (f"{name}: its {int((psf < 0).sum())} negative values sum to {negative / positive:.1%} of its positive ones and reach "
             f"{lowest / peak:.2%} of its peak; {done}")
 
 
@@ -65,6 +65,42 @@ def _real_array(value, name: str) -> np.ndarray:
 def _first_bad(bad: np.ndarray) -> str:
     i, j = np.argwhere(bad)[0]
     return f"first at row {i}, column {j}"
+
+
+def _checked_region(region, shape) -> tuple[int, int, int, int]:
+    """``psf_oversampled_region`` as (y0, y1, x0, x1) ints, 0-based half-open, inside an image of ``shape``; raises
+    DatasetError naming the argument otherwise."""
+    try:
+        values = tuple(region)
+    except TypeError:
+        values = None
+    if values is None or len(values) != 4 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        raise DatasetError(f"psf_oversampled_region must be four integers (y0, y1, x0, x1), 0-based and half-open like "
+                           f"data[y0:y1, x0:x1], got {region!r}")
+    y0, y1, x0, x1 = (int(v) for v in values)
+    ny, nx = shape
+    if not (0 <= y0 < y1 <= ny and 0 <= x0 < x1 <= nx):
+        raise DatasetError(f"psf_oversampled_region (y0, y1, x0, x1) = {(y0, y1, x0, x1)} must satisfy 0 <= y0 < y1 <= "
+                           f"{ny} and 0 <= x0 < x1 <= {nx} (a non-empty part of the {ny} x {nx} image, half-open ranges)")
+    return y0, y1, x0, x1
+
+
+def psf_oversampled_region_from_imfit(text: str) -> tuple[int, int, int, int]:
+    """Imfit's ``--psf-oversample-region`` syntax ``x1:x2,y1:y2`` (1-based, inclusive pixel ranges; Imfit manual,
+    "PSF oversampling") as galaxyfit's ``psf_oversampled_region`` (y0, y1, x0, x1), 0-based half-open:
+    ``(y1 - 1, y2, x1 - 1, x2)``. Raises DatasetError quoting ``text`` if it is not four integers in that form or a
+    range is empty or starts below 1 (whether it fits the image is checked by ``Imaging``)."""
+    try:
+        xs, ys = str(text).replace(" ", "").split(",")
+        x1, x2 = (int(v) for v in xs.split(":"))
+        y1, y2 = (int(v) for v in ys.split(":"))
+    except ValueError:
+        raise DatasetError(f"oversampled PSF region {text!r}: expected Imfit's x1:x2,y1:y2 (1-based, inclusive pixel "
+                           "ranges), e.g. 100:150,200:260") from None
+    if not (1 <= x1 <= x2 and 1 <= y1 <= y2):
+        raise DatasetError(f"oversampled PSF region {text!r}: needs 1 <= x1 <= x2 and 1 <= y1 <= y2 (1-based, inclusive)")
+    return y1 - 1, y2, x1 - 1, x2
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -95,12 +131,26 @@ class Imaging:
         True = excluded. None: every pixel is used.
     mask_nan_data : bool
         Mask pixels whose data or noise is not finite (with a warning that counts them) instead of raising.
+    psf_oversampled : (K_y, K_x) array or None
+        The PSF sampled ``psf_oversampling`` times finer than the data on each axis (WebbPSF's / TinyTim's
+        oversampled PSFs, Imfit's ``--psf-oversampled``), odd in both dimensions and centred on its central pixel;
+        checked and normalised like ``psf``. Where it applies, the model is integrated over sub-pixels
+        ``psf_oversampling`` times smaller, convolved with it, and averaged back to data pixels
+        (``galaxyfit.fit.psf_oversampled``). PyAutoArray 2026.10.26.1's ``convolve_over_sample_size_lp`` is the
+        whole-image case.
+    psf_oversampling : int or None
+        The integer factor N >= 1 (required with ``psf_oversampled``).
+    psf_oversampled_region : (y0, y1, x0, x1) or None
+        0-based, half-open pixel ranges (Python's ``data[y0:y1, x0:x1]``) where the oversampled PSF is used; the
+        normal ``psf`` blurs the rest. None: the whole image. Imfit's 1-based inclusive ``x1:x2,y1:y2`` is
+        ``(y1 - 1, y2, x1 - 1, x2)``.
 
     Raises
     ------
     DatasetError
         Shapes that disagree; NaN data or NaN / non-positive noise in used pixels; a PSF that is even-sized, not
-        finite or all zero, or that cannot be normalised (above); a mask that leaves no pixels.
+        finite or all zero, or that cannot be normalised (above); a mask that leaves no pixels; an oversampled PSF
+        without an integer factor >= 1 (or a factor or region without the PSF), a region outside the image or empty.
     """
 
     def __init__(
@@ -112,6 +162,9 @@ class Imaging:
         mask=None,
         normalize_psf: bool = True,
         mask_nan_data: bool = False,
+        psf_oversampled=None,
+        psf_oversampling: int | None = None,
+        psf_oversampled_region=None,
     ):
         data = _real_array(data, "data")
         noise_map = _real_array(noise_map, "noise_map")
@@ -162,42 +215,69 @@ class Imaging:
         #: How the noise map was made (``from_fits`` fills in the model, its values and files) and the PSF's file.
         self.noise_model: dict = {"kind": "sigma map"}
         self.psf_file: str | None = None
+        self._set_oversampled_psf(psf_oversampled, psf_oversampling, psf_oversampled_region, normalize_psf)
+
+    def _set_oversampled_psf(self, psf, factor, region, normalize: bool) -> None:
+        """Check and store ``psf_oversampled``, ``psf_oversampling`` and ``psf_oversampled_region`` (class docstring)."""
+        self.psf_oversampled_file: str | None = None
+        if psf is None:
+            if factor is not None or region is not None:
+                given = "psf_oversampling" if factor is not None else "psf_oversampled_region"
+                raise DatasetError(f"{given} was given without psf_oversampled, the oversampled PSF it describes")
+            self.psf_oversampled, self.psf_oversampling, self.psf_oversampled_region = None, 1, None
+            self.psf_oversampled_sum = None
+            return
+        if factor is None:
+            raise DatasetError("psf_oversampled needs psf_oversampling, the integer factor by which it is finer than the data")
+        if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, (int, np.integer, float, np.floating)) \
+                or not float(factor).is_integer() or int(factor) < 1:
+            raise DatasetError(f"psf_oversampling must be an integer >= 1, got {factor!r}")
+        array = _real_array(psf, "psf_oversampled")
+        checked, total = self._checked_psf(array, normalize, "psf_oversampled")
+        self.psf_oversampled = _read_only(checked)
+        self.psf_oversampled_sum = total
+        self.psf_oversampling = int(factor)
+        self.psf_oversampled_region = None if region is None else _checked_region(region, self.shape)
+
+    @property
+    def has_psf_oversampled(self) -> bool:
+        return self.psf_oversampled is not None
 
     @staticmethod
-    def _checked_psf(psf, normalize: bool) -> tuple[np.ndarray, float]:
-        """(the PSF to blur with, the sum of the PSF as given)."""
+    def _checked_psf(psf, normalize: bool, name: str = "psf") -> tuple[np.ndarray, float]:
+        """(the PSF to blur with, the sum of the PSF as given); ``name`` is the argument the messages name."""
         if psf is None:
             return np.ones((1, 1)), 1.0
-        psf = _real_array(psf, "psf")
+        psf = _real_array(psf, name)
         if psf.ndim != 2:
-            raise DatasetError(f"psf must be a 2-D image, got shape {psf.shape}")
+            raise DatasetError(f"{name} must be a 2-D image, got shape {psf.shape}")
         if psf.shape[0] % 2 == 0 or psf.shape[1] % 2 == 0:
             raise DatasetError(
-                f"psf shape {psf.shape} must be odd in both dimensions (its centre is the central pixel); "
+                f"{name} shape {psf.shape} must be odd in both dimensions (its centre is the central pixel); "
                 "crop or resample it to an odd size"
             )
         if not np.isfinite(psf).all():
-            raise DatasetError(f"psf has {int((~np.isfinite(psf)).sum())} non-finite values")
+            raise DatasetError(f"{name} has {int((~np.isfinite(psf)).sum())} non-finite values")
         if not np.any(psf):
-            raise DatasetError("psf is all zero, so it cannot blur anything")
+            raise DatasetError(f"{name} is all zero, so it cannot blur anything")
         with np.errstate(over="ignore"):  # an overflowing sum is reported below
             total, absolute = float(psf.sum()), float(np.abs(psf).sum())
         if not (np.isfinite(total) and np.isfinite(absolute)):
-            raise DatasetError(f"psf values (largest |value| {float(np.abs(psf).max()):.3g}) are so large that their sum "
+            raise DatasetError(f"{name} values (largest |value| {float(np.abs(psf).max()):.3g}) are so large that their sum "
                                "overflows float64; rescale the PSF")
         tiny = abs(total) < MIN_PSF_SUM_FRACTION * absolute
         if tiny and normalize:
             what = "sums to exactly 0" if total == 0 else (f"sums to {total:.6g}, only {abs(total) / absolute:.2g} of the sum "
                                                             f"of its absolute values ({absolute:.6g})")
-            raise DatasetError(f"psf {what}: its positive and negative parts cancel, so normalising it (dividing by the "
+            raise DatasetError(f"{name} {what}: its positive and negative parts cancel, so normalising it (dividing by the "
                                f"sum) would scale it up without limit; normalising needs a sum of at least "
                                f"{MIN_PSF_SUM_FRACTION:g} of the absolute values' sum. To blur with the PSF exactly as given "
                                "(e.g. an interferometric dirty beam), pass normalize_psf=False (--no-normalize-psf on the "
                                "command line)")
         if total < 0 and not tiny:
-            raise DatasetError(f"psf sums to {total:.6g} < 0: blurring with it would turn light negative (is it a residual "
+            raise DatasetError(f"{name} sums to {total:.6g} < 0: blurring with it would turn light negative (is it a residual "
                                "or background-subtracted image rather than a PSF?)")
-        problem = negative_psf_problem(psf, normalize)
+        problem = negative_psf_problem(psf, normalize, name)
         if problem is not None:
             warnings.warn(problem, NegativePSFWarning, stacklevel=3)
         return (psf / total if normalize else psf), total
@@ -224,6 +304,10 @@ class Imaging:
         n_combined: int = 1,
         normalize_psf: bool = True,
         mask_nan_data: bool = False,
+        psf_oversampled_path=None,
+        psf_oversampled_hdu=None,
+        psf_oversampling: int | None = None,
+        psf_oversampled_region=None,
     ) -> "Imaging":
         """Load a dataset from FITS files (arrays are used in FITS row order; nothing is flipped).
 
@@ -235,6 +319,8 @@ class Imaging:
         (data in counts), with a warning for a rate image without EXPTIME; ``"header"``: the header's EXPTIME
         whatever BUNIT says (``galaxyfit.dataset.header``). What was used is in ``noise_model``.
         ``mask_path``: non-zero = masked.
+        ``psf_oversampled_path``, ``psf_oversampling``, ``psf_oversampled_region``: an oversampled PSF (the class
+        docstring's ``psf_oversampled``, ``psf_oversampling``, ``psf_oversampled_region``).
         ``*_hdu``: the HDU (index or name) of each file; None (default): the first HDU holding data.
         Raises DatasetError naming the file for unreadable inputs, and if neither a noise map nor a gain is given.
         """
@@ -256,6 +342,8 @@ class Imaging:
         else:
             raise DatasetError("no noise: give noise_map_path (sigma or variance map) or gain (data-based noise)")
         psf = None if psf_path is None else fits_io.read_array(psf_path, psf_hdu, "psf")
+        psf_fine = None if psf_oversampled_path is None else fits_io.read_array(psf_oversampled_path, psf_oversampled_hdu,
+                                                                                 "oversampled psf")
         mask = None if mask_path is None else Mask.from_fits(mask_path, pixel_scales, mask_hdu)
         if mask is not None and mask.shape != data.shape:
             raise DatasetError(f"mask file {mask_path} has shape {mask.shape}, data file {data_path} {data.shape}")
@@ -268,19 +356,29 @@ class Imaging:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                imaging = cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data)
+                imaging = cls(data, noise_map, psf, pixel_scales, mask, normalize_psf=normalize_psf, mask_nan_data=mask_nan_data,
+                              psf_oversampled=psf_fine, psf_oversampling=psf_oversampling,
+                              psf_oversampled_region=psf_oversampled_region)
             for w in caught:  # again, from the caller's line, the PSF's naming its file
-                text = f"{w.message} [psf file {psf_path}]" if issubclass(w.category, NegativePSFWarning) else str(w.message)
+                text = str(w.message)
+                if issubclass(w.category, NegativePSFWarning):
+                    fine = text.startswith("psf_oversampled")
+                    text = f"{text} [{'oversampled psf' if fine else 'psf'} file {psf_oversampled_path if fine else psf_path}]"
                 warnings.warn(text, w.category, stacklevel=2)
             bunit = header.get("BUNIT")
             imaging.noise_model = {**noise_model, "data_file": str(data_path),
                                    "data_unit": None if bunit is None else str(bunit).strip()}
             imaging.psf_file = None if psf_path is None else str(psf_path)
+            imaging.psf_oversampled_file = None if psf_oversampled_path is None else str(psf_oversampled_path)
             return imaging
         except DatasetError as exc:
             # Name the file the complaint is about: the checks speak of arrays, the user handed over files.
-            files = {"data": data_path, "noise_map": noise_map_path, "psf": psf_path, "mask": mask_path}
+            # psf_oversampled before psf: its messages start with "psf" too
+            files = {"data": data_path, "noise_map": noise_map_path, "psf_oversampled": psf_oversampled_path,
+                     "psf": psf_path, "mask": mask_path}
             message = str(exc)
+            if message.startswith(("psf_oversampling", "psf_oversampled_region", "psf_oversampled needs")):
+                raise  # about an argument, not a file
             culprit = next((name for name in files if message.startswith(name) and files[name] is not None), None)
             where = f"{culprit.replace('_', ' ')} file {files[culprit]}" if culprit else \
                 ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in files.items() if v is not None)
@@ -294,9 +392,13 @@ class Imaging:
         explicitly with ``imaging.mask | other``."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NegativePSFWarning)  # said once, when this dataset was made
-            masked = Imaging(self.data, self.noise_map, self.psf, self.pixel_scales, mask, normalize_psf=False)
+            masked = Imaging(self.data, self.noise_map, self.psf, self.pixel_scales, mask, normalize_psf=False,
+                             psf_oversampled=self.psf_oversampled,
+                             psf_oversampling=self.psf_oversampling if self.has_psf_oversampled else None,
+                             psf_oversampled_region=self.psf_oversampled_region)
         masked.psf_normalized, masked.psf_sum = self.psf_normalized, self.psf_sum
         masked.noise_model, masked.psf_file = dict(self.noise_model), self.psf_file
+        masked.psf_oversampled_sum, masked.psf_oversampled_file = self.psf_oversampled_sum, self.psf_oversampled_file
         return masked
 
     def to_fits(self, folder, overwrite: bool = False) -> dict[str, Path]:
@@ -322,11 +424,19 @@ class Imaging:
 
     def description(self) -> dict:
         """What a result file records about this dataset: shape, pixel scales (arcsec), unmasked pixels, the noise
-        model (``noise_model``) and the PSF (shape, file, whether it was normalised and its sum as given)."""
-        return {"shape": list(self.shape), "pixel_scales": list(self.pixel_scales), "pixels_in_mask": self.pixels_in_mask,
-                "noise_model": dict(self.noise_model),
-                "psf": {"shape": list(self.psf.shape), "file": self.psf_file, "normalized": self.psf_normalized,
-                        "sum_as_given": self.psf_sum}}
+        model (``noise_model``), the PSF (shape, file, whether it was normalised and its sum as given) and, when
+        there is one, the oversampled PSF (the same, plus its factor and region)."""
+        out = {"shape": list(self.shape), "pixel_scales": list(self.pixel_scales), "pixels_in_mask": self.pixels_in_mask,
+               "noise_model": dict(self.noise_model),
+               "psf": {"shape": list(self.psf.shape), "file": self.psf_file, "normalized": self.psf_normalized,
+                       "sum_as_given": self.psf_sum}}
+        if self.has_psf_oversampled:
+            out["psf_oversampled"] = {
+                "shape": list(self.psf_oversampled.shape), "file": self.psf_oversampled_file,
+                "normalized": self.psf_normalized, "sum_as_given": self.psf_oversampled_sum,
+                "oversampling": self.psf_oversampling,
+                "region": None if self.psf_oversampled_region is None else list(self.psf_oversampled_region)}
+        return out
 
     @property
     def shape(self) -> tuple[int, int]:

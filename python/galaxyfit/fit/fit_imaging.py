@@ -15,7 +15,8 @@ from galaxyfit.fit.linear_objects import blurred_columns, column_flags, linear_p
 from galaxyfit.fit.model_image import blurred_slim, unblurred_box
 from galaxyfit.fit.pixelized import has_pixelization, pixelized_inversion
 from galaxyfit.fit.plan import ImagePlan
-from galaxyfit.galaxy import DatasetModel, Galaxies
+from galaxyfit.errors import ModelError
+from galaxyfit.galaxy import DatasetModel, Galaxies, offset_galaxies
 from galaxyfit.kernels.statistics import chi_squared
 from galaxyfit.settings import Settings
 
@@ -28,7 +29,8 @@ class FitImaging:
     dataset : Imaging
     galaxies : Galaxies or sequence of Galaxy
     dataset_model : DatasetModel or None
-        Its ``background_sky_level`` is subtracted from the data.
+        Its sky (``background_sky_level`` plus, if given, the plane's slopes) is subtracted from the data; its
+        ``grid_offset`` shifts every profile's centre by +offset in the model (PyAutoArray's grid minus offset).
     plan : ImagePlan or None
         Precomputed static plan (AnalysisImaging passes one); built from ``settings`` if None.
     settings : Settings or None
@@ -61,13 +63,26 @@ class FitImaging:
         self.n_free_parameters = n_free_parameters
         self.adapt_images = adapt_images
         self.galaxy_names = list(galaxy_names) if galaxy_names is not None else None
+        #: The galaxies as the model images see them: with the dataset model's grid offset applied.
+        self.model_galaxies = self.galaxies
+        if self.dataset_model.has_grid_offset:
+            if has_pixelization(self.galaxies):
+                raise ModelError("DatasetModel.grid_offset is not implemented with pixelizations (their mesh would have "
+                                 "to move too); fix grid_offset at (0, 0)")
+            self.model_galaxies = offset_galaxies(self.galaxies, self.dataset_model.grid_offset)
+        if self.plan.psf_oversampled is not None and has_pixelization(self.galaxies):
+            raise ModelError("an oversampled PSF (Imaging.psf_oversampled) is not implemented with pixelizations: their "
+                             "blurred mapping uses the normal PSF")
 
     # ---- slim vectors (jittable) --------------------------------------------------------------------------------------
 
     @cached_property
     def data_slim(self):
-        """Data at the unmasked pixels minus the dataset model's background sky level."""
-        return jnp.asarray(self.plan.data_slim) - self.dataset_model.background_sky_level
+        """Data at the unmasked pixels minus the dataset model's sky (level, and plane when it has slopes)."""
+        if not self.dataset_model.has_sky_plane:
+            return jnp.asarray(self.plan.data_slim) - self.dataset_model.background_sky_level
+        return jnp.asarray(self.plan.data_slim) - self.dataset_model.sky_at(jnp.asarray(self.plan.y_slim),
+                                                                            jnp.asarray(self.plan.x_slim))
 
     @property
     def noise_slim(self):
@@ -77,7 +92,7 @@ class FitImaging:
     def parametric_image_slim(self):
         """The standard (non-linear) profiles' model at the unmasked pixels (PSF-convolved plus operated ones, plus
         any solved sky level)."""
-        return blurred_slim(self.galaxies, self.plan)
+        return blurred_slim(self.model_galaxies, self.plan)
 
     def precompute(self, parts) -> None:
         """Take (parametric_image_slim, inversion columns or None), computed elsewhere (e.g. under jit), in place of
@@ -100,7 +115,11 @@ class FitImaging:
         known sky level): a pixelization's data vector is then computed once, not in every call. None otherwise."""
         from galaxyfit.integration import known_float
 
-        if self.galaxies.light_profiles or any(type(c).__name__ == "SkyLevel" for g in self.galaxies for c in g.components.values()):
+        from galaxyfit.profiles.linear import SkyLevel
+
+        if self.galaxies.light_profiles or any(isinstance(c, SkyLevel) for g in self.galaxies for c in g.components.values()):
+            return None
+        if self.dataset_model.has_sky_plane:
             return None
         sky = known_float(self.dataset_model.background_sky_level)
         return None if sky is None else self.plan.data_slim - sky
@@ -116,7 +135,7 @@ class FitImaging:
         when the galaxies have no linear objects."""
         if not self.linear_keys:
             return self._inversion_of(None) if has_pixelization(self.galaxies) else None
-        return self._inversion_of(blurred_columns(self.galaxies, self.plan))
+        return self._inversion_of(blurred_columns(self.model_galaxies, self.plan))
 
     @cached_property
     def blurred_image_slim(self):
@@ -200,11 +219,17 @@ class FitImaging:
             return self.galaxies
         return replace_linear_profiles(self.galaxies, self.inversion.reconstruction)
 
+    def _solved_model_galaxies(self) -> Galaxies:
+        """``model_galaxies`` with linear profiles at their solved intensities (for images)."""
+        if self.inversion is None:
+            return self.model_galaxies
+        return replace_linear_profiles(self.model_galaxies, self.inversion.reconstruction)
+
     @property
     def galaxy_model_image_dict(self) -> dict:
         """{galaxy of this fit: (N_y, N_x) its PSF-convolved model at the unmasked pixels, 0 elsewhere} with every
         linear profile at its solved intensity (PyAutoGalaxy's name). The images add up to ``blurred_image``."""
-        solved = self.galaxies_linear_light_profiles_to_light_profiles()
+        solved = self._solved_model_galaxies()
         images = [np.asarray(blurred_slim(Galaxies([one]), self.plan)) for one in solved]
         for key, image in self._pixelized_slim_dict(blurred=True).items():
             images[key.galaxy] = images[key.galaxy] + image
@@ -246,7 +271,7 @@ class FitImaging:
         """(N_y, N_x) model before PSF convolution (non-operated plus operated components, linear profiles at their
         solved intensities) over the whole image."""
         grid = self.plan.image_grid
-        galaxies = self.galaxies_linear_light_profiles_to_light_profiles()
+        galaxies = self._solved_model_galaxies()
         image = np.asarray(unblurred_box(galaxies, self.plan, grid=grid) + unblurred_box(galaxies, self.plan, operated=True, grid=grid))
         for reconstructed in self.reconstructed_image_dict.values():  # pixelizations: at the unmasked pixels only
             image = image + reconstructed

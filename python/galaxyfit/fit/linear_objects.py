@@ -3,8 +3,10 @@
 Each linear light profile is one column: its image at unit intensity, pixel-integrated on the plan's box (so the
 light from beyond the mask and the image edge is blurred in, as for standard profiles), PSF-convolved and read out at
 the unmasked pixels (PyAutoGalaxy's ``operated_mapping_matrix``). Profiles of one law are rendered in one batched C++
-call and convolved in one batched call. A linear ``Sky`` is a column of ones (not convolved); a linear
-``PointSource`` is the shifted PSF (already "operated"). A ``Basis`` contributes its linear members in order and,
+call and convolved in one batched call. A linear ``Sky`` is a column of ones and its slopes ``SkySlopeY`` /
+``SkySlopeX`` the pixel centres' y / x (not convolved); a linear ``PointSource`` is the shifted PSF (already
+"operated"). With an oversampled PSF, the columns at its pixels are computed as the parametric model is there
+(``galaxyfit.fit.psf_oversampled``). A ``Basis`` contributes its linear members in order and,
 with a regularization, the matching block of H (a chain over its members).
 """
 
@@ -21,7 +23,7 @@ from galaxyfit.integration import (kernel_parameters, may_be_narrow_gaussian, na
                                    known_float, narrow_gaussian_window, narrow_limit, point_source_image, profile_image,
                                    surely_narrow_gaussian)
 from galaxyfit.kernels.inversion import FREE_SIGN, REGULARIZED
-from galaxyfit.profiles.linear import LinearLightProfile, PointSource, Sky
+from galaxyfit.profiles.linear import LinearLightProfile, PointSource, Sky, sky_column
 from galaxyfit.regularization import chain_neighbours
 
 
@@ -88,12 +90,16 @@ def regularization_matrix(galaxies, k: int):
 
 
 def blurred_columns(galaxies, plan: ImagePlan):
-    """(k, N) images of the linear profiles at unit intensity, PSF-convolved, at the unmasked pixels."""
+    """(k, N) images of the linear profiles at unit intensity, PSF-convolved, at the unmasked pixels (at an
+    oversampled PSF's pixels, by the oversampled path)."""
     profiles = [p for _, p in linear_profiles(galaxies)]
     rows: list = [None] * len(profiles)
     blurred = [i for i, p in enumerate(profiles) if not p.operated and not isinstance(p, Sky)]
     over = plan.settings.over_sampling
-    if blurred:
+    fine = plan.psf_oversampled
+    targets = _oversampled_targets(profiles, blurred, plan) if fine is not None else {}
+    normal_needed = fine is None or not fine.covers_all
+    if blurred and normal_needed:
         if over.mode == "adaptive" and over.backend == "cpp":
             boxes, direct = _adaptive_cpp_boxes(profiles, blurred, plan)
             for i, column in direct.items():
@@ -107,13 +113,33 @@ def blurred_columns(galaxies, plan: ImagePlan):
                 rows[i] = convolved[j]
     for i, p in enumerate(profiles):
         if isinstance(p, Sky):
-            rows[i] = jnp.ones(plan.pixels_in_mask)
+            rows[i] = jnp.asarray(sky_column(p, plan.y_slim, plan.x_slim))
         elif isinstance(p, PointSource):
-            box = point_source_image(p.unit_profile(), plan.grid, plan.dataset.psf)
-            rows[i] = plan.slim_from_box(box)
+            if normal_needed:
+                box = point_source_image(p.unit_profile(), plan.grid, plan.dataset.psf)
+                rows[i] = plan.slim_from_box(box)
         elif p.operated:
             rows[i] = plan.slim_from_box(profile_image(p.unit_profile(), plan.grid, over))
+    for i, value in targets.items():
+        rows[i] = fine.merged(value, rows[i] if normal_needed else 0.0)
     return jnp.stack(rows)
+
+
+def _oversampled_targets(profiles, blurred, plan: ImagePlan) -> dict:
+    """{column index: (n_target,) values at the oversampled PSF's pixels} for the blurred profiles (sub-pixel boxes
+    convolved with the fine PSF, averaged to pixels) and point sources (the fine PSF shifted, averaged)."""
+    from galaxyfit.fit.model_image import point_sources_fine_box
+
+    fine = plan.psf_oversampled
+    targets = {}
+    if blurred:
+        boxes = jnp.stack([profile_image(profiles[i].unit_profile(), fine.grid, plan.settings.over_sampling) for i in blurred])
+        values = fine.blurred_targets(boxes)
+        targets.update((i, values[j]) for j, i in enumerate(blurred))
+    for i, p in enumerate(profiles):
+        if isinstance(p, PointSource):
+            targets[i] = fine.binned_targets(point_sources_fine_box([p.unit_profile()], fine))
+    return targets
 
 
 #: A window of 3 x 3 pixels holds a Gaussian narrower than this many pixels (major axis) to rounding: its edges lie at
@@ -224,7 +250,7 @@ def unblurred_column_images(galaxies, plan: ImagePlan) -> list[np.ndarray]:
     out = []
     for _, p in linear_profiles(galaxies):
         if isinstance(p, Sky):
-            out.append(np.ones(plan.dataset.shape))
+            out.append(np.asarray(sky_column(p, *plan.image_coordinates()), dtype=np.float64))
         elif isinstance(p, PointSource):
             out.append(np.asarray(point_source_image(p.unit_profile(), plan.image_grid, plan.dataset.psf)))
         else:

@@ -37,6 +37,11 @@ class ImagePlan:
     noise_normalization : float
         sum ln(2 pi noise^2) over the unmasked pixels.
     convolver : Convolver
+    psf_oversampled : OversampledConvolution or None
+        The oversampled-PSF path (``galaxyfit.fit.psf_oversampled``) when the dataset has an oversampled PSF whose
+        region holds unmasked pixels; None otherwise.
+    y_slim, x_slim : (N,) float64
+        Centres (arcsec from the image centre) of the unmasked pixels, for sky planes.
     """
 
     def __init__(self, dataset: Imaging, settings: Settings | None = None):
@@ -92,6 +97,22 @@ class ImagePlan:
         self.noise_normalization = float(np.sum(np.log(2.0 * np.pi * self.noise_slim**2)))
         self.pixels_in_mask = int(len(rows))
         self.zero_outside_image = not over.pad_outside_image and not self.inside_image.all()
+        self.y_slim = (rows - (ny - 1) / 2.0) * ps_y
+        self.x_slim = (cols - (nx - 1) / 2.0) * ps_x
+        self.psf_oversampled = None
+        if getattr(dataset, "psf_oversampled", None) is not None:
+            from galaxyfit.fit.psf_oversampled import OversampledConvolution
+
+            oversampled = OversampledConvolution(dataset, self, settings)
+            self.psf_oversampled = None if oversampled.empty else oversampled
+
+    def image_coordinates(self):
+        """(y, x) (N_y, N_x) arcsec of every image pixel's centre (from the image centre)."""
+        ny, nx = self.dataset.shape
+        ps_y, ps_x = self.dataset.pixel_scales
+        y = (np.arange(ny) - (ny - 1) / 2.0)[:, None] * ps_y
+        x = (np.arange(nx) - (nx - 1) / 2.0)[None, :] * ps_x
+        return np.broadcast_to(y, (ny, nx)), np.broadcast_to(x, (ny, nx))
 
     def mapper(self, mesh, mesh_grid=None, adapt_image=None):
         """The Mapper of ``mesh`` (with vertices ``mesh_grid`` where it needs them, and the adapt image where its

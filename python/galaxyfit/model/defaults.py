@@ -30,6 +30,16 @@ _COMMON = {
     "eta": lambda: UniformPrior(0.5, 3.0),
     "core_radius_0": lambda: UniformPrior(0.0, 30.0),
     "core_radius_1": lambda: UniformPrior(0.0, 30.0),
+    # Imfit's and GALFIT's parameters (profiles/parameterised.py; their readers set every prior from the file)
+    "position_angle": lambda: UniformPrior(0.0, 180.0),
+    "axis_ratio": lambda: UniformPrior(0.0, 1.0),
+    "effective_radius_major": lambda: UniformPrior(0.0, 30.0),
+    "scale_length": lambda: UniformPrior(0.0, 30.0),
+    "sigma_major": lambda: UniformPrior(0.0, 25.0),
+    "fwhm_major": lambda: UniformPrior(0.0, 5.0),
+    "magnitude": lambda: UniformPrior(0.0, 40.0),
+    "magnitude_zero_point": None,  # a property of the image, fixed
+    "pixel_scale": None,
     "background_sky_level": None,  # PyAutoGalaxy: Constant 0.0; give it a prior to fit the sky
     "grid_offset": None,  # PyAutoGalaxy: grid_offset_0, grid_offset_1 Constant 0.0 (config/priors/dataset_model.yaml)
     "background_sky_slope_y": None,  # no PyAutoGalaxy counterpart: fixed at 0 unless given a prior

@@ -30,7 +30,7 @@ from galaxyfit.model.defaults import default_prior
 from galaxyfit.model.instance import ModelInstance
 from galaxyfit.model.priors import Prior, prior_from_dict
 from galaxyfit.numbers import real_vector
-from galaxyfit.profiles import light, linear, operated
+from galaxyfit.profiles import light, linear, operated, parameterised
 from galaxyfit.profiles.basis import Basis
 from galaxyfit.pixelization.image_mesh import IMAGE_MESHES
 from galaxyfit.pixelization.mesh import MESHES, Mesh
@@ -39,6 +39,7 @@ from galaxyfit.regularization import REGULARIZATIONS, Regularization
 
 #: Classes a model may be made of, by the name used in model files.
 CLASSES = {**light.PROFILES, **operated.PROFILES, **{f"linear.{k}": v for k, v in linear.PROFILES.items()},
+           **parameterised.PROFILES,
            **{f"reg.{k}": v for k, v in REGULARIZATIONS.items()}, "Basis": Basis, "Galaxy": Galaxy, "DatasetModel": DatasetModel,
            "Pixelization": Pixelization, **{f"mesh.{k}": v for k, v in MESHES.items()},
            **{f"image_mesh.{k}": v for k, v in IMAGE_MESHES.items()}}

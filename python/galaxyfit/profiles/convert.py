@@ -19,6 +19,9 @@ pixels of side ``ps``:
 widths, ``q`` times the major-axis ones; ``b_1`` is ``sersic_constant(1)``, the same expansion our Exponential uses.)
 pysersic (Pasha & Miller 2023, JOSS 8, 5703) uses 0-based pixel centres, so its ``xc = X0 - 1``.
 
+Profiles whose *arguments* are Imfit's or GALFIT's quantities (so that those tools' limits are box priors) are in
+parameterised.py; GALFIT input files in galaxyfit/galfit_feedme.py.
+
 Every function checks its input and raises ModelError naming the argument and its value for anything outside the
 domain of the conversion (a non-positive pixel scale or size, an ellipticity outside [0, 1), a Moffat beta <= 0,
 NaN or inf, a profile without an equivalent); a silently wrong number would otherwise reach a model or an Imfit run.
@@ -34,6 +37,7 @@ import numpy as np
 from galaxyfit.errors import ModelError
 from galaxyfit.profiles import light
 from galaxyfit.profiles.geometry import axis_ratio_and_angle_from, ell_comps_to_numpy
+from galaxyfit.profiles.parameterised import ReparameterisedProfile
 
 
 def _number(value, name: str) -> float:
@@ -199,7 +203,7 @@ def _checked_profile(profile) -> dict:
 
 def to_imfit(profile, shape, pixel_scales) -> dict:
     """Imfit's function name and parameters of a Sersic, Exponential, DevVaucouleurs, Gaussian or Moffat (or their
-    Sph variants).
+    Sph variants), or of an Imfit- or GALFIT-parameterised profile (parameterised.py: its ``standard()`` profile's).
 
     Returns ``{"function": name, "X0": ..., "Y0": ..., "PA": ..., "ell": ..., <law parameters>}``; sizes in pixels.
     Raises ModelError for other profiles (among them the operated ones: Imfit convolves every function with the
@@ -207,6 +211,10 @@ def to_imfit(profile, shape, pixel_scales) -> dict:
     parameters outside the conversion's domain (NaN or inf, ``|ell_comps| >= 1``, a non-positive size or beta) and
     non-positive ``pixel_scales``.
     """
+    if isinstance(profile, ReparameterisedProfile):
+        # Imfit/GALFIT-parameterised classes (parameterised.py): their standard profile, so PA is in [0, 180) and ell
+        # in [0, 1) whatever the angle's range or an axis ratio above 1
+        return to_imfit(profile.standard(), shape, pixel_scales)
     function = _IMFIT_FUNCTIONS.get(type(profile))
     if function is None and isinstance(profile, tuple(_IMFIT_FUNCTIONS)) and getattr(profile, "operated", False):
         raise ModelError(

@@ -1,5 +1,6 @@
 """Linear light profiles (PyAutoGalaxy's ``lp_linear``): every standard profile without its ``intensity``, which is
-solved for at each likelihood call by the linear inversion (``galaxyfit.inversion``), plus a linear ``Sky``.
+solved for at each likelihood call by the linear inversion (``galaxyfit.inversion``), plus a linear ``Sky`` and
+the slopes ``SkySlopeY`` / ``SkySlopeX`` of a linear sky plane.
 
 ``gf.lp_linear.Sersic(centre, ell_comps, effective_radius, sersic_index)`` has the parameters of ``gf.lp.Sersic``
 except ``intensity``. Its column of the inversion is the image of the standard profile at ``intensity = 1``
@@ -95,14 +96,79 @@ class Sky(LinearLightProfile):
         return float("nan")  # a background has no total flux
 
 
+@light.light_profile
+class SkyLevelSlopeY(SkyLevel):
+    """A solved sky slope along y: ``intensity`` (data units per pixel per arcsec) times the pixel centre's y (arcsec
+    from the image centre, ``DESIGN.md``) added to the model after the PSF. What a :class:`SkySlopeY` becomes in
+    results."""
+
+    axis: ClassVar[int] = 0
+
+
+@light.light_profile
+class SkyLevelSlopeX(SkyLevel):
+    """A solved sky slope along x (as :class:`SkyLevelSlopeY`, with the pixel centre's x)."""
+
+    axis: ClassVar[int] = 1
+
+
+def sky_values(component, y, x):
+    """The model values (data units per pixel) of a solved sky component (``SkyLevel`` or a slope) at pixel centres
+    ``y``, ``x`` (arcsec from the image centre; arrays of one shape)."""
+    axis = getattr(type(component), "axis", None)
+    if axis is None:
+        return component.intensity + 0.0 * y
+    return component.intensity * (y if axis == 0 else x)
+
+
+@light.light_profile
+class SkySlopeY(Sky):
+    """The y slope of a linear sky plane: a column equal to each pixel centre's y (arcsec from the image centre),
+    solved with either sign (data units per pixel per arcsec), not PSF-convolved. With :class:`Sky` and
+    :class:`SkySlopeX` in one galaxy it makes the plane ``a + b_y y + b_x x`` solved exactly by the inversion
+    (``sky_plane_components``)."""
+
+    axis: ClassVar[int] = 0
+
+    def lp_instance_from(self, intensity) -> SkyLevel:
+        return SkyLevelSlopeY(intensity=intensity)
+
+
+@light.light_profile
+class SkySlopeX(Sky):
+    """The x slope of a linear sky plane (as :class:`SkySlopeY`, with each pixel centre's x)."""
+
+    axis: ClassVar[int] = 1
+
+    def lp_instance_from(self, intensity) -> SkyLevel:
+        return SkyLevelSlopeX(intensity=intensity)
+
+
+def sky_column(profile, y, x):
+    """The unit column of a linear sky (``Sky``: ones; ``SkySlopeY`` / ``SkySlopeX``: the pixel centres' y / x in
+    arcsec) at pixel centres ``y``, ``x``."""
+    axis = getattr(type(profile), "axis", None)
+    if axis is None:
+        return 1.0 + 0.0 * y
+    return y if axis == 0 else x
+
+
+def sky_plane_components(prefix: str = "sky") -> dict:
+    """``{prefix: Sky(), prefix_slope_y: SkySlopeY(), prefix_slope_x: SkySlopeX()}``: the three columns of a linear
+    sky plane, to pass to ``Galaxy(..., **sky_plane_components())`` (or ``Model(Galaxy, ...)``)."""
+    return {prefix: Sky(), f"{prefix}_slope_y": SkySlopeY(), f"{prefix}_slope_x": SkySlopeX()}
+
+
 _STANDARD = list(light.PROFILES.values())
 
 #: The linear classes, by name (model files refer to them as ``linear.<name>``).
 PROFILES = {cls.__name__: _linear_class(cls) for cls in _STANDARD}
 PROFILES["Sky"] = Sky
+PROFILES["SkySlopeY"] = SkySlopeY
+PROFILES["SkySlopeX"] = SkySlopeX
 globals().update(PROFILES)
 
-__all__ = ["LinearLightProfile", *PROFILES]
+__all__ = ["LinearLightProfile", "SkyLevel", "SkyLevelSlopeY", "SkyLevelSlopeX", "sky_plane_components", *PROFILES]
 
 
 def is_linear(component) -> bool:
