@@ -220,3 +220,25 @@ def test_imfit_region_syntax_is_converted_to_half_open_rows_and_columns():
     for bad in ("3:7", "a:b,1:2", "0:4,1:2", "5:4,1:2"):
         with pytest.raises(DatasetError, match="oversampled PSF region"):
             psf_oversampled_region_from_imfit(bad)
+
+
+def test_a_saved_fit_keeps_its_oversampled_psf(tmp_path):
+    """image/dataset.fits stores the fine PSF, its factor and region; the folder's analysis gives the same ln L."""
+    from galaxyfit.analysis.outputs import read_dataset_fits, write_dataset_fits
+    from galaxyfit.analysis.reload import analysis_from_folder
+    from galaxyfit.model import Collection, Model
+    from galaxyfit.search import LevenbergMarquardt
+
+    data = dataset(region=(3, 15, 4, 16))
+    write_dataset_fits(data, tmp_path / "dataset.fits")
+    back = read_dataset_fits(tmp_path / "dataset.fits")
+    np.testing.assert_array_equal(back.psf_oversampled, data.psf_oversampled)
+    assert (back.psf_oversampling, back.psf_oversampled_region) == (data.psf_oversampling, (3, 15, 4, 16))
+    model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, light=gf.lp.Gaussian)))
+    search = LevenbergMarquardt(name="fine", output_path=str(tmp_path / "out"), seed=1)
+    result = search.fit(model, gf.AnalysisImaging(data))
+    again = analysis_from_folder(search.paths.folder)
+    assert again.dataset.psf_oversampled_region == (3, 15, 4, 16)
+    instance = result.max_log_likelihood_instance
+    assert float(again.log_likelihood_function(instance)) == pytest.approx(
+        float(gf.AnalysisImaging(data).log_likelihood_function(instance)), rel=1e-13)

@@ -490,6 +490,8 @@ def _cropped(dataset, rows: slice, columns: slice):
     """The dataset's region ``[rows, columns]`` (the PSF and noise model unchanged)."""
     from galaxyfit.dataset import Imaging, Mask
 
+    if dataset.psf_oversampled is not None:
+        raise UsageError("--psf-oversampled with a feedme image region (H) is not supported: crop the images or drop H")
     cropped = Imaging(dataset.data[rows, columns], dataset.noise_map[rows, columns], dataset.psf, dataset.pixel_scales,
                       mask=Mask(dataset.mask.array[rows, columns], dataset.pixel_scales), normalize_psf=False)
     cropped.noise_model = dataset.noise_model

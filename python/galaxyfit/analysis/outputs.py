@@ -43,7 +43,8 @@ def settings_from_dict(d: dict):
 def write_dataset_fits(dataset, path) -> None:
     """``dataset.fits``: the mask in the primary HDU (uint8, 1 = masked) with the pixel scales (arcsec) in its header
     (PIXSCALY, PIXSCALX), then DATA, NOISE_MAP and PSF image HDUs (float64); PSFNORM says whether the PSF was
-    normalised when the dataset was made (it is stored as used)."""
+    normalised when the dataset was made (it is stored as used). An oversampled PSF is a PSF_OVERSAMPLED HDU with
+    OVERSAMP (the factor) and, for a region, REGY0, REGY1, REGX0, REGX1 (0-based, half-open)."""
     from astropy.io import fits
 
     from galaxyfit.dataset.fits_io import write_fits_atomic
@@ -56,6 +57,13 @@ def write_dataset_fits(dataset, path) -> None:
     hdus = [fits.PrimaryHDU(dataset.mask.array.astype(np.uint8), header=header)]
     for name, array in (("DATA", dataset.data), ("NOISE_MAP", dataset.noise_map), ("PSF", dataset.psf)):
         hdus.append(fits.ImageHDU(np.asarray(array, dtype=np.float64), name=name))
+    if getattr(dataset, "psf_oversampled", None) is not None:
+        fine = fits.ImageHDU(np.asarray(dataset.psf_oversampled, dtype=np.float64), name="PSF_OVERSAMPLED")
+        fine.header["OVERSAMP"] = (int(dataset.psf_oversampling), "PSF pixels per data pixel along each axis")
+        if dataset.psf_oversampled_region is not None:
+            for key, value in zip(("REGY0", "REGY1", "REGX0", "REGX1"), dataset.psf_oversampled_region):
+                fine.header[key] = (int(value), "oversampled region, 0-based half-open rows/columns")
+        hdus.append(fine)
     write_fits_atomic(path, hdus)
 
 
@@ -73,9 +81,17 @@ def read_dataset_fits(path):
             data, noise, psf = (np.asarray(hdul[name].data, dtype=np.float64) for name in ("DATA", "NOISE_MAP", "PSF"))
             scales = (float(header["PIXSCALY"]), float(header["PIXSCALX"]))
             normalized = bool(header.get("PSFNORM", True))
+            oversampled = {}
+            if "PSF_OVERSAMPLED" in hdul:
+                fine = hdul["PSF_OVERSAMPLED"]
+                region = None
+                if "REGY0" in fine.header:
+                    region = tuple(int(fine.header[k]) for k in ("REGY0", "REGY1", "REGX0", "REGX1"))
+                oversampled = dict(psf_oversampled=np.asarray(fine.data, dtype=np.float64),
+                                   psf_oversampling=int(fine.header["OVERSAMP"]), psf_oversampled_region=region)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise OutputError(f"{path}: not a readable galaxyfit dataset.fits ({exc})") from exc
-    dataset = Imaging(data, noise, psf, scales, mask, normalize_psf=False)
+    dataset = Imaging(data, noise, psf, scales, mask, normalize_psf=False, **oversampled)
     dataset.psf_normalized = normalized
     return dataset
 
