@@ -152,6 +152,9 @@ def test_help_lists_what_each_command_accepts(capsys):
     fit_help = " ".join(capsys.readouterr().out.split())
     known = fit_help.split("(known: ", 1)[1].split(")", 1)[0]
     assert set(known.split(", ")) == {name.lower() for name in PROFILES}  # every light profile, named in the help
+    from galaxyfit.model.model_file import SHORTHAND
+
+    assert set(known.split(", ")) == set(SHORTHAND)
 
 
 def test_shorthand_names_every_light_profile():

@@ -189,15 +189,6 @@ def test_import_galaxyfit_does_not_import_jax_and_help_is_fast():
     assert out.stdout.split() == ["False", "False"], out.stderr
 
 
-def test_every_shorthand_name_is_in_the_help():
-    from galaxyfit.cli import build_parser
-    from galaxyfit.model.model_file import SHORTHAND
-
-    text = build_parser()._subparsers._group_actions[0].choices["fit"].format_help().replace("\n", " ").replace(" ", "")
-    for name in ("sersic", "exponential", "devvaucouleurs", "sersiccore", "gaussian", "moffat", "pointsource"):
-        assert name in SHORTHAND and name in text
-
-
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     """A fit sent SIGTERM stops with a message and exit status 143, leaving its checkpoint to resume from."""
     from galaxyfit.cli import main
