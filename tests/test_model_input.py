@@ -98,7 +98,7 @@ TRUNCATED_JSON = '{"galaxies": {"galaxy": {"bulge": {"type": "Sersic"'
     ("model.yaml", "galaxies:\n  galaxy: {}\ndataset_model: 5\n", "dataset_model must be a mapping of parameters to values, got 5"),
     ("model.yaml", BULGE.format("centre: &a [*a, 1]"), "entries nest too deeply, or contain themselves through YAML anchors"),
     ("model.yaml", "galaxies:\n  galaxy:\n    bulge:\n      type: [Sersic]\n", r"galaxies\.galaxy\.bulge: unknown profile type \['Sersic'\]"),
-    ("model.yaml", "galaxies:\n  galaxy:\n    redshift: -2\n", r"galaxies\.galaxy\.redshift: must be a finite number >= 0 or a prior, got -2"),
+    ("model.yaml", "galaxies:\n  galaxy:\n    redshift: -2\n", r"galaxies\.galaxy\.redshift: must be a finite number >= 0, a prior, or None \(not given\), got -2"),
     ("model.yaml", "galaxies:\n  galaxy:\n    redshift: .inf\n", r"galaxies\.galaxy\.redshift: must be a finite number >= 0"),
     ("model.yaml", "galaxies:\n  galaxy:\n    redshift: {type: GaussianPrior, mean: 0.5, sigma: 0.1}\n",
      r"galaxies\.galaxy\.redshift: a redshift prior must not reach below 0"),
@@ -111,7 +111,7 @@ def test_redshift_zero_is_allowed_and_negative_is_refused():
     assert Model(gf.Galaxy, redshift=0).redshift == 0.0
     assert Model(gf.Galaxy, redshift=TruncatedGaussianPrior(0.5, 0.1, 0.0, math.inf)).prior_count == 1
     for redshift in (-2.0, math.nan, math.inf, (0.5, 0.5)):
-        with pytest.raises(ModelError, match="Galaxy.redshift: must be a finite number >= 0 or a prior"):
+        with pytest.raises(ModelError, match="Galaxy.redshift: must be a finite number >= 0, a prior, or None"):
             Model(gf.Galaxy, redshift=redshift)
     galaxy = Model(gf.Galaxy)
     with pytest.raises(ModelError, match="Galaxy.redshift"):
@@ -164,7 +164,7 @@ def test_json_attributes_left_out_get_the_default_priors():
     default = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Sersic)))
     assert model.parameter_names == default.parameter_names
     assert [repr(p) for p in model.priors] == [repr(p) for p in default.priors]
-    assert model.galaxies.galaxy.redshift == 0.5
+    assert model.galaxies.galaxy.redshift is None  # none given: no sizes in kpc (a distance is not assumed)
 
 
 def scipy_truncnorm(mean, sigma, lower, upper):

@@ -40,6 +40,7 @@ from galaxyfit.galaxy import DatasetModel, Galaxy
 from galaxyfit.model.priors import GaussianPrior, UniformPrior
 from galaxyfit.profiles import parameterised
 from galaxyfit.profiles.light import SERSIC_INDEX_MIN
+from galaxyfit.imfit_config import text_lines
 
 
 #: GALFIT kind -> (class, {parameter number: (field, unit kind)}); position (1) is handled apart.
@@ -380,20 +381,6 @@ def _default_prior(unit: str, value: float):
 # ---- reading ---------------------------------------------------------------------------------------------------------
 
 
-def _lines(path: Path, what: str):
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelError(f"{path}: cannot read the {what} ({error.strerror or error})") from None
-    for number, raw in enumerate(data.decode("utf-8", errors="surrogateescape").splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        bad = next((c for c in line if "\udc80" <= c <= "\udcff" or (c < " " and c != "\t")), None)
-        if bad is not None:
-            raise ModelError(f"{path}:{number}: not text (byte {ascii(bad)}); expected a {what}")
-        if line:
-            yield number, line
-
-
 def _number(token: str, what: str, where: str) -> float:
     try:
         value = float(token)
@@ -484,7 +471,7 @@ def read_galfit_feedme(path, constraints_path=None) -> GalfitFeedme:
     path = Path(path)
     feedme = GalfitFeedme(str(path), {}, [])
     component = None
-    for number, line in _lines(path, "GALFIT input file"):
+    for number, line in text_lines(path, "GALFIT input file"):
         where = f"{path}:{number}"
         head, sep, rest = line.partition(")")
         key = head.strip()
@@ -567,7 +554,7 @@ def read_galfit_constraints(path, feedme: GalfitFeedme) -> list:
     path = Path(path)
     by_number = {c.number: c for c in feedme.components}
     out = []
-    for number, line in _lines(path, "GALFIT constraints file"):
+    for number, line in text_lines(path, "GALFIT constraints file"):
         where = f"{path}:{number}"
         tokens = line.split()
         if len(tokens) < 3:

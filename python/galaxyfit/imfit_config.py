@@ -335,18 +335,19 @@ def _parameter(tokens: list[str], where: str, line: int, function: str | None = 
     return ImfitParameter(value, (lo, hi), line=line)
 
 
-def _lines(path: Path):
-    """(number, text) of the file's lines with comments removed. Raises ModelError naming the file (and line) for a
-    file that cannot be read or is not text; undecodable bytes are allowed in comments."""
+def text_lines(path: Path, what: str = "Imfit configuration file"):
+    """(number, text) of the file's lines with comments (``#`` to the end of the line) removed. Raises ModelError
+    naming the file (and line) for a file that cannot be read or is not text (``what`` says what it should be);
+    undecodable bytes are allowed in comments. Imfit's and GALFIT's files share this."""
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise ModelError(f"{path}: cannot read the Imfit configuration file ({error.strerror or error})") from None
+        raise ModelError(f"{path}: cannot read the {what} ({error.strerror or error})") from None
     for number, raw in enumerate(data.decode("utf-8", errors="surrogateescape").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         bad = next((c for c in line if "\udc80" <= c <= "\udcff" or (c < " " and c != "\t")), None)
         if bad is not None:
-            raise ModelError(f"{path}:{number}: not text (byte {ascii(bad)}); expected an Imfit configuration file")
+            raise ModelError(f"{path}:{number}: not text (byte {ascii(bad)}); expected {'an' if what[0] in 'AEIOU' else 'a'} {what}")
         if line:
             yield number, line
 
@@ -358,7 +359,7 @@ def read_imfit_config(path) -> ImfitConfig:
     image: dict[str, float] = {}
     sets: list[ImfitFunctionSet] = []
     pending_x0 = None
-    for number, line in _lines(path):
+    for number, line in text_lines(path):
         tokens = line.split()
         key = tokens[0]
         where = f"{path}:{number}"
