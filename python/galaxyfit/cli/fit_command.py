@@ -27,8 +27,11 @@ def _check_fit_arguments(args) -> None:
 
 
 def _load_dataset(args):
+    """The Imaging of one band's options (``_band``; parsed options of a single image are taken as its band)."""
     import galaxyfit as gf
 
+    if isinstance(args.image, list):
+        args = _band(args, 0)
     noise = {}
     if args.noise_map is not None:
         if args.gain is not None:
