@@ -207,3 +207,12 @@ def test_search_says_when_its_networks_fall_back_to_scikit_learn():
         Nautilus(compiled_bounds=False, neural_network_kwargs={"solver": "lbfgs"})  # nautilus unchanged, as asked
     with pytest.raises(ValueError):
         Nautilus(neural_network_kwargs={"tol": -1.0})
+
+
+def test_the_default_networks_are_the_compiled_trainers():
+    """Nautilus() does not check its default network settings at construction (that imports scikit-learn): they must
+    be ones the C++ trainer reproduces."""
+    from galaxyfit.search.nautilus import NEURAL_NETWORK_KWARGS
+    from galaxyfit.search.nautilus_kernels import compiled_training_settings
+
+    assert compiled_training_settings(NEURAL_NETWORK_KWARGS) is not None

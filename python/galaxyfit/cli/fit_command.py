@@ -4,7 +4,6 @@ detections, and the results written where the options say."""
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from pathlib import Path
 
@@ -90,17 +89,6 @@ def _mask_radius(args) -> float | None:
     return float(radius.max()) if radius.size else None
 
 
-def _prefetch_sampler(search: str) -> None:
-    """Import the sampler's package (nautilus brings scikit-learn and scipy.stats: ~1 s) on a second thread while
-    the main thread imports JAX, reads the FITS files and compiles: those parts release the GIL, so on two cores
-    the imports overlap instead of adding up."""
-    module = {"nautilus": "nautilus", "dynesty": "dynesty", "emcee": "emcee"}.get(search)
-    if module is not None:
-        import importlib
-
-        threading.Thread(target=importlib.import_module, args=(module,), daemon=True, name="galaxyfit-prefetch").start()
-
-
 #: Options given per band (one value for every band, or one per image in the images' order).
 _PER_BAND = {"pixel_scale": "--pixel-scale", "noise_map": "--noise-map", "psf": "--psf", "mask": "--mask"}
 
@@ -157,7 +145,6 @@ def _fit_bands(args) -> int:
     for band in bands:
         _require_pixel_scale(band)
         _check_fit_arguments(band)
-    _prefetch_sampler(args.search)
     datasets = [_load_dataset(band) for band in bands]
     for band, dataset in zip(bands, datasets):
         print(f"{band.image}: {dataset.shape[0]}x{dataset.shape[1]} pixels of {band.pixel_scale}\", {dataset.pixels_in_mask} "
@@ -286,7 +273,6 @@ def _fit_one(args) -> int:
     start = time.perf_counter()
     imfit_config, feedme = _read_config_files(args)
     _check_fit_arguments(args)
-    _prefetch_sampler(args.search)
     dataset = _load_dataset(args)
     full_shape = dataset.shape
     if feedme is not None and feedme.section is not None:

@@ -8,7 +8,6 @@ Imfit does; PyAutoGalaxy stops at the image edge, reproduced by ``OverSampling(p
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage
 
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit.convolver import Convolver
@@ -141,7 +140,17 @@ class ImagePlan:
 
 def dilated_by_rectangle(region: np.ndarray, height: int, width: int) -> np.ndarray:
     """``region`` (bool, 2D) dilated by a centred ``height`` x ``width`` rectangle (odd sizes), as
-    ``scipy.ndimage.binary_dilation`` with ``structure=np.ones((height, width))`` and zero border, but as two 1D
-    running maxima (van Herk 1992), O(pixels) whatever the PSF size instead of O(pixels x PSF pixels)."""
-    grown = scipy.ndimage.maximum_filter1d(region.astype(np.uint8), size=height, axis=0, mode="constant", cval=0)
-    return scipy.ndimage.maximum_filter1d(grown, size=width, axis=1, mode="constant", cval=0).astype(bool)
+    ``scipy.ndimage.binary_dilation`` with ``structure=np.ones((height, width))`` and zero border, but separably:
+    along each axis a pixel is set when its window's count of set pixels, a difference of cumulative sums, is
+    positive -- O(pixels) whatever the PSF size (and no scipy.ndimage import, ~0.2 s, before a fit starts)."""
+    return _dilated_along(_dilated_along(np.asarray(region, dtype=bool), height, 0), width, 1)
+
+
+def _dilated_along(region: np.ndarray, size: int, axis: int) -> np.ndarray:
+    half = size // 2
+    values = np.moveaxis(region, axis, 0)
+    n = values.shape[0]
+    counts = np.concatenate([np.zeros((1,) + values.shape[1:], dtype=np.int64), np.cumsum(values, axis=0, dtype=np.int64)])
+    index = np.arange(n)
+    hi, lo = np.minimum(index + half + 1, n), np.maximum(index - half, 0)
+    return np.moveaxis(counts[hi] - counts[lo] > 0, 0, axis)

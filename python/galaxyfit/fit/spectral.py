@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 
 from galaxyfit.kernels.inversion import InversionOutput
 from galaxyfit.regularization import GRAPH_DIAGONAL_JITTER
@@ -45,6 +44,8 @@ class SpectralBasis:
             self.ok = False
             return
         self.ok = True
+        import scipy.linalg  # (pixelized fits only: not imported before every fit)
+
         inverse_factor = scipy.linalg.solve_triangular(factor, np.eye(len(g)), lower=True)
         m = inverse_factor @ structure @ inverse_factor.T
         _, q = np.linalg.eigh(0.5 * (m + m.T))

@@ -111,7 +111,8 @@ class Nautilus(Search):
             _check_arguments(neural_network_kwargs, _network_arguments(), "neural_network_kwargs", "scikit-learn's MLPRegressor")
         if sampler_kwargs:
             _check_arguments(sampler_kwargs, _sampler_arguments(), "Nautilus", "nautilus.Sampler")
-        if self.compiled_bounds and compiled_training_settings(self.neural_network_kwargs) is None:
+        # (the defaults are the C++ trainer's; checking them would import scikit-learn, ~1 s, before a fit starts)
+        if self.compiled_bounds and neural_network_kwargs and compiled_training_settings(self.neural_network_kwargs) is None:
             warnings.warn(f"Nautilus(neural_network_kwargs={self.neural_network_kwargs!r}): galaxyfit's C++ trainer "
                           "reproduces MLPRegressor's adam solver with relu units, shuffled mini-batches ('auto' or an "
                           "integer batch_size) and no early stopping; these networks are trained by scikit-learn "
