@@ -123,3 +123,54 @@ def test_sky_plane_and_oversampled_psf_on_the_command_line(tmp_path, capsys):
     assert description["oversampling"] == 3 and description["region"] == [10, 30, 10, 30]
     assert main(["fit", *common, "--psf-oversampling", "3", "--output", str(tmp_path / "bad")]) == 2
     assert "--psf-oversampled FILE, which is missing" in capsys.readouterr().err
+
+
+FINE_FEEDME = """A) data.fits
+B) out.fits
+C) noise_map.fits
+D) fine_psf.fits
+E) 3
+F) none
+J) 20.0
+K) 0.25 0.25
+ 0) sersic
+ 1) 20.5 20.5 1 1
+ 3) 15.0 1
+ 4) 2.5 1
+ 5) 3.0 1
+ 9) 0.8 1
+10) 120.0 1
+"""
+
+
+def test_feedme_with_a_finer_psf_and_option_checks(tmp_path, capsys, monkeypatch):
+    """E) 3: D is the PSF sampled 3x finer, used as the oversampled PSF; J) is the magnitudes' zero point; options
+    that cannot apply are refused with status 2, not ignored."""
+    import json
+
+    from astropy.io import fits
+
+    from galaxyfit.simulate import gaussian_psf
+
+    assert main(["simulate", str(tmp_path), "--size", "40", "--exposure-time", "1000"]) == 0
+    fits.writeto(tmp_path / "fine_psf.fits", gaussian_psf((31, 31), 0.1, 0.25 / 3))
+    (tmp_path / "fine.feedme").write_text(FINE_FEEDME)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["fit", "data.fits", "--galfit-feedme", "fine.feedme", "--search", "lm", "--output", "fit"]) == 0
+    out = capsys.readouterr().out
+    assert "3x finer than the data (E)" in out and "zero point (J) 20" in out
+    result = json.loads((tmp_path / "fit" / "result.json").read_text())
+    assert result["dataset"]["psf_oversampled"]["oversampling"] == 3
+    (row,) = result["components"].values()
+    # the reported GALFIT magnitude is the fitted one (J and the image's EXPTIME, 1 s here)
+    fitted = float(next(v for k, v in result["parameters"].items() if k.endswith("magnitude"))["max_log_likelihood"])
+    assert row["galfit"]["mag"] == pytest.approx(fitted, abs=1e-9)
+    for extra, message in ((["--fit-sky"], "--fit-sky (add a FlatSky function or a sky component"),
+                           (["--magnitude-zero-point", "inf"], "must be a finite number"),
+                           (["--psf-oversampled", "fine_psf.fits"], "needs --psf-oversampling N")):
+        try:
+            status = main(["fit", "data.fits", "--galfit-feedme", "fine.feedme", "--search", "lm", *extra])
+        except SystemExit as exit:  # argparse's own errors
+            status = exit.code
+        assert status == 2 and message in capsys.readouterr().err, extra

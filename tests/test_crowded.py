@@ -129,3 +129,24 @@ def test_lm_from_the_detections_recovers_the_truth(field):
     # and the optimum is at least as good as the truth (chi^2 of the truth from the same analysis)
     analysis = gf.AnalysisImaging(field)
     assert result.search["chi_squared"] <= float(analysis.fit_from(model.instance_from_vector(true)).chi_squared)
+
+
+def test_a_faint_wide_galaxy_is_not_called_a_star():
+    """From a new user's field: an exponential of R_e 0.8" (6x the PSF's half-light radius) barely changes the chi^2
+    of a PSF-sized fit, so the PSF-vs-broadened-PSF test alone called it unresolved; its measured size decides."""
+    import galaxyfit as gf
+    from galaxyfit.detect import detect_sources
+    from galaxyfit.simulate import gaussian_psf, simulate_imaging
+
+    galaxies = [gf.Galaxy(None, bulge=gf.lp.Sersic(centre=(0.0, 0.0), ell_comps=(0.1, 0.05), intensity=1.0, effective_radius=0.6, sersic_index=3.0)),
+                gf.Galaxy(None, disk=gf.lp.Exponential(centre=(3.0, -3.5), ell_comps=(0.2, -0.1), intensity=0.4, effective_radius=0.8)),
+                gf.Galaxy(None, star=gf.lp.PointSource(centre=(-2.0, -4.0), intensity=500.0))]
+    dataset, _ = simulate_imaging(galaxies, (120, 120), 0.1, gaussian_psf((21, 21), 0.1, 0.1), exposure_time=150.0, seed=3)
+    sources = detect_sources(dataset).sources
+    assert len(sources) == 3
+
+    def at(y, x):
+        return min(sources, key=lambda s: (s.centre[0] - y) ** 2 + (s.centre[1] - x) ** 2)
+
+    assert not at(3.0, -3.5).point and at(3.0, -3.5).half_light_radius > 0.5
+    assert at(-2.0, -4.0).point and not at(0.0, 0.0).point

@@ -30,6 +30,9 @@ KRON_MINIMUM = 3.5
 #: which a neighbour's curved wing inflates. On bench/bench_crowded.py's field the stars give Delta chi^2 -124 and
 #: -38 and the galaxies +175 to +866 (80-pixel fits).
 POINT_SOURCE_DELTA_CHI2 = 25.0
+#: ... and a source whose half-light radius is more than this many times the PSF's is extended whatever that test
+#: says: a faint, wide galaxy barely changes the chi^2 of a PSF-sized fit, so the test alone called one a star.
+EXTENDED_SIZE_RATIO = 3.0
 BROADENING = 2.0 / 3.0
 #: The PSF fits use the pixels within this many PSF half-light radii (at least 2.5 pixels), and re-centre on the
 #: fitted shift up to this many times.
@@ -49,7 +52,8 @@ class Source:
     axis_ratio, angle : of the isophotal second moments (PSF-convolved).
     sigma_major, sigma_minor : SEP's a, b: RMS extents along the axes (arcsec).
     peak : brightest pixel; npix : pixels in the isophote; segment : its id in the segmentation map.
-    point : whether it is unresolved (``spread`` <= ``POINT_SOURCE_DELTA_CHI2``).
+    point : whether it is unresolved (``spread`` <= ``POINT_SOURCE_DELTA_CHI2`` and a half-light radius at most
+        ``EXTENDED_SIZE_RATIO`` times the PSF's).
     psf_chi2 : chi^2 per degree of freedom of the PSF fit (:func:`psf_fit`).
     spread : chi^2 of the PSF fit minus chi^2 of the broadened PSF's (positive: resolved).
     """
@@ -223,7 +227,8 @@ def detect_sources(dataset, threshold: float = 1.5, minarea: int = 5, deblend_co
     spreads = [c * d - psf_fit(data, noise, mask, broad, float(y[k]), float(x[k]), fit_radius)[0] * d
                for k, (c, _, d, _) in enumerate(tests)]
     point = np.array([point_delta_chi2 >= 0 and psf.size > 1 and math.isfinite(spread) and f > 0 and spread <= point_delta_chi2
-                      for (_, f, _, _), spread in zip(tests, spreads)])
+                      and radius * ps <= EXTENDED_SIZE_RATIO * psf_r50
+                      for (_, f, _, _), spread, radius in zip(tests, spreads, r50)])
     flux = np.where(point, [f for _, f, _, _ in tests], flux)
     # a star's position from its PSF fit (the barycentre of its isophote is pulled by a neighbour's wing)
     y = np.where(point, [position[0] for *_, position in tests], y)

@@ -214,8 +214,8 @@ class GalfitFeedme:
 
         if self.psf_sampling != 1 and not psf_sampling_handled:
             raise ModelError(f"{self._where(self.control.get('E', (None, None))[1])}: PSF fine sampling factor E) {self.psf_sampling} "
-                             "is not supported here (only 1: the PSF sampled as the data; a caller that convolves with a finer PSF passes "
-                             "psf_sampling_handled=True)")
+                             "needs the model convolved on the finer grid: galaxyfit fit --galfit-feedme does that (the PSF D as "
+                             "--psf-oversampled); in Python give the dataset psf_oversampled and pass psf_sampling_handled=True")
         if not (isinstance(exposure_time, (int, float)) and exposure_time > 0 and math.isfinite(exposure_time)):
             raise ModelError(f"exposure_time must be a positive number (s), got {exposure_time!r}")
         if self.plate_scale is not None and not math.isclose(self.plate_scale[0], self.plate_scale[1], rel_tol=1e-12):

@@ -53,6 +53,14 @@ class Mask2D(Mask):
     def shape_native(self) -> tuple[int, int]:
         return self.shape
 
+    @property
+    def native(self) -> np.ndarray:
+        """(N_y, N_x) bool, True = masked, FITS order (PyAutoArray's ``mask.native``, row 0 at the bottom here)."""
+        return self.array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype)
+
 
 @dataclass(frozen=True, eq=False)
 class Grid2D:

@@ -15,7 +15,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from galaxyfit.cli.arguments import (SHORTHAND_NAMES, UsageError, _exposure_time, _non_negative_float, _positive_float, _positive_int,
+from galaxyfit.cli.arguments import (SHORTHAND_NAMES, UsageError, _exposure_time, _finite_number, _non_negative_float, _positive_float, _positive_int,
                                      _search_help, _seed)
 from galaxyfit.cli.demo_commands import (DEMO_EXPOSURE_TIME, DEMO_TRUTH, _demo_galaxy, _simulated_dataset,  # noqa: F401
                                          cmake_dir, demo, simulate, timing)
@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "galaxy per source, Sersic if resolved, PointSource if not, with "
                                                           "priors (and the lm start) from each detection's position, flux "
                                                           "and size; --model is not used")
+    p.add_argument("--detect-threshold", type=_positive_float, default=1.5, help="with --crowded: detection threshold "
+                                                                                 "in noise sigmas per pixel (SEP; default 1.5, "
+                                                                                 "with at least 5 connected pixels)")
     p.add_argument("--neighbours", choices=["model", "mask"], default="model",
                    help="with --crowded: model every source (default), or fit the brightest and mask the others")
     p.add_argument("--fit-sky", action="store_true", help="add a free constant sky background (data units per pixel)")
@@ -127,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path-prefix", default="", help="with --name: a folder level between OUTPUT and NAME")
     p.add_argument("--database", default=None, help="with --name: add the completed fit to this results database (a "
                                                     "SQLite file, or a postgresql:// URL); query it with 'galaxyfit results'")
-    p.add_argument("--magnitude-zero-point", type=float, default=None, help="AB zero point of the image in its data "
+    p.add_argument("--magnitude-zero-point", type=_finite_number, default=None, help="AB zero point of the image in its data "
                                                                            "units, for the galaxies' magnitudes and micro-Jansky "
                                                                            "fluxes among the latent variables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

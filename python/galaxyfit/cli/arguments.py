@@ -59,6 +59,7 @@ def _finite_float(description: str, accept):
 
 
 _positive_float = _finite_float("a finite positive number", lambda value: value > 0)
+_finite_number = _finite_float("a finite number", lambda value: value > float("-inf"))
 
 
 def _exposure_time(text: str):

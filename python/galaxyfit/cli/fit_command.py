@@ -44,6 +44,8 @@ def _load_dataset(args):
     else:
         raise UsageError("no noise model: give --noise-map FILE (sigma or variance) or --gain (with --read-noise, --original-sky)")
     oversampled = {}
+    if args.psf_oversampled is not None and args.psf_oversampling is None:
+        raise UsageError("--psf-oversampled FILE needs --psf-oversampling N, its pixels per data pixel along each axis")
     if args.psf_oversampled is not None:
         from galaxyfit.dataset.imaging import psf_oversampled_region_from_imfit
 
@@ -103,7 +105,7 @@ def _band(args, index: int):
         if values is None:
             continue
         if len(values) not in (1, n):
-            raise UsageError(f"{flag}: give one value for every image or one per image ({n}), got {len(values)}")
+            raise UsageError(f"{flag}: give one value (used for all {n} images) or one per image ({n}), got {len(values)}")
         setattr(band, name, values[0] if len(values) == 1 else values[index])
     return band
 
@@ -131,7 +133,6 @@ def _fit_bands(args) -> int:
     """A joint fit of several bands: one AnalysisImaging per image, shared geometry, each band's intensities solved
     (FactorGraphModel; galaxyfit.analysis.factor_graph)."""
     from galaxyfit.analysis.factor_graph import graph_from_datasets
-    from galaxyfit.latent import LatentConfig
 
     start = time.perf_counter()
     args.name = args.name or "multiband"  # a joint fit always writes the full folder layout (one folder per band inside)
@@ -161,7 +162,7 @@ def _fit_bands(args) -> int:
         _add_sky_plane(model)
     names = _band_names([band.image for band in bands])
     graph = graph_from_datasets(datasets, model, dataset_names=names, title_prefix=None,
-                                latent_config=LatentConfig(magnitude_zero_point=args.magnitude_zero_point))
+                                latent_config=_latent_config(args))
     print(graph.info)
     search = _make_search(args.search, args)
     search.name = args.name or "multiband"
@@ -194,7 +195,8 @@ def _read_config_files(args):
     image (C) and mask (F), file names relative to the working directory as GALFIT reads them."""
     if args.imfit_config and args.galfit_feedme:
         raise UsageError("give --imfit-config or --galfit-feedme, not both")
-    for flag, given in (("--crowded", args.crowded), ("--model", args.model != "sersic")):
+    for flag, given in (("--crowded", args.crowded), ("--model", args.model != "sersic"),
+                        ("--fit-sky (add a FlatSky function or a sky component to the file instead)", args.fit_sky)):
         if given and (args.imfit_config or args.galfit_feedme):
             raise UsageError(f"{flag} and {'--imfit-config' if args.imfit_config else '--galfit-feedme'} both say what to fit: give one")
     if args.imfit_config:
@@ -213,15 +215,43 @@ def _read_config_files(args):
         feedme = read_galfit_feedme(args.galfit_feedme)
         if args.pixel_scale is None and feedme.pixel_scale is not None:
             args.pixel_scale = feedme.pixel_scale
-        for option, value in (("psf", feedme.psf), ("mask", feedme.mask)):
+        if feedme.psf_sampling != 1 and feedme.psf is not None and args.psf is None and args.psf_oversampled is None:
+            # E > 1: D is sampled E times finer than the data -- galaxyfit's oversampled PSF over the whole image
+            args.psf_oversampled, args.psf_oversampling = _feedme_file(feedme.psf, args.galfit_feedme), feedme.psf_sampling
+            print(f"PSF {feedme.psf} is {feedme.psf_sampling}x finer than the data (E): the model is convolved on that grid")
+        for option, value in (("psf", None if args.psf_oversampled else feedme.psf), ("mask", feedme.mask)):
             if getattr(args, option) is None and value is not None:
-                setattr(args, option, value)
+                setattr(args, option, _feedme_file(value, args.galfit_feedme))
         if args.noise_map is None and args.gain is None and feedme.sigma_image is not None:
-            args.noise_map = feedme.sigma_image
+            args.noise_map = _feedme_file(feedme.sigma_image, args.galfit_feedme)
+        if args.magnitude_zero_point is None and feedme.zero_point is not None:
+            # GALFIT's magnitudes are J - 2.5 log10(counts / EXPTIME): the same zero point in data units
+            import math
+
+            args.magnitude_zero_point = feedme.zero_point + 2.5 * math.log10(_exposure_time_of(args.image))
+            print(f"magnitudes with the feedme's zero point (J) {feedme.zero_point:g} and the image's EXPTIME")
         _require_pixel_scale(args)
         return None, feedme
     _require_pixel_scale(args)
     return None, None
+
+
+def _feedme_file(name: str, feedme) -> str:
+    """A file named in a feedme: from the working directory as GALFIT reads it, else beside the feedme."""
+    if Path(name).is_absolute() or Path(name).exists():
+        return name
+    beside = Path(feedme).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def _latent_config(args):
+    """The latent variables of a command-line fit: magnitudes and micro-Jansky fluxes only with a zero point (they
+    would be NaN, with a warning, on every fit without one)."""
+    from galaxyfit.latent import LatentConfig
+
+    if args.magnitude_zero_point is not None:
+        return LatentConfig(magnitude_zero_point=args.magnitude_zero_point)
+    return LatentConfig(enabled={"galaxy_magnitude": False, "galaxy_flux_mujy": False})
 
 
 def _require_pixel_scale(args) -> None:
@@ -246,10 +276,13 @@ def _cropped(dataset, rows: slice, columns: slice):
     """The dataset's region ``[rows, columns]`` (the PSF and noise model unchanged)."""
     from galaxyfit.dataset import Imaging, Mask
 
+    fine = {}
     if dataset.psf_oversampled is not None:
-        raise UsageError("--psf-oversampled with a feedme image region (H) is not supported: crop the images or drop H")
+        if dataset.psf_oversampled_region is not None:
+            raise UsageError("--psf-oversampled-region with a feedme image region (H) is not supported: give one of them")
+        fine = dict(psf_oversampled=dataset.psf_oversampled, psf_oversampling=dataset.psf_oversampling)
     cropped = Imaging(dataset.data[rows, columns], dataset.noise_map[rows, columns], dataset.psf, dataset.pixel_scales,
-                      mask=Mask(dataset.mask.array[rows, columns], dataset.pixel_scales), normalize_psf=False)
+                      mask=Mask(dataset.mask.array[rows, columns], dataset.pixel_scales), normalize_psf=False, **fine)
     cropped.noise_model = dataset.noise_model
     return cropped
 
@@ -283,11 +316,13 @@ def _fit_one(args) -> int:
     if imfit_config is not None:
         model, initial = imfit_config.model(dataset.shape, dataset.pixel_scales, args.redshift)
     elif feedme is not None:
-        model, initial = feedme.model(full_shape, dataset.pixel_scales, _exposure_time_of(args.image), args.redshift)
+        model, initial = feedme.model(full_shape, dataset.pixel_scales, _exposure_time_of(args.image), args.redshift,
+                                      psf_sampling_handled=dataset.psf_oversampled is not None)
     elif args.crowded:
         from galaxyfit.model.crowded import crowded_field_model
 
-        field = crowded_field_model(dataset, sky=args.fit_sky, neighbours=args.neighbours, redshift=args.redshift)
+        field = crowded_field_model(dataset, sky=args.fit_sky, neighbours=args.neighbours, redshift=args.redshift,
+                                    threshold=args.detect_threshold)
         model, dataset, initial = field.model, field.dataset, field.start
         print(f"detected {len(field.detection.sources)} sources: a galaxy per source, priors and start from the detections")
     else:
@@ -301,10 +336,8 @@ def _fit_one(args) -> int:
         print("no --redshift given: sizes in kpc are not computed")
     print(model.info)
     search = _make_search(args.search, args)
-    from galaxyfit.latent import LatentConfig
-
     analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=str(Path(args.image).with_suffix("")),
-                                  latent_config=LatentConfig(magnitude_zero_point=args.magnitude_zero_point))
+                                  latent_config=_latent_config(args))
     start_point = {"initial": initial} if initial is not None and args.search == "lm" else {}  # (the samplers draw their own)
     if args.name is not None:  # the full output folder of galaxyfit.paths
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
