@@ -257,7 +257,7 @@ def test_command_line_fits_several_bands_jointly(tmp_path, capsys):
               "--output", str(tmp_path / "out")]
     capsys.readouterr()
     assert main(["fit", *images, "--pixel-scale", str(10 / 30), "0.1", "0.2", *common]) == 2
-    assert "--pixel-scale: give one value for every image or one per image (2), got 3" in capsys.readouterr().err
+    assert "--pixel-scale: give one value (used for all 2 images) or one per image (2), got 3" in capsys.readouterr().err
     assert main(["fit", *images, "--pixel-scale", str(10 / 30), str(10 / 36), *common]) == 0
     out = capsys.readouterr().out
     assert "fitted as linear:sersic" in out and out.count("reduced chi^2") == 2 and "g_data" in out and "r_data" in out

@@ -169,9 +169,9 @@ def _fit_bands(args) -> int:
     search.path_prefix, search.output_path, search.database = args.path_prefix, args.output, args.database
     result = search.fit(model=graph.global_prior_model, analysis=graph)
     print(result)
-    for name, band_result in zip(names, result):
-        print(f"--- {name}")
-        _print_statistics(band_result, args.magnitude_zero_point)
+    for name, band_result, own in zip(names, result, result.factor_log_likelihoods()):
+        print(f"--- {name} (this band's terms at the joint best fit; the bands' ln L sum to the joint {result.log_likelihood:.3f})")
+        _print_statistics(band_result, args.magnitude_zero_point, band_log_likelihood=own)
     _print_timing(result, start)
     print(f"{search.paths.folder}: the joint fit (model.results, files/) and each band's in analyses/analysis_<i>/")
     return 0

@@ -36,11 +36,16 @@ def _print_result(result, truth_vector=None) -> None:
     print(result.check_text())
 
 
-def _print_statistics(result, zero_point=None) -> None:
-    """chi^2, reduced chi^2, AIC, BIC, evidence, and each component in PyAutoGalaxy's, Imfit's and GALFIT's terms."""
+def _print_statistics(result, zero_point=None, band_log_likelihood=None) -> None:
+    """chi^2, reduced chi^2, AIC, BIC, evidence, and each component in PyAutoGalaxy's, Imfit's and GALFIT's terms.
+    ``band_log_likelihood``: one band of a joint fit, whose own ln L is shown instead of the joint one (and no
+    evidence, which only the joint fit has)."""
     from galaxyfit.search.fit_statistics import component_table, component_text, fit_statistics, statistics_text
 
-    print(statistics_text(fit_statistics(result)))
+    statistics = fit_statistics(result)
+    if band_log_likelihood is not None:
+        statistics.update(log_likelihood=band_log_likelihood, log_evidence=None, log_evidence_error=None)
+    print(statistics_text(statistics))
     table = component_table(result, zero_point)
     if len(table) <= 10:  # an MGE's dozens of Gaussians are in result.json / model.results, not on the screen
         print(component_text(table))
