@@ -242,7 +242,7 @@ def test_model_refusals(feedme_path):
         read_galfit_feedme(feedme_path).model((100, 90))
     (feedme_path.parent / "cons.txt").write_text(CONSTRAINTS)
     feedme_path.write_text(FEEDME.replace("E) 1 ", "E) 2 "))
-    with pytest.raises(ModelError, match=r"galfit.feedme:7: PSF fine sampling factor E\) 2 is not supported"):
+    with pytest.raises(ModelError, match=r"galfit.feedme:7: PSF fine sampling factor E\) 2 needs the model convolved on the finer grid"):
         read_galfit_feedme(feedme_path).model((100, 90))
     feedme_path.write_text(FEEDME.replace("K) 0.05  0.05", "K) 0.05  0.06"))
     with pytest.raises(ModelError, match=r"galfit.feedme:13: .*only square pixels"):
