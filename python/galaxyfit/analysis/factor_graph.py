@@ -609,14 +609,7 @@ def free_per_band(model, names=PER_BAND_PARAMETERS):
     Raises ModelError for a model that is not a Model or Collection."""
     from galaxyfit.model.priors import prior_from_dict
 
-    if not isinstance(model, _Node):
-        raise ModelError(f"free_per_band: needs a galaxyfit Model or Collection, got {type(model).__name__}")
-    band = copy.deepcopy(model)
-    wanted = set(names)
-    for path, prior in band._first_occurrences():
-        if _parameter_name(path) in wanted:
-            _replace_everywhere(band, prior, prior_from_dict(prior.to_dict()))
-    return band
+    return _copy_replacing(model, names, lambda prior: prior_from_dict(prior.to_dict()), "free_per_band")
 
 
 def fix_parameters(model, names):
@@ -624,14 +617,20 @@ def fix_parameters(model, names):
     own name is in ``names`` is fixed at its prior's median -- e.g. the first band's ``grid_offset`` at (0, 0), the
     astrometric reference the other bands' offsets are measured from (PyAutoGalaxy's multi-wavelength examples free
     the offset of every dataset after the first). Raises ModelError for a model that is not a Model or Collection."""
+    return _copy_replacing(model, names, lambda prior: float(prior.median), "fix_parameters")
+
+
+def _copy_replacing(model, names, replacement, caller: str):
+    """A deep copy of ``model`` with every free parameter whose own name is in ``names`` replaced, wherever it is
+    linked, by ``replacement(prior)``."""
     if not isinstance(model, _Node):
-        raise ModelError(f"fix_parameters: needs a galaxyfit Model or Collection, got {type(model).__name__}")
-    fixed = copy.deepcopy(model)
+        raise ModelError(f"{caller}: needs a galaxyfit Model or Collection, got {type(model).__name__}")
+    out = copy.deepcopy(model)
     wanted = set(names)
-    for path, prior in fixed._first_occurrences():
+    for path, prior in out._first_occurrences():
         if _parameter_name(path) in wanted:
-            _replace_everywhere(fixed, prior, float(prior.median))
-    return fixed
+            _replace_everywhere(out, prior, replacement(prior))
+    return out
 
 
 #: Parameters ``graph_from_datasets`` fixes (at their prior medians) in the first band: the reference of the offsets.
