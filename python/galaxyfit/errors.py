@@ -25,3 +25,10 @@ class NegativePSFWarning(UserWarning):
 class OutputError(GalaxyfitError, OSError):
     """An output folder or file that cannot be written or read back: a read-only folder, a full disk, a damaged
     file. Names the path; nothing written before is lost (every write is atomic)."""
+
+
+class CatalogueError(GalaxyfitError, ValueError):
+    """A catalogue that cannot be fitted as asked (``galaxyfit.catalogue``): a table that cannot be read, a missing or
+    duplicated id, a file template naming a column the table lacks, a scheduler that cannot be reached, an output
+    folder used by another run. Names the table, row, column or argument. One galaxy's bad input is not this error:
+    it fails that galaxy only (reported in the run's failures)."""
