@@ -1,8 +1,10 @@
 """The ``galaxyfit`` command: ``demo`` (simulate and fit), ``fit`` (FITS images), ``simulate``, ``timing``,
-``cmake-dir``, ``results``. Run ``galaxyfit COMMAND --help`` for the options and their units.
+``cmake-dir``, ``results``, ``catalogue`` (a whole catalogue on a Dask cluster). Run ``galaxyfit COMMAND --help``
+for the options and their units.
 
-Modules: ``arguments`` (types and checks), ``fit_command``, ``demo_commands`` (the simulated galaxy's commands),
-``report`` (what is printed). Building the parser imports neither JAX nor SQLAlchemy, so ``--help`` is fast.
+Modules: ``arguments`` (types and checks), ``fit_command``, ``catalogue_command``, ``demo_commands`` (the simulated
+galaxy's commands), ``report`` (what is printed). Building the parser imports neither JAX nor SQLAlchemy, so
+``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -151,9 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cmake-dir", help="print the directory of the installed C++ package (for find_package)")
     p.set_defaults(run=cmake_dir)
 
+    from galaxyfit.cli.catalogue_command import add_parser as add_catalogue_parser
     from galaxyfit.database.command import add_parser as add_results_parser
 
     add_results_parser(sub)
+    add_catalogue_parser(sub)
     return parser
 
 
@@ -240,6 +244,8 @@ def _run(argv) -> int:
                 resume = f"; run the same command again to resume from the checkpoint under {folder}/<identifier>/files/search_internal"
             elif (Path(args.output or ".") / "nautilus_checkpoint.hdf5").is_file():
                 resume = f"; run the same command again to resume from {Path(args.output or '.') / 'nautilus_checkpoint.hdf5'}"
+        if args.command == "catalogue":
+            resume = f"; run the same command again to go on (the galaxies done are kept in {args.output} and skipped)"
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"\ngalaxyfit {args.command}: {what}{resume}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
