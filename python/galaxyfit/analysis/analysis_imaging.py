@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import jax
@@ -338,6 +339,44 @@ class AnalysisImaging:
             return None
         return 1 if linear_profiles(galaxies) else None
 
+    # ---- one compiled likelihood for the datasets of one geometry (galaxyfit.search.compiled_cache) ------------------
+
+    def shared_likelihood_key(self, model) -> tuple | None:
+        """What fixes the traced likelihood of ``model``'s instances on this analysis apart from the dataset's numbers
+        (``likelihood_arrays``): the plan's ``geometry_key``. Analyses with equal keys can share one compiled
+        likelihood of ``(vector, arrays)``. None when they cannot: a subclass (it may compute with more of its own
+        state), adapt images (per-dataset images), or a model with a pixelization (its mappers precompute with the
+        noise map and PSF as numpy) -- such fits compile their own functions, as before."""
+        try:
+            galaxies = self.galaxies_via_instance_from(model.instance_from_prior_medians())
+        except Exception:  # noqa: BLE001 - a model this cannot judge keeps its own compiled functions
+            return None
+        return self._shared_key_of(galaxies)
+
+    def _shared_key_of(self, galaxies) -> tuple | None:
+        from galaxyfit.fit.pixelized import has_pixelization
+
+        if type(self) is not AnalysisImaging or self.adapt_images is not None or has_pixelization(galaxies):
+            return None
+        return self.plan.geometry_key()
+
+    def likelihood_arrays(self) -> dict:
+        """The dataset's numbers the likelihood computes with, a pytree of numpy arrays (``ImagePlan.data_arrays``:
+        data, noise, 1 / noise and the noise normalization at the unmasked pixels, the PSF and its convolvers'
+        forms of it)."""
+        return self.plan.data_arrays()
+
+    def with_likelihood_arrays(self, arrays) -> "AnalysisImaging":
+        """A shallow copy of this analysis that computes with ``arrays`` (``likelihood_arrays``' structure; JAX arrays
+        or tracers) in place of its dataset's numbers; its ``dataset`` is the plan's ``DatasetGeometry``. A likelihood
+        traced on it inside ``jax.jit`` with ``arrays`` as an argument is a function of them, valid for every analysis
+        of equal ``shared_likelihood_key``."""
+        out = copy.copy(self)
+        out.plan = self.plan.with_data_arrays(arrays)
+        out.dataset = out.plan.dataset
+        out._compiled_parts_function = None
+        return out
+
     # ---- instance -> parts -------------------------------------------------------------------------------------------
 
     def galaxies_via_instance_from(self, instance) -> Galaxies:
@@ -386,16 +425,35 @@ class AnalysisImaging:
         return AdaptImages(images, grids)
 
     def _compiled_parts(self, instance):
-        # One jitted function kept for the analysis: a new jax.jit per call compiled again every time (seconds for
-        # an MGE), which quick updates and latents would pay at each call.
-        if self._compiled_parts_function is None:
-            def parts(instance):
-                fit = FitImaging(self.dataset, self.galaxies_via_instance_from(instance),
-                                 self.dataset_model_via_instance_from(instance), plan=self.plan,
-                                 adapt_images=self.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
-                return fit.parametric_image_slim, (None if fit.inversion is None else fit.inversion.columns)
+        """(parametric image slim, inversion columns or None) of ``instance``, by a jit-compiled function: one shared by
+        the analyses of this geometry where they can share (``shared_likelihood_key``), else one kept here (a new
+        jax.jit per call compiled again every time, seconds for an MGE, which quick updates and latents would pay at
+        each call)."""
+        from galaxyfit.search import compiled_cache
 
-            self._compiled_parts_function = jax.jit(parts)
+        try:
+            key = self._shared_key_of(self.galaxies_via_instance_from(instance)) if compiled_cache.ENABLED else None
+        except Exception:  # noqa: BLE001 - judged (and raised) by the fit itself below
+            key = None
+        if key is not None:
+            from galaxyfit.search.compiled_cache import CACHE, arrays_signature
+
+            arrays = self.likelihood_arrays()
+            signature = arrays_signature(arrays)
+
+            def make():
+                template = self.with_likelihood_arrays(arrays)
+
+                def parts(instance, leaves):
+                    bound = template.with_likelihood_arrays(jax.tree_util.tree_unflatten(signature[0], list(leaves)))
+                    return _fit_parts(bound, instance)
+
+                return jax.jit(parts)
+
+            function, _ = CACHE.get_or_make(("fit parts", key, signature), make)
+            return function(instance, tuple(jax.tree_util.tree_leaves(arrays)))
+        if self._compiled_parts_function is None:
+            self._compiled_parts_function = jax.jit(lambda instance: _fit_parts(self, instance))
         return self._compiled_parts_function(instance)
 
     def _sanitized_fit(self, parts, names=None):
@@ -449,6 +507,15 @@ class AnalysisImaging:
         would cost a Levenberg-Marquardt fit ~0.1 s of compiling and ~15 % per Jacobian, and the optimiser never
         uses a Jacobian at a point it rejected)."""
         return self._residuals_and_validity(self._parts(instance), galaxy_names_from(instance.galaxies))
+
+
+def _fit_parts(analysis, instance):
+    """(parametric image slim (N,), inversion columns (k, N) or None) of ``instance`` on ``analysis`` (to be
+    jit-compiled: ``AnalysisImaging._compiled_parts``)."""
+    fit = FitImaging(analysis.dataset, analysis.galaxies_via_instance_from(instance),
+                     analysis.dataset_model_via_instance_from(instance), plan=analysis.plan,
+                     adapt_images=analysis.adapt_images, galaxy_names=galaxy_names_from(instance.galaxies))
+    return fit.parametric_image_slim, (None if fit.inversion is None else fit.inversion.columns)
 
 
 def _latent_config(value):

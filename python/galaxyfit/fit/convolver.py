@@ -4,6 +4,8 @@ of the direct kernel; chosen by cost."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from galaxyfit import _core
@@ -18,6 +20,8 @@ _NS_PER_FFT_NLOGN = 0.72
 # A PSF whose second singular value is below this fraction of the first is treated as exactly separable: the
 # factorisation then changes results only at the level of rounding.
 SEPARABLE_TOLERANCE = 1e-14
+# The PSF's numbers each method computes with besides ``kernel`` (``Convolver.data_arrays``).
+_METHOD_ARRAYS = {"fft": ("kernel_fft",), "separable": ("column_kernel", "row_kernel")}
 
 
 def _fast_length(n: int) -> int:
@@ -90,6 +94,27 @@ class Convolver:
         if column.sum() < 0:
             column, row = -column, -row
         return np.ascontiguousarray(column), np.ascontiguousarray(row)
+
+    def data_arrays(self) -> dict:
+        """The PSF's numbers this convolver computes with, {name: numpy array}: ``kernel`` (ky, kx) always (stamps
+        of narrow Gaussians use it whatever the method), plus ``kernel_fft`` (L_y, L_x // 2 + 1; complex) for the FFT
+        method, or ``column_kernel`` (ky, 1) and ``row_kernel`` (1, kx) for the separable one. Everything else about
+        the convolver follows from the PSF's shape, the output mask and the method."""
+        return {name: getattr(self, name) for name in ("kernel",) + _METHOD_ARRAYS.get(self.method, ())}
+
+    def with_data_arrays(self, arrays: dict) -> "Convolver":
+        """A copy of this convolver that computes with ``arrays`` (``data_arrays``' names and shapes; JAX arrays or
+        tracers) in place of its own PSF's numbers. Raises ValueError for other names."""
+        if set(arrays) != set(self.data_arrays()):
+            raise ValueError(f"a {self.method} convolver computes with {sorted(self.data_arrays())}, got {sorted(arrays)}")
+        out = copy.copy(self)
+        out.__dict__.update(arrays)
+        return out
+
+    def geometry_key(self) -> tuple:
+        """What fixes the computation apart from the PSF's numbers (which are ``data_arrays``): the method, the PSF's
+        shape and the box (the output mask itself is the plan's)."""
+        return (self.method, tuple(self.kernel.shape), tuple(self.box_shape), self.fft_shape)
 
     def window_columns(self, windows, row0, col0):
         """Values (m, n_out) of the convolutions of m boxes that are zero but for ``windows`` (m, S_y, S_x), whose

@@ -116,7 +116,7 @@ def blurred_columns(galaxies, plan: ImagePlan):
             rows[i] = jnp.asarray(sky_column(p, plan.y_slim, plan.x_slim))
         elif isinstance(p, PointSource):
             if normal_needed:
-                box = point_source_image(p.unit_profile(), plan.grid, plan.dataset.psf)
+                box = point_source_image(p.unit_profile(), plan.grid, plan.psf)
                 rows[i] = plan.slim_from_box(box)
         elif p.operated:
             rows[i] = plan.slim_from_box(profile_image(p.unit_profile(), plan.grid, over))
@@ -252,7 +252,7 @@ def unblurred_column_images(galaxies, plan: ImagePlan) -> list[np.ndarray]:
         if isinstance(p, Sky):
             out.append(np.asarray(sky_column(p, *plan.image_coordinates()), dtype=np.float64))
         elif isinstance(p, PointSource):
-            out.append(np.asarray(point_source_image(p.unit_profile(), plan.image_grid, plan.dataset.psf)))
+            out.append(np.asarray(point_source_image(p.unit_profile(), plan.image_grid, plan.psf)))
         else:
             out.append(np.asarray(profile_image(p.unit_profile(), plan.image_grid, plan.settings.over_sampling)))
     return out

@@ -27,7 +27,7 @@ def unblurred_box(galaxies, plan: ImagePlan, operated: bool = False, grid=None, 
     chosen_points = [p for p in chosen if isinstance(p, PointSource)] if points else []
     box = profiles_image([p for p in chosen if not isinstance(p, PointSource)], grid, plan.settings.over_sampling)
     for point in chosen_points:
-        box = box + point_source_image(point, grid, plan.dataset.psf)
+        box = box + point_source_image(point, grid, plan.psf)
     if plan.zero_outside_image and grid is not plan.image_grid:  # the image grid holds no pixel outside the image
         box = box * plan.inside_image
     if operated and grid is plan.image_grid:
@@ -81,7 +81,7 @@ def blurred_slim(galaxies, plan: ImagePlan):
         if fine is not None and points:
             normal = 0.0
             if not fine.covers_all:
-                box = sum(point_source_image(p, plan.grid, plan.dataset.psf) for p in points)
+                box = sum(point_source_image(p, plan.grid, plan.psf) for p in points)
                 normal = plan.slim_from_box(box * plan.inside_image if plan.zero_outside_image else box)
             slim = slim + fine.merged(fine.binned_targets(point_sources_fine_box(points, fine)), normal)
     return slim

@@ -7,6 +7,9 @@ Imfit does; PyAutoGalaxy stops at the image edge, reproduced by ``OverSampling(p
 
 from __future__ import annotations
 
+import copy
+import hashlib
+
 import numpy as np
 
 from galaxyfit.dataset.imaging import Imaging
@@ -35,12 +38,18 @@ class ImagePlan:
         Data, noise and 1 / noise at the unmasked pixels, row-major ("slim") order.
     noise_normalization : float
         sum ln(2 pi noise^2) over the unmasked pixels.
+    psf : (k_y, k_x)
+        The dataset's PSF (point sources are shifted copies of it).
     convolver : Convolver
     psf_oversampled : OversampledConvolution or None
         The oversampled-PSF path (``galaxyfit.fit.psf_oversampled``) when the dataset has an oversampled PSF whose
         region holds unmasked pixels; None otherwise.
     y_slim, x_slim : (N,) float64
         Centres (arcsec from the image centre) of the unmasked pixels, for sky planes.
+
+    The dataset's numbers (``data_arrays``: data, noise, PSF) are kept apart from everything else, which follows from
+    its geometry (``geometry_key``), so that one compiled likelihood can serve every dataset of one geometry with the
+    numbers as arguments (``with_data_arrays``; ``galaxyfit.search.compiled_cache``).
     """
 
     def __init__(self, dataset: Imaging, settings: Settings | None = None):
@@ -88,6 +97,7 @@ class ImagePlan:
         self.image_grid = BoxGrid(y0=-(ny - 1) / 2.0 * ps_y, x0=-(nx - 1) / 2.0 * ps_x, shape=(ny, nx), pixel_scales=(ps_y, ps_x),
                                   fine_pixels=np.flatnonzero(~mask) if uniform else None,
                                   coarse_pixels=np.flatnonzero(mask) if uniform else None)
+        self.psf = dataset.psf
         self.convolver = Convolver(dataset.psf, unmasked_box, settings.convolution)
         self.data_slim = np.ascontiguousarray(dataset.data[rows, cols])
         self.noise_slim = np.ascontiguousarray(dataset.noise_map[rows, cols])
@@ -104,6 +114,55 @@ class ImagePlan:
 
             oversampled = OversampledConvolution(dataset, self, settings)
             self.psf_oversampled = None if oversampled.empty else oversampled
+
+    def data_arrays(self) -> dict:
+        """The dataset's numbers the likelihood computes with, as a pytree of numpy arrays: ``data_slim``,
+        ``noise_slim``, ``inverse_noise_slim`` (N,), ``noise_normalization`` (0-d float64), ``psf`` (k_y, k_x),
+        ``convolver`` (``Convolver.data_arrays``) and, with an oversampled PSF, ``psf_oversampled``
+        (``OversampledConvolution.data_arrays``). Two plans with equal ``geometry_key`` give arrays of equal shapes
+        and dtypes."""
+        arrays = {name: getattr(self, name) for name in _DATA_ARRAYS}
+        arrays["noise_normalization"] = np.asarray(self.noise_normalization, dtype=np.float64)
+        arrays["convolver"] = self.convolver.data_arrays()
+        if self.psf_oversampled is not None:
+            arrays["psf_oversampled"] = self.psf_oversampled.data_arrays()
+        return arrays
+
+    def with_data_arrays(self, arrays: dict) -> "ImagePlan":
+        """A copy of this plan that computes with ``arrays`` (``data_arrays``' structure; JAX arrays or tracers, e.g.
+        the arguments of a jit-compiled likelihood) in place of its dataset's numbers. Its ``dataset`` is a
+        ``DatasetGeometry``: code that reads the data, noise map or PSF from it raises TypeError instead of quietly
+        using this plan's dataset. Pixelizations, whose mappers precompute with the noise and PSF, cannot use it."""
+        self.geometry_key()  # computed from the real dataset, and kept by the copy
+        out = copy.copy(self)
+        out.__dict__.pop("_mappers", None)
+        for name in _DATA_ARRAYS:
+            setattr(out, name, arrays[name])
+        out.dataset = DatasetGeometry(self.dataset)
+        out.convolver = self.convolver.with_data_arrays(arrays["convolver"])
+        if self.psf_oversampled is not None:
+            out.psf_oversampled = self.psf_oversampled.with_data_arrays(arrays["psf_oversampled"])
+        return out
+
+    def geometry_key(self) -> tuple:
+        """A hashable of everything that fixes this plan's computations apart from ``data_arrays``: image and PSF
+        shapes, pixel scales, the mask (a SHA-256 digest), the settings, the convolution method (chosen from the
+        PSF's values too: a separable PSF takes the separable method) and the oversampled PSF's layout. Plans with
+        equal keys trace to the same computation of their arrays."""
+        cached = self.__dict__.get("_geometry_key")
+        if cached is not None:
+            return cached
+        dataset = self.dataset
+        mask = np.ascontiguousarray(dataset.mask.array, dtype=bool)
+        oversampled = None
+        if self.psf_oversampled is not None:
+            region = dataset.psf_oversampled_region
+            oversampled = (tuple(np.shape(dataset.psf_oversampled)), None if region is None else tuple(int(r) for r in region),
+                           self.psf_oversampled.geometry_key())
+        key = ("ImagePlan", tuple(dataset.shape), tuple(float(s) for s in dataset.pixel_scales), tuple(np.shape(self.psf)),
+               hashlib.sha256(mask.tobytes()).hexdigest(), self.settings, self.convolver.geometry_key(), oversampled)
+        self.__dict__["_geometry_key"] = key  # (a digest of a large mask takes milliseconds)
+        return key
 
     def image_coordinates(self):
         """(y, x) (N_y, N_x) arcsec of every image pixel's centre (from the image centre)."""
@@ -136,6 +195,30 @@ class ImagePlan:
         out = np.full(self.dataset.shape, fill, dtype=np.float64)
         out[self.image_index] = np.asarray(slim)
         return out
+
+
+#: The plan's own per-dataset arrays (``ImagePlan.data_arrays`` adds the convolvers').
+_DATA_ARRAYS = ("data_slim", "noise_slim", "inverse_noise_slim", "noise_normalization", "psf")
+
+
+class DatasetGeometry:
+    """The geometry of a dataset without its numbers, in place of the dataset in a plan that computes with
+    arrays given to it (``ImagePlan.with_data_arrays``): ``shape``, ``pixel_scales``, ``mask``, ``psf_oversampling``
+    and ``psf_oversampled_region``. Any other attribute (``data``, ``noise_map``, ``psf`` ...) raises TypeError: it
+    would be one dataset's numbers inside a computation shared by many."""
+
+    def __init__(self, dataset):
+        self.shape = tuple(dataset.shape)
+        self.pixel_scales = dataset.pixel_scales
+        self.mask = dataset.mask
+        self.psf_oversampling = getattr(dataset, "psf_oversampling", 1)
+        self.psf_oversampled_region = getattr(dataset, "psf_oversampled_region", None)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise TypeError(f"the dataset's {name!r} is not available to a likelihood shared by the datasets of one geometry "
+                        "(ImagePlan.with_data_arrays): its numbers must come from ImagePlan.data_arrays")
 
 
 def dilated_by_rectangle(region: np.ndarray, height: int, width: int) -> np.ndarray:

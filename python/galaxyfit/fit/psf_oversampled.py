@@ -15,6 +15,7 @@ once by cost) on the fine box.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import jax.numpy as jnp
@@ -93,6 +94,23 @@ class OversampledConvolution:
         self.target_of_slim = np.where(self.in_target, np.cumsum(self.in_target) - 1, 0).astype(np.int32)
         # The fine PSF scaled so that a point source's sub-pixel means average to its pixels' share of the flux.
         self.point_psf = np.asarray(dataset.psf_oversampled) * (n * n)
+
+    def data_arrays(self) -> dict:
+        """The fine PSF's numbers this path computes with: {"convolver": the fine convolver's ``data_arrays``,
+        "point_psf": (k_y, k_x) the fine PSF times N^2}."""
+        return {"convolver": self.convolver.data_arrays(), "point_psf": self.point_psf}
+
+    def with_data_arrays(self, arrays: dict) -> "OversampledConvolution":
+        """A copy of this path that computes with ``arrays`` (``data_arrays``' structure; JAX arrays or tracers)."""
+        out = copy.copy(self)
+        out.convolver = self.convolver.with_data_arrays(arrays["convolver"])
+        out.point_psf = arrays["point_psf"]
+        return out
+
+    def geometry_key(self) -> tuple:
+        """What fixes this path's computation apart from the fine PSF's numbers, with the mask and the region (the
+        plan's key holds those): the factor, the boxes, the fine convolver's method."""
+        return (self.factor, self.coarse_origin, self.coarse_shape, self.zero_outside_image, self.convolver.geometry_key())
 
     def blurred_targets(self, fine_box):
         """(..., n_target) the fine box(es) (..., H_f, W_f) convolved with the fine PSF and averaged over each target
