@@ -85,6 +85,7 @@ and ``latent.results``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -711,11 +712,23 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _compiled(analysis, model, config: LatentConfig) -> _Compiled:
-    """The plan and compiled functions of (analysis, model, enabled kinds), cached on the analysis (latents of one
-    model are evaluated many times: each call would otherwise compile again)."""
-    import jax
+    """The plan and compiled functions of (analysis, model, enabled kinds). They depend on the analysis only through
+    its pixel scales and how it batches the model, so they are shared by every analysis and model of one structure
+    (``galaxyfit.search.compiled_cache``); a model that gives no key keeps them on the analysis (latents of one model
+    are evaluated many times: each call would otherwise compile again)."""
+    from galaxyfit.search import compiled_cache
 
-    signature = (id(model), tuple(sorted(config.enabled.items())))
+    enabled = tuple(sorted(config.enabled.items()))
+    structure = compiled_cache.model_key(model) if compiled_cache.ENABLED else None
+    if structure is not None and hasattr(analysis, "dataset"):
+        scales = tuple(float(s) for s in np.broadcast_to(np.asarray(analysis.dataset.pixel_scales, dtype=np.float64), 2))
+        one_at_a_time = _one_at_a_time(analysis, model)
+        key = ("latents", structure, scales, enabled, one_at_a_time)
+        # a copy of the model: a later change to the caller's must not reach functions compiled for its old structure
+        entry, _ = compiled_cache.CACHE.get_or_make(
+            key, lambda: _make_compiled(analysis, copy.deepcopy(model), config, one_at_a_time))
+        return entry
+    signature = (id(model), enabled)
     try:
         per_analysis = _CACHE.setdefault(analysis, {})
     except TypeError:  # an analysis that cannot be weakly referenced: no cache
@@ -723,17 +736,23 @@ def _compiled(analysis, model, config: LatentConfig) -> _Compiled:
     entry = per_analysis.get(signature)
     if entry is not None and entry.model is model:
         return entry
+    entry = _make_compiled(analysis, model, config, _one_at_a_time(analysis, model))
+    per_analysis[signature] = entry
+    return entry
+
+
+def _make_compiled(analysis, model, config: LatentConfig, one_at_a_time: bool) -> _Compiled:
+    import jax
+
     galaxies, keys, n_linear = _plan_of(model, config)
     needs = {"galaxy_radius": config.enabled["galaxy_effective_radius"] or config.enabled["galaxy_effective_radius_kpc"]}
     raw = _raw_function(analysis, model, galaxies, n_linear, needs)
-    if _one_at_a_time(analysis, model):
+    if one_at_a_time:
         # as its likelihood is batched: a vmap of an MGE's latents compiled for twice as long as one evaluation
         batched = jax.jit(lambda vectors, amplitudes: jax.lax.map(lambda pair: raw(*pair), (vectors, amplitudes)))
     else:
         batched = jax.jit(jax.vmap(raw))
-    entry = _Compiled(model, galaxies, keys, n_linear, raw, batched, jax.jit(raw))
-    per_analysis[signature] = entry
-    return entry
+    return _Compiled(model, galaxies, keys, n_linear, raw, batched, jax.jit(raw))
 
 
 def _one_at_a_time(analysis, model) -> bool:
@@ -748,27 +767,37 @@ def _one_at_a_time(analysis, model) -> bool:
 # ---- linear amplitudes ----------------------------------------------------------------------------------------------
 
 
-def _solver(analysis, model):
-    """jit(solve): for one vector the solved amplitudes s (k,), the covariance A_PP^-1 on the solved set (k, k; zero
-    elsewhere), which amplitudes are free of the positivity constraint (k,), the inversion's status. Called once per
-    vector (as the likelihood of a model with linear objects is batched, ``AnalysisImaging.batch_chunk_size``), so
-    one compilation serves any number of vectors."""
-    import jax
+def _solve(analysis, model, vector):
+    """For one vector the solved amplitudes s (k,), the covariance A_PP^-1 on the solved set (k, k; zero elsewhere),
+    which amplitudes are free of the positivity constraint (k,), the inversion's status (to be jit-compiled)."""
     import jax.numpy as jnp
 
     positive_only = analysis.settings.use_positive_only_solver
+    inversion = analysis.fit_from(model.instance_from_vector(vector)).inversion
+    s = inversion.reconstruction
+    free = jnp.asarray([bool(f & 2) or not positive_only for f in inversion.flags])
+    solved = free | (s > 0)
+    both = solved[:, None] & solved[None, :]
+    a = jnp.where(both, inversion.curvature_reg_matrix, jnp.eye(len(free)))
+    status = jnp.asarray(inversion.status, dtype=jnp.int32)
+    return s, jnp.where(both, jnp.linalg.inv(a), 0.0), free, status
 
-    def solve(vector):
-        inversion = analysis.fit_from(model.instance_from_vector(vector)).inversion
-        s = inversion.reconstruction
-        free = jnp.asarray([bool(f & 2) or not positive_only for f in inversion.flags])
-        solved = free | (s > 0)
-        both = solved[:, None] & solved[None, :]
-        a = jnp.where(both, inversion.curvature_reg_matrix, jnp.eye(len(free)))
-        status = jnp.asarray(inversion.status, dtype=jnp.int32)
-        return s, jnp.where(both, jnp.linalg.inv(a), 0.0), free, status
 
-    return jax.jit(solve)
+def _solver(analysis, model):
+    """solve(vector) -> ``_solve``'s arrays, jit-compiled. Called once per vector (as the likelihood of a model with
+    linear objects is batched, ``AnalysisImaging.batch_chunk_size``), so one compilation serves any number of vectors;
+    shared by the fits of one model structure and geometry where they can share (``search.compiled_cache``)."""
+    import jax
+
+    from galaxyfit.search.compiled_cache import sharing_of
+
+    sharing = sharing_of(model, analysis)
+    if sharing is not None:
+        shared, _ = sharing.get_or_make(("latent solve",), lambda template: jax.jit(
+            lambda vector, leaves: _solve(template.bind(leaves), template.model, vector)))
+        leaves = sharing.arrays
+        return lambda vector: shared(vector, leaves)
+    return jax.jit(lambda vector: _solve(analysis, model, vector))
 
 
 def solved_amplitudes(analysis, model, vectors, rng=None) -> np.ndarray | None:

@@ -12,7 +12,8 @@ were seen to stall thousands below a sharp peak. Two cheap checks catch these:
   a sampler lost in a prior far wider than the data.
 
 The result is flagged (``result.check``, ``result.trusted``, an :class:`UntrustedResultWarning`), never replaced:
-the posterior is the sampler's. The optimiser compiles once (~0.1-0.5 s) and runs at most ``MAX_ITERATIONS``
+the posterior is the sampler's. The optimiser compiles once per model structure and dataset geometry in a process
+(~0.1-0.5 s; later fits of that geometry reuse it, ``search.compiled_cache``) and runs at most ``MAX_ITERATIONS``
 iterations from two starts, a few per cent of a nested fit.
 """
 

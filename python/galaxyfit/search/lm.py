@@ -49,6 +49,33 @@ def _evidence_model(problem) -> bool:
     return bool(check(problem.model.instance_from_vector(np.asarray(problem.model.prior_medians, dtype=np.float64))))
 
 
+def _vector_probe(model):
+    return jax.ShapeDtypeStruct((model.prior_count,), jnp.float64)  # lowering needs only the shape: no eager op
+
+
+def _compiled_residual_functions(residuals, probes):
+    """(residual function, Jacobian function) of ``residuals(vector, *rest) -> (r (m,), valid)``, compiled for the
+    abstract arguments ``probes``; the Jacobian is d r / d vector (m, n)."""
+    # The residual function compiles on a worker thread (XLA compiles without holding the GIL) while the Jacobian
+    # is traced here, then both compile concurrently, at XLA's lowest backend optimisation level: the work is in
+    # the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without slowing its
+    # iterations (bench/README.md).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        residual_job = pool.submit(jax.jit(residuals).lower(*probes).compile, compiler_options=FAST_COMPILE)
+        jacobian_lowered = jax.jit(jax.jacfwd(lambda *args: residuals(*args)[0])).lower(*probes)
+        jacobian_job = pool.submit(jacobian_lowered.compile, compiler_options=FAST_COMPILE)
+        return residual_job.result(), jacobian_job.result()
+
+
+def _shared_residual_functions(template):
+    """The compiled residual and Jacobian functions of ``(vector, arrays)`` for every fit of ``template``'s key
+    (``search.compiled_cache``)."""
+    def residuals(vector, arrays):
+        return template.bind(arrays).normalized_residuals_function(template.model.instance_from_vector(vector))
+
+    return _compiled_residual_functions(residuals, (_vector_probe(template.model), template.probe))
+
+
 @dataclass
 class Optimum:
     """A Levenberg-Marquardt optimum: the parameter vector, its chi^2 and ln L, the iterations taken, the chi^2 after
@@ -165,20 +192,18 @@ class LevenbergMarquardt(Search):
         model, analysis = problem.model, problem.analysis
         lo, hi = model.interior_limits(1e-9)  # strictly inside bounded priors (e.g. a radius prior starting at 0)
 
-        def residuals(vector):
-            return analysis.normalized_residuals_function(model.instance_from_vector(vector))
-
-        # The residual function compiles on a worker thread (XLA compiles without holding the GIL) while the Jacobian
-        # is traced here, then both compile concurrently, at XLA's lowest backend optimisation level: the work is in
-        # the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without slowing its
-        # iterations (bench/README.md).
+        sharing = getattr(problem, "sharing", None)
         compile_start = time.perf_counter()
-        probe = jax.ShapeDtypeStruct((model.prior_count,), jnp.float64)  # lowering needs only the shape: no eager op
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            residual_job = pool.submit(jax.jit(residuals).lower(probe).compile, compiler_options=FAST_COMPILE)
-            jacobian_lowered = jax.jit(jax.jacfwd(lambda vector: residuals(vector)[0])).lower(probe)
-            jacobian_job = pool.submit(jacobian_lowered.compile, compiler_options=FAST_COMPILE)
-            residual_fn, jacobian_fn = residual_job.result(), jacobian_job.result()
+        if sharing is not None:  # one compilation for every fit of this geometry and model (search.compiled_cache)
+            (residual_c, jacobian_c), _ = sharing.get_or_make(("lm residuals",), _shared_residual_functions)
+            arrays = sharing.arrays
+            residual_fn = lambda vector: residual_c(vector, arrays)  # noqa: E731
+            jacobian_fn = lambda vector: jacobian_c(vector, arrays)  # noqa: E731
+        else:
+            def residuals(vector):
+                return analysis.normalized_residuals_function(model.instance_from_vector(vector))
+
+            residual_fn, jacobian_fn = _compiled_residual_functions(residuals, (_vector_probe(model),))
         compile_s = time.perf_counter() - compile_start
 
         def chi2_of(vector):

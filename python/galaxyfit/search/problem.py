@@ -4,6 +4,10 @@ The log likelihood of a batch of parameter vectors is one ``jax.jit(jax.vmap(...
 few fixed sizes (powers of two up to ``max_batch``) so that each size compiles once however the sampler groups its
 points; padding rows repeat a real point and are dropped. Every element is computed independently, so a point's
 value does not depend on the batch it came in.
+
+The compiled functions take the dataset's numbers as arguments and are shared by every problem of the same model
+structure and dataset geometry in the process (``search.compiled_cache``): a survey's second galaxy of a cutout size
+compiles nothing. Problems that cannot share (pixelizations, adapt images, other analyses) compile their own.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
+from galaxyfit.search.compiled_cache import sharing_of
 
 
 #: Most threads a batch of linear models is split over.
@@ -28,6 +34,57 @@ def _available_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def _likelihood_functions(model, analysis, chunk: int | None):
+    """(single, batched) jitted log likelihoods of ``model`` on ``analysis``: ``single(vector)`` -> ln L and
+    ``batched(vectors)`` -> (ln L (n,), rejection codes (n,) int32). ``chunk``: ``batch_chunk_size`` (None: one
+    vmap)."""
+    if hasattr(analysis, "log_likelihood_and_rejection"):
+        def log_likelihood(vector):
+            return analysis.log_likelihood_and_rejection(model.instance_from_vector(vector))
+    else:
+        def log_likelihood(vector):
+            value = analysis.log_likelihood_function(model.instance_from_vector(vector))
+            return value, jnp.where(jnp.isfinite(value) & (value > INVALID_LOG_LIKELIHOOD), 0, -1).astype(jnp.int32)
+
+    single = jax.jit(lambda vector: log_likelihood(vector)[0])
+    if chunk is None:
+        return single, jax.jit(jax.vmap(log_likelihood))
+    # chunks (or single vectors) one after another: a batch's working set stays in cache (AnalysisImaging)
+    size = None if chunk == 1 else chunk
+    return single, jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
+
+
+def _shared_likelihood_functions(template, chunk: int | None):
+    """``_likelihood_functions`` as functions of ``(vector(s), arrays)`` (the leaves of an analysis'
+    ``likelihood_arrays``), for every fit of ``template``'s key (``search.compiled_cache``)."""
+    def log_likelihood(vector, arrays):
+        return template.bind(arrays).log_likelihood_and_rejection(template.model.instance_from_vector(vector))
+
+    single = jax.jit(lambda vector, arrays: log_likelihood(vector, arrays)[0])
+    if chunk is None:
+        return single, jax.jit(jax.vmap(log_likelihood, in_axes=(0, None)))
+    size = None if chunk == 1 else chunk
+    return single, jax.jit(lambda vectors, arrays: jax.lax.map(partial(log_likelihood, arrays=arrays), vectors, batch_size=size))
+
+
+class _WithArrays:
+    """A shared jitted function of ``(vectors, arrays)`` with one problem's arrays bound: called, and lowered (e.g.
+    ``problem._batched.lower(points)`` to time a compilation or read its HLO), as that problem's own function of
+    ``vectors``."""
+
+    __slots__ = ("function", "arrays")
+
+    def __init__(self, function, arrays):
+        self.function = function
+        self.arrays = arrays
+
+    def __call__(self, vectors):
+        return self.function(vectors, self.arrays)
+
+    def lower(self, vectors):
+        return self.function.lower(vectors, self.arrays)
 
 
 class FitProblem:
@@ -50,21 +107,16 @@ class FitProblem:
         self.likelihood_seconds = 0.0
 
         self.rejected: dict[int, int] = {}  # rejection code -> likelihoods rejected for it (REJECTION_REASONS)
-        if hasattr(analysis, "log_likelihood_and_rejection"):
-            def log_likelihood(vector):
-                return analysis.log_likelihood_and_rejection(model.instance_from_vector(vector))
-        else:
-            def log_likelihood(vector):
-                value = analysis.log_likelihood_function(model.instance_from_vector(vector))
-                return value, jnp.where(jnp.isfinite(value) & (value > INVALID_LOG_LIKELIHOOD), 0, -1).astype(jnp.int32)
-
-        self._single = jax.jit(lambda vector: log_likelihood(vector)[0])
         chunk = analysis.batch_chunk_size(model) if hasattr(analysis, "batch_chunk_size") else None
-        if chunk is None:
-            self._batched = jax.jit(jax.vmap(log_likelihood))
-        else:  # chunks (or single vectors) one after another: a batch's working set stays in cache (AnalysisImaging)
-            size = None if chunk == 1 else chunk
-            self._batched = jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
+        #: How this problem shares compiled functions with other fits of its geometry (None: it compiles its own).
+        self.sharing = sharing_of(model, analysis)
+        if self.sharing is not None:
+            make = partial(_shared_likelihood_functions, chunk=chunk)
+            (single, batched), _ = self.sharing.get_or_make(("likelihood", chunk), make)
+            self._single = _WithArrays(single, self.sharing.arrays)
+            self._batched = _WithArrays(batched, self.sharing.arrays)
+        else:
+            self._single, self._batched = _likelihood_functions(model, analysis, chunk)
         # lax.map runs one vector after another on one core: a batch is split over the process's cores, each part
         # in its own thread (a jitted call releases the GIL), which vmap-ed batches need not (their kernels thread).
         self.threads = 1 if chunk is None else max(1, min(_available_cpus(), MAX_THREADS))
