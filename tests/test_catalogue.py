@@ -230,10 +230,16 @@ def _subset(table, n: int, folder: Path, name: str) -> Path:
 
 
 @pytest.mark.timeout(600)
-def test_a_worker_killed_mid_fit_is_retried(catalogue, tmp_path):
-    """SIGKILL a worker process while it fits: its galaxy is fitted again elsewhere, every galaxy is stored once."""
+def test_a_worker_killed_mid_fit_is_retried(catalogue, tmp_path, monkeypatch):
+    """SIGKILL a worker process while it fits: its galaxy is fitted again elsewhere, every galaxy is stored once.
+    The window of submitted tasks is 3 here (of 8 galaxies), so the top-up runs through the kill, and the scheduler
+    never holds more than 3 of the run's tasks."""
     from distributed import Client, LocalCluster
 
+    from galaxyfit.catalogue import runner
+
+    monkeypatch.setattr(runner, "MIN_WINDOW", 3)
+    monkeypatch.setattr(runner, "TASKS_PER_THREAD", 1)
     folder, table = catalogue
     subset = _subset(table, 8, tmp_path, "subset.fits")
     output = tmp_path / "run"
@@ -255,11 +261,25 @@ def test_a_worker_killed_mid_fit_is_retried(catalogue, tmp_path):
                     return
                 time.sleep(0.1)
 
+        held = []
+        stop = threading.Event()
+
+        def count_tasks():
+            while not stop.is_set():
+                held.append(client.run_on_scheduler(
+                    lambda dask_scheduler: sum(str(key).startswith("galaxyfit-fit-") for key in dask_scheduler.tasks)))
+                time.sleep(0.05)
+
         killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
         killer.start()
+        counter = threading.Thread(target=count_tasks, daemon=True)
+        counter.start()
         result = gf.fit_catalogue(subset, gf.CutoutFiles(folder, pixel_scale=PIXEL_SCALE), "sersic", _lm(), client=client,
                                   output_path=output, latent_config=_no_latents(), progress=False)
+        stop.set()
         killer.join(timeout=10)
+        counter.join(timeout=10)
+        assert held and max(held) <= 3, max(held)
         assert killed, "no worker was killed"
         assert killed["worker"] not in client.scheduler_info()["workers"]  # its nanny started a new one
         workers_now = client.run(os.getpid)

@@ -273,6 +273,20 @@ def _running(client, keys: set, threads: int) -> int | None:
         return None
 
 
+#: Tasks submitted at a time: this many per worker thread, at least ``MIN_WINDOW`` (``_window``).
+TASKS_PER_THREAD = 4
+MIN_WINDOW = 32
+
+#: Seconds between two looks at the cluster's thread count (for the window of submitted tasks).
+THREADS_SECONDS = 10.0
+
+
+def _window(threads: int) -> int:
+    """How many galaxies are submitted and not yet collected at any time: enough that no worker waits on the client
+    between two galaxies, few enough that the client and scheduler hold a bounded number of tasks."""
+    return max(MIN_WINDOW, TASKS_PER_THREAD * int(threads))
+
+
 #: Seconds the client waits for a finished task's record before looking at the others again.
 FETCH_SECONDS = 10.0
 
@@ -524,16 +538,29 @@ def _run(job, todo, records, failures, writer, fail, total, n_skipped, client, w
         except Exception:  # noqa: BLE001 - a diagnostic
             pass
         token = uuid.uuid4().hex[:8]
-        for gid, row in todo:
-            future = dask_client.submit(fit_galaxy, job, row, gid, key=f"galaxyfit-fit-{token}-{gid}", pure=False,
-                                        retries=retries)
-            futures[future.key] = (future, gid)
-        keys = set(futures)
+        waiting = iter(todo)
+        pending = as_completed()
+        keys: set = set()
+
+        def submit_more() -> None:
+            # A bounded window of tasks, topped up as galaxies finish: 10^6 submitted at once would hold 10^6
+            # futures, each with its pickled job, in the client and the scheduler.
+            while len(futures) < _window(threads):
+                item = next(waiting, None)
+                if item is None:
+                    return
+                gid, row = item
+                future = dask_client.submit(fit_galaxy, job, row, gid, key=f"galaxyfit-fit-{token}-{gid}", pure=False,
+                                            retries=retries)
+                futures[future.key] = (future, gid)
+                keys.add(future.key)
+                pending.add(future)
+
+        submit_more()
         bar = _Progress(progress, total, n_skipped)
         done = sum(r.get("status") == "done" for r in records.values())
         failed = len(failures)
-        pending = as_completed([f for f, _ in futures.values()])
-        last_count = 0.0
+        last_count, last_threads = 0.0, time.monotonic()
         while not pending.is_empty():
             finished = pending.next_batch(block=False) if pending.has_ready() else []
             for future in finished:
@@ -558,6 +585,13 @@ def _run(job, todo, records, failures, writer, fail, total, n_skipped, client, w
             if writer.due():
                 writer.flush()
             now = time.monotonic()
+            if now - last_threads >= THREADS_SECONDS:  # an adaptive cluster (dask-jobqueue) grows and shrinks
+                try:
+                    threads = sum(dask_client.nthreads().values()) or threads
+                except Exception:  # noqa: BLE001 - keep the last count
+                    pass
+                last_threads = now
+            submit_more()
             if finished or now - last_count >= 1.0:
                 bar.update(len(finished), done, failed, _running(dask_client, keys, threads) if keys else 0)
                 last_count = now
