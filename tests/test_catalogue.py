@@ -552,6 +552,8 @@ def test_read_table_checks_ids(tmp_path):
         read_table(tmp_path / "broken.fits")
     (tmp_path / "t.csv").write_text("id,size\ng1,32\ng2,40\n")
     assert list(read_table(tmp_path / "t.csv")["size"]) == [32, 40]
+    (tmp_path / "zeros.csv").write_text("id,size\n007,32\n010,40\n")  # ids are names: 007.fits, not 7.fits
+    assert galaxy_ids(read_table(tmp_path / "zeros.csv"), "id") == ["007", "010"]
 
 
 def test_cutout_files_templates_and_errors(catalogue):
@@ -569,6 +571,10 @@ def test_cutout_files_templates_and_errors(catalogue):
         CutoutFiles(folder, pixel_scale=0.1)({"id": "bad_nan"})
     masked = CutoutFiles(folder, pixel_scale=0.1, mask_radius=1.0)({"id": "g1_000"})
     assert 0 < masked.pixels_in_mask < 32 * 32
+    # a shared file that is missing would fail every galaxy: the run is refused, naming the directory rule
+    with pytest.raises(CatalogueError, match=r"psf file .*elsewhere/psf.fits, shared by every galaxy, does not exist "
+                                             r"\(a relative path is taken from the directory"):
+        CutoutFiles(folder, psf="elsewhere/psf.fits", pixel_scale=0.1).check_columns(table.colnames)
 
 
 def test_large_image_cuts_bucketed_cutouts_with_off_image_pixels_masked(tmp_path):
@@ -590,6 +596,8 @@ def test_large_image_cuts_bucketed_cutouts_with_off_image_pixels_masked(tmp_path
     assert inside.sum() == (100 - (97 - 8)) * (2 + 8) and edge.data[8, 8] == image[97, 2]
     with pytest.raises(DatasetError, match="lies off image"):
         maker({"x": 500.0, "y": 500.0, "r": 10.0})
+    with pytest.raises(DatasetError, match=r"position \(x -6.0, y 50.0, origin=1\) lies off image"):
+        maker({"x": -6.0, "y": 50.0, "r": 10.0})  # the cutout grazes the image, the galaxy itself is beyond its edge
     with pytest.raises(DatasetError, match="not a positive number"):
         maker({"x": 5.0, "y": 5.0, "r": float("nan")})
 
@@ -727,3 +735,22 @@ def test_worker_memory_stays_flat_over_200_fits(tmp_path):
     print(f"\nworker RSS after fit 10: {rss[9]:.0f} MiB, after fit 200: {rss[-1]:.0f} MiB, max {rss.max():.0f} MiB; "
           f"median time per galaxy {np.median([r['total_s'] for r in records]):.2f} s")
     assert rss[-1] <= 1.2 * rss[9]
+
+
+@pytest.mark.timeout(600)
+def test_galaxies_with_identical_pixels_are_two_rows(catalogue, tmp_path):
+    """Two catalogue rows whose cutouts are the same file (a duplicate detection): two fits, two database rows --
+    the galaxy's id is part of its fit's identifier, the database's key."""
+    from astropy.table import Table
+
+    folder, _ = catalogue
+    table = Table({"id": ["first", "again"], "file": ["g1_000", "g1_000"]})
+    maker = gf.CutoutFiles(folder, data="{file}.fits", noise_map="{file}_noise_map.fits", psf="{file}_psf.fits",
+                           pixel_scale=PIXEL_SCALE)
+    result = gf.fit_catalogue(table, maker, "sersic", _lm(), output_path=tmp_path / "run", workers=1,
+                              latent_config=_no_latents(), progress=False)
+    assert result.n_done == 2
+    first, again = result.records
+    assert first["identifier"] != again["identifier"]
+    assert first["summary"]["parameters"] == again["summary"]["parameters"]  # the same pixels, the same fit
+    assert _database_counts(tmp_path / "run" / "results.sqlite") == {"first": 1, "again": 1}

@@ -93,6 +93,17 @@ def _check_columns(maker, colnames, file_fields, extra=()) -> None:
     if missing:
         raise CatalogueError(f"{type(maker).__name__}: the catalogue has no column {', '.join(map(repr, missing))} "
                              f"(named by its file templates or options; columns: {', '.join(colnames)})")
+    # A shared file (no {...}) that is missing would fail every galaxy, one by one: refuse the run instead.
+    for name in file_fields:
+        template = getattr(maker, name)
+        if template is None or template_columns(template):
+            continue
+        path = format_template(template, {}, getattr(maker, "directory", None), name.replace("_", " "))
+        if not path.is_file():
+            where = (f" (a relative path is taken from the directory {maker.directory}; give an absolute path for a "
+                     "file elsewhere)" if not Path(str(template)).expanduser().is_absolute() else "")
+            raise CatalogueError(f"{type(maker).__name__}: the {name.replace('_', ' ')} file {path}, shared by every "
+                                 f"galaxy, does not exist{where}")
 
 
 def _explain_non_finite(exc: DatasetError, data_path, hdu) -> DatasetError:
@@ -338,6 +349,11 @@ class LargeImage:
             raise DatasetError(f"the cutout rows {rows[0]}:{rows[1]}, columns {columns[0]}:{columns[1]} (0-based) lies "
                                f"off image {files['image']} ({shape[0]} x {shape[1]} pixels): check {self.x_column!r}, "
                                f"{self.y_column!r} and origin={self.origin}")
+        centre = (rows[1] - rows[0]) // 2, (columns[1] - columns[0]) // 2
+        if not inside[centre]:  # a cutout that only grazes the image would fit a neighbour's light
+            raise DatasetError(f"the galaxy's position ({self.x_column} {row.get(self.x_column)!r}, {self.y_column} "
+                               f"{row.get(self.y_column)!r}, origin={self.origin}) lies off image {files['image']} "
+                               f"({shape[0]} x {shape[1]} pixels)")
         noise, _, noise_shape = _read_region(files["noise_map"], self.noise_map_hdu, rows, columns, "noise map", 1.0)
         if noise_shape != shape:
             raise DatasetError(f"noise map file {files['noise_map']} is {noise_shape[0]} x {noise_shape[1]} pixels, image "

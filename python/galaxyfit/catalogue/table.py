@@ -45,7 +45,13 @@ def read_table(table, id_column: str = "id"):
         suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
         fmt = _FORMATS.get(suffix.lower().removesuffix(".gz"))
         try:
-            result = Table.read(path, format=fmt) if fmt else Table.read(path)
+            if fmt in ("ascii.csv", "ascii", "ascii.tab"):
+                # ids are names: '007' must stay '007' (its file is 007.fits), not become the integer 7
+                from astropy.io import ascii
+
+                result = Table.read(path, format=fmt, converters={id_column: [ascii.convert_numpy(str)]})
+            else:
+                result = Table.read(path, format=fmt) if fmt else Table.read(path)
         except ModuleNotFoundError as exc:
             if fmt != "parquet":
                 raise CatalogueError(f"{where}: cannot be read as a table ({exc})") from None

@@ -118,6 +118,10 @@ def _resident_bytes() -> int | None:
 def _search_copy(template, job: FitJob, galaxy_id: str):
     search = copy.copy(template)
     search.name = galaxy_id
+    # The galaxy's id enters its fit's identifier (the database's key), with the data's checksum already there: two
+    # rows with identical pixels (a duplicate detection, a copied cutout) are two fits, not one row replacing another.
+    tag = getattr(template, "unique_tag", None)
+    search.unique_tag = galaxy_id if tag is None else f"{tag}:{galaxy_id}"
     search.output_path = job.output_path
     search.path_prefix = job.path_prefix
     search.database = None  # workers never open the database: SQLite on a shared filesystem is not safe

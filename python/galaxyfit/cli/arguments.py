@@ -104,7 +104,7 @@ _seed.__name__ = "seed"
 
 
 _SEARCH_TEXT = {
-    "nautilus": "nautilus (nested sampling, the default: posterior and evidence)",
+    "nautilus": "nautilus (nested sampling: posterior and evidence)",
     "lm": "lm (Levenberg-Marquardt: best fit, errors from the Jacobian)",
     "dynesty": "dynesty (nested sampling)",
     "emcee": "emcee (MCMC)",
@@ -112,8 +112,8 @@ _SEARCH_TEXT = {
 }
 
 
-def _search_help(choices) -> str:
-    return ", ".join(_SEARCH_TEXT[name] for name in choices)
+def _search_help(choices, default: str = "nautilus") -> str:
+    return ", ".join(_SEARCH_TEXT[name] for name in choices) + f" (default {default})"
 
 
 def _make_search(name: str, args):

@@ -99,7 +99,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--redshift", type=_positive_float, default=None, help="the galaxies' redshift, for sizes in kpc")
     p.add_argument("--magnitude-zero-point", type=_finite_number, default=None, help="AB zero point of the images, for "
                                                                                      "magnitudes among the latent variables")
-    p.add_argument("--search", choices=CATALOGUE_SEARCHES, default="lm", help=_search_help(CATALOGUE_SEARCHES) + " (default lm)")
+    p.add_argument("--search", choices=CATALOGUE_SEARCHES, default="lm", help=_search_help(CATALOGUE_SEARCHES, "lm"))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler")
     p.add_argument("--seed", type=_seed, default=1, help="random seed of each galaxy's search (default 1)")
     p.add_argument("--output", default="catalogue_output", help="the run's folder (default catalogue_output)")
