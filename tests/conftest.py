@@ -44,3 +44,20 @@ def small_imaging(sim_truth):
     psf = gaussian_psf((11, 11), 0.1, 0.1)
     dataset, _ = simulate_imaging(gf.Galaxies([galaxy]), (48, 48), 0.1, psf, exposure_time=300.0, seed=1)
     return dataset
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL 15 server on loopback for this test session (``postgres_server``), stopped after; skipped
+    where none can run, failed instead under CI=true."""
+    from postgres_server import PostgresUnavailable, postgres_server
+
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs a PostgreSQL server: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    yield url
+    server.__exit__(None, None, None)

@@ -439,23 +439,6 @@ def dask_processes(tmp_path):
             log.close()
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throwaway PostgreSQL server (the database a cluster uses); skipped where none can run, failed under CI."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        from postgres_server import PostgresUnavailable, postgres_server
-    finally:
-        sys.path.pop(0)
-    try:
-        server = postgres_server()
-        url = server.__enter__()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs a PostgreSQL server: {exc}")
-        pytest.skip(f"no PostgreSQL server: {exc}")
-    yield url
-    server.__exit__(None, None, None)
 
 
 @pytest.mark.timeout(600)

@@ -23,7 +23,7 @@ from galaxyfit.database import write as write_module
 from galaxyfit.database.schema import QUANTITIES, Info
 from galaxyfit.model import Collection, Model
 
-from postgres_server import PostgresUnavailable, create_database, free_port, postgres_server
+from postgres_server import create_database, free_port
 
 PNG = b"\x89PNG\r\n\x1a\n placeholder"
 LATENTS = ("galaxies.galaxy.total_flux", "galaxies.galaxy.bulge.total_flux", "galaxies.galaxy.bulge.effective_radius_kpc")
@@ -129,20 +129,6 @@ def latent_quantity(fit: dict, path: str, kind: str = "max_log_likelihood") -> f
 # ---- databases -----------------------------------------------------------------------------------------------------
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL 15 server for this test session; skipped where none can run, failed instead under CI=true."""
-    try:
-        server = postgres_server()
-        url = server.__enter__()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs a PostgreSQL server: {exc}")
-        pytest.skip(f"no PostgreSQL server: {exc}")
-    yield url
-    server.__exit__(None, None, None)
 
 
 def new_database(kind: str, request, tmp_path_factory) -> str:
