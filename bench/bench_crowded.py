@@ -20,9 +20,15 @@ import time
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
+import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import galaxyfit as gf  # noqa: E402
+
+# A benchmark script is an application: it takes synchronous dispatch (as the galaxyfit command does) and float64
+# for its own JAX code, which composes galaxyfit's functions in its own jit/vmap (galaxyfit alone changes neither).
+gf.use_synchronous_dispatch(announce=False)
+jax.config.update("jax_enable_x64", True)
 from galaxyfit.model.crowded import crowded_field_model  # noqa: E402
 from galaxyfit.profiles.geometry import ell_comps_to_numpy  # noqa: E402
 from galaxyfit.search import LevenbergMarquardt  # noqa: E402

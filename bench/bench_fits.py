@@ -51,6 +51,7 @@ def one_lm_fit(shared: Path, case: str) -> dict:
     from galaxyfit.imfit_config import read_imfit_config
     from galaxyfit.search import LevenbergMarquardt
 
+    gf.use_synchronous_dispatch(announce=False)  # as the galaxyfit command does
     import_s = time.perf_counter() - start
     spec = LM_CASES[case]
     folder = shared / "data" / spec["folder"]
@@ -81,6 +82,7 @@ def our_nested_fit(shared: Path, seed: int) -> dict:
     from galaxyfit.model import Collection, Model
     from galaxyfit.search import Nautilus
 
+    gf.use_synchronous_dispatch(announce=False)  # as the galaxyfit command does
     folder = shared / "data" / "sim" / "sim_bulge_disk"
     dataset = gf.Imaging.from_fits(folder / "data.fits", 0.1, noise_map_path=folder / "noise_map.fits", psf_path=folder / "psf.fits")
     dataset = dataset.apply_mask(gf.Mask.circular(dataset.shape, 0.1, 3.0))

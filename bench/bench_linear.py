@@ -51,6 +51,11 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import galaxyfit as gf  # noqa: E402
+
+# A benchmark script is an application: it takes synchronous dispatch (as the galaxyfit command does) and float64
+# for its own JAX code, which composes galaxyfit's functions in its own jit/vmap (galaxyfit alone changes neither).
+gf.use_synchronous_dispatch(announce=False)
+jax.config.update("jax_enable_x64", True)
 from galaxyfit.model import Collection, Model  # noqa: E402
 from galaxyfit.model.priors import TruncatedGaussianPrior, UniformPrior  # noqa: E402
 from galaxyfit.search import FitProblem  # noqa: E402

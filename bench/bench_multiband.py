@@ -32,9 +32,15 @@ from pathlib import Path
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
+import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import galaxyfit as gf  # noqa: E402
+
+# A benchmark script is an application: it takes synchronous dispatch (as the galaxyfit command does) and float64
+# for its own JAX code, which composes galaxyfit's functions in its own jit/vmap (galaxyfit alone changes neither).
+gf.use_synchronous_dispatch(announce=False)
+jax.config.update("jax_enable_x64", True)
 from galaxyfit.analysis.factor_graph import graph_from_datasets  # noqa: E402
 from galaxyfit.model import Collection, Model  # noqa: E402
 from galaxyfit.search.problem import FitProblem  # noqa: E402

@@ -43,8 +43,8 @@ def marked(self, sizes=None):
     return out
 problem.FitProblem.warm_up = marked
 problem.FitProblem.log_likelihood = first_call
-from galaxyfit.cli import main
-main(sys.argv[1:])
+from galaxyfit.cli import console_main
+console_main()
 """
 
 

@@ -9,6 +9,24 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import pytest  # noqa: E402
 
+
+def pytest_configure(config):
+    # galaxyfit computes in float64 without switching JAX's process default (galaxyfit._precision): a galaxyfit path
+    # that forgot its float64 context would have JAX truncate float64 requests to float32 with this warning, so
+    # here it fails the test instead.
+    config.addinivalue_line("filterwarnings", "error:Explicitly requested dtype float64:UserWarning")
+
+@pytest.fixture
+def jax_float64():
+    """The test body runs inside ``jax.enable_x64(True)``, as galaxyfit's documentation tells a user who composes
+    galaxyfit's JAX functions in their own ``jax.jit`` / ``vmap`` / ``grad`` (``galaxyfit.float64()``). Test modules
+    that do so use it; the others call galaxyfit in the process default (float64 off), as most users do."""
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
 SHARED = Path(os.environ.get("GALAXYFIT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data"
 

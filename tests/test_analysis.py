@@ -10,6 +10,9 @@ import galaxyfit as gf
 from galaxyfit.integration import OverSampling
 from galaxyfit.simulate import blurred_model_image, gaussian_psf, simulate_imaging
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 TRUTH = gf.Galaxy(
     0.5,
     bulge=gf.lp.Sersic((0.02, -0.01), (0.0962250449, 0.0555555556), 1.0, 0.3, 3.0),
@@ -50,7 +53,7 @@ def test_log_likelihood_definition_in_float64(dataset):
     np.testing.assert_allclose(fit.normalized_residual_map[used], (data - model) / noise, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fit.chi_squared_map[used], ((data - model) / noise) ** 2, rtol=0, atol=1e-12)
     assert (fit.residual_map[~used] == 0).all()
-    # The compiled program computes in float64 from end to end.
+    # The compiled program computes in float64 from end to end (traced in float64: conftest.py's jax_float64).
     hlo = jax.jit(analysis.log_likelihood_function).lower(instance_of(TRUTH)).as_text()
     assert "f64" in hlo and "f32" not in hlo and "bf16" not in hlo
 

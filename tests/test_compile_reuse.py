@@ -22,6 +22,9 @@ from galaxyfit.search.problem import FitProblem, _likelihood_functions
 from galaxyfit.settings import Settings
 from galaxyfit.simulate import gaussian_psf, simulate_imaging
 
+# The tests here call and lower galaxyfit's jitted functions on JAX arrays of their own, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 SHAPE, PS = (32, 32), 0.1
 
 

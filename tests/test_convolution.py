@@ -10,6 +10,9 @@ import galaxyfit  # noqa: F401  (float64 mode)
 from galaxyfit import _core
 from galaxyfit.kernels import psf_convolve, psf_convolve_adjoint, runs_from_mask
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 CASES = [
     # image shape, kernel shape, mask kind
     ((40, 37), (7, 7), "circle"),

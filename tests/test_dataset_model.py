@@ -37,6 +37,7 @@ def galaxy_image():
     return np.asarray(FitImaging(blank, [GALAXY]).blurred_image)
 
 
+@pytest.mark.usefixtures("jax_float64")  # grads of its own (conftest.py)
 def test_nonlinear_plane_is_subtracted_as_numpy_does():
     rng = np.random.default_rng(4)
     noise = np.full((NY, NX), 0.05)
@@ -99,6 +100,7 @@ def test_grid_offset_moves_the_model_by_plus_the_offset():
     assert np.abs(a - base).max() > 1e-2 * base.max()
 
 
+@pytest.mark.usefixtures("jax_float64")  # grads of its own (conftest.py)
 def test_grid_offset_is_a_free_parameter_of_the_likelihood():
     from galaxyfit.model import Collection, Model
     from galaxyfit.model.priors import GaussianPrior

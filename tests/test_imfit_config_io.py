@@ -102,6 +102,7 @@ def test_every_fixed_flag_and_limit_is_honoured(config):
             np.testing.assert_allclose(np.ravel(getattr(standard, name)), np.ravel(getattr(want, name)), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.usefixtures("jax_float64")  # its own jit/vmap/grad (conftest.py)
 def test_parameterised_profiles_evaluate_as_standard_under_jit_vmap_grad():
     y, x = np.meshgrid(np.linspace(-3, 3, 7), np.linspace(-3, 3, 9), indexing="ij")
     cases = [(ImfitSersic, (0.2, -0.1), [33.0, 0.55, 3.0, 1.4, 2.2]), (ImfitExponential, (0.0, 0.3), [100.0, 0.4, 5.0, 0.9]),
@@ -243,6 +244,7 @@ def test_command_line_helpers(config, tmp_path):
     np.testing.assert_allclose(start2, start, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.usefixtures("jax_float64")  # its own jit/vmap/grad (conftest.py)
 def test_traced_likelihood_and_its_gradient(tmp_path):
     path = tmp_path / "one.dat"
     path.write_text("X0 12.2 8,16\nY0 10.6\nFUNCTION Sersic\nPA 40 0,90\nell 0.3 0,0.8\nn 1.7 0.5,6\nI_e 5 0,50\nr_e 4 1,10\n")

@@ -11,6 +11,9 @@ from galaxyfit import integration
 from galaxyfit.integration import BoxGrid, OverSampling
 from galaxyfit.profiles import geometry, light
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 PS = 0.05  # arcsec per pixel
 
 

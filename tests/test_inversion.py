@@ -17,6 +17,9 @@ from galaxyfit.profiles import linear
 from galaxyfit.profiles.basis import Basis
 from galaxyfit.regularization import Constant, chain_neighbours
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 # ---- an independent dense implementation ---------------------------------------------------------------------------
 
 

@@ -222,6 +222,7 @@ def test_kpc_with_a_free_redshift_and_none_at_zero(analysis):
     gf.lp.Chameleon(ell_comps=ell_comps(0.7, 40.0), intensity=1.0, core_radius_0=0.05, core_radius_1=0.6),
     gf.lp.SersicCore(ell_comps=ell_comps(0.8, 0.0), effective_radius=0.7, sersic_index=3.0, radius_break=0.05, gamma=0.3, alpha=2.0),
 ])
+@pytest.mark.usefixtures("jax_float64")  # its own jax.jit (conftest.py)
 def test_half_light_radii_of_other_laws(profile):
     """Closed forms (Moffat, Elson-Fall-Freeman, Chameleon) and the numerical rule (core-Sersic) against a
     brute-force cumulative trapezoid integral of the law over the equal-area radius R (R^2 = s / sqrt(det A):

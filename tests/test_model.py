@@ -13,6 +13,9 @@ from galaxyfit.errors import ModelError
 from galaxyfit.model import Collection, GaussianPrior, LogUniformPrior, Model, TruncatedGaussianPrior, UniformPrior
 from galaxyfit.model.priors import unit_for
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 
 def bulge_disk_model():
     return Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Sersic, disk=gf.lp.Exponential)))

@@ -174,6 +174,7 @@ def scipy_truncnorm(mean, sigma, lower, upper):
 UNIT = np.concatenate([[1e-12, 1e-6, 1e-3], np.linspace(0.01, 0.99, 23), [1 - 1e-3, 1 - 1e-6, 1 - 1e-12]])
 
 
+@pytest.mark.usefixtures("jax_float64")  # its own jit/vmap of the priors (conftest.py)
 @pytest.mark.parametrize("mean, sigma, lower, upper", [
     (0.0, 1.0, 10.0, 20.0), (0.0, 0.1, 4.0, 5.0), (0.0, 1.0, -20.0, -10.0), (0.0, 1.0, 38.0, 40.0), (0.0, 1.0, 40.0, math.inf),
     (0.0, 1.0, -math.inf, -40.0), (3.0, 2.0, 50.0, 1e4), (0.0, 1.0, 5.0, 6.0),
@@ -226,6 +227,7 @@ def test_prior_arguments_may_be_numpy_values_of_any_real_dtype():
     assert UniformPrior(np.uint8(1), np.longdouble(2.5)).median == 1.75
 
 
+@pytest.mark.usefixtures("jax_float64")  # its own JAX arrays (conftest.py)
 def test_extreme_log_uniform_limits_give_finite_values():
     """log(upper / lower) overflowed for 5e-324 .. 1e308: the median and every draw were inf or NaN."""
     prior = LogUniformPrior(5e-324, 1e308)

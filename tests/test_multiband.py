@@ -29,6 +29,9 @@ from galaxyfit.search import LevenbergMarquardt, Nautilus
 from galaxyfit.search.problem import FitProblem
 from galaxyfit.simulate import gaussian_psf, simulate_imaging
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 # Three bands of one galaxy: a redder bulge (bright in band 0) and a bluer disk, each band with its own PSF, pixel
 # scale, exposure time (so noise) and, for band 2, a circular mask.
 CENTRE, BULGE_N, BULGE_RE, DISK_ELL, DISK_RE = (0.02, -0.03), 3.0, 0.4, (0.2, -0.1), 1.0

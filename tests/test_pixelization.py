@@ -16,6 +16,9 @@ from galaxyfit.errors import ModelError
 from galaxyfit.model import ModelInstance
 from galaxyfit.pixelization.mesh import rectangular_edge_pixels
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 PS = 0.1
 
 

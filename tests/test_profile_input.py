@@ -19,6 +19,9 @@ from galaxyfit.integration import OverSampling
 from galaxyfit.profiles import convert, geometry, light, operated
 from galaxyfit.simulate import gaussian_psf, simulate_imaging
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 PIXEL_SCALES = 0.1
 JAX_BACKEND = gf.Settings(over_sampling=OverSampling(backend="jax"))
 

@@ -12,6 +12,9 @@ from galaxyfit.integration import BoxGrid, OverSampling
 from galaxyfit.kernels.profile_image import RenderConfig, render_profile, render_profile_jacobian
 from galaxyfit.profiles import geometry, light, operated
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 ELL = geometry.ell_comps_to_numpy(0.6, 35.0)
 PROFILES = [
     light.Sersic((0.013, -0.021), ELL, 1.0, 0.15, 2.5),

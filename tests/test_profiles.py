@@ -12,6 +12,9 @@ import galaxyfit  # noqa: F401
 from galaxyfit import integration
 from galaxyfit.profiles import geometry, light, operated
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 PIXEL_SCALES = (0.05, 0.07)
 PIXEL_AREA = 0.05 * 0.07
 ELL = geometry.ell_comps_to_numpy(0.6, 35.0)

@@ -14,6 +14,9 @@ from galaxyfit.fit import FitImaging
 from galaxyfit.integration import OverSampling
 from galaxyfit.settings import Settings
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 NY, NX, PS, N = 24, 20, 0.1, 3
 CENTRE, SIGMA, INTENSITY = (0.03, -0.05), 0.25, 2.0
 

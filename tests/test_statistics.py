@@ -9,6 +9,9 @@ import galaxyfit as gf
 from galaxyfit.kernels.statistics import chi_squared
 from galaxyfit.simulate import gaussian_psf, simulate_imaging
 
+# The tests here compose galaxyfit's JAX functions in their own jit/vmap/grad, in float64 (conftest.py).
+pytestmark = pytest.mark.usefixtures("jax_float64")
+
 
 def _arrays(n, batch=(), seed=0):
     rng = np.random.default_rng(seed)

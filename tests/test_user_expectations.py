@@ -175,11 +175,11 @@ def test_import_galaxyfit_does_not_import_jax_and_help_is_fast():
     seconds, jax_loaded, _ = out.stdout.split()
     assert jax_loaded == "False", out.stderr
     assert float(seconds) < 1.0
-    # using a name loads JAX and switches it to float64 (the subpackages import galaxyfit._jax_config first)
+    # using a name loads JAX, and changes none of its process-wide settings (galaxyfit._precision, tests/test_precision.py)
     out = _python("import galaxyfit as gf, jax; gf.lp; print(jax.config.jax_enable_x64)")
-    assert out.stdout.strip() == "True", out.stderr
+    assert out.stdout.strip() == "False", out.stderr
     out = _python("from galaxyfit.fit import FitImaging; import jax; print(jax.config.jax_enable_x64)")
-    assert out.stdout.strip() == "True", out.stderr
+    assert out.stdout.strip() == "False", out.stderr
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "galaxyfit", "fit", "--help"], capture_output=True, text=True, timeout=60, cwd=REPO)
     elapsed = time.perf_counter() - start
@@ -217,7 +217,7 @@ def test_sigterm_handler_is_installed_by_the_main_thread_only(monkeypatch):
 
     before = signal.getsignal(signal.SIGTERM)
     during = []
-    monkeypatch.setattr(cli, "_run", lambda argv: during.append(signal.getsignal(signal.SIGTERM)) or 0)
+    monkeypatch.setattr(cli, "_run", lambda argv, synchronous_dispatch=False: during.append(signal.getsignal(signal.SIGTERM)) or 0)
     # in a thread (as a Dask worker runs fits) the command leaves the process's handlers alone
     thread = threading.Thread(target=cli.main, args=([],))
     thread.start()

@@ -1,15 +1,17 @@
 """galaxyfit: fit models of galaxy light to astronomical images.
 
-``import galaxyfit`` is cheap: the names below are imported when first used (PEP 562), and with them JAX, which
-galaxyfit then switches to float64 (see ``galaxyfit._jax_config``). Every galaxyfit subpackage that uses JAX
-imports ``galaxyfit._jax_config`` first, so ``from galaxyfit.fit import FitImaging`` configures it too.
+``import galaxyfit`` is cheap: the names below are imported when first used (PEP 562), and with them JAX. Importing
+galaxyfit changes none of JAX's settings: galaxyfit's public functions and methods compute in float64 inside
+``jax.enable_x64(True)``, a thread-local context (``galaxyfit.float64()`` gives it to code that composes galaxyfit's
+JAX functions itself; see ``galaxyfit._precision``), and synchronous CPU dispatch, which makes single likelihood
+calls faster, is a process-wide opt-in (``galaxyfit.use_synchronous_dispatch()``; the ``galaxyfit`` command uses it).
 """
 
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from galaxyfit._version import __version__  # the wheel's build, else the git work tree, else the metadata
 
 #: Public name -> (module, attribute or None for the module itself).
 _EXPORTS = {
@@ -33,7 +35,11 @@ _EXPORTS = {
     "OverSampling": ("galaxyfit.integration", "OverSampling"),
     "Pixelization": ("galaxyfit.pixelization", "Pixelization"),
     "Settings": ("galaxyfit.settings", "Settings"),
+    "show_config": ("galaxyfit.build_report", "show_config"),
+    "build_config": ("galaxyfit.build_report", "build_config"),
     "cmake_dir": ("galaxyfit.cmake", "cmake_dir"),
+    "float64": ("galaxyfit._precision", "float64"),
+    "use_synchronous_dispatch": ("galaxyfit.dispatch", "use_synchronous_dispatch"),
     "CutoutFiles": ("galaxyfit.catalogue.datasets", "CutoutFiles"),
     "LargeImage": ("galaxyfit.catalogue.datasets", "LargeImage"),
     "catalogue": ("galaxyfit.catalogue", None),
@@ -56,7 +62,6 @@ def __getattr__(name: str):
         module_name, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'galaxyfit' has no attribute {name!r}") from None
-    importlib.import_module("galaxyfit._jax_config")
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value  # later lookups skip __getattr__

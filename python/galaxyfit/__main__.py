@@ -2,6 +2,6 @@
 
 import sys
 
-from galaxyfit.cli import main
+from galaxyfit.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())

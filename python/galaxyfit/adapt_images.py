@@ -11,6 +11,8 @@ import ast
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
+
 
 def galaxy_name(key) -> str:
     """The galaxy's own name from a key given as ``name``, ``galaxies.name`` or ``"('galaxies', 'name')"``."""
@@ -56,6 +58,7 @@ class AdaptImages:
                 f"mesh grids={sorted(self.galaxy_name_image_plane_mesh_grid_dict)})")
 
 
+@in_float64
 def galaxy_name_image_dict_via_fit_from(fit, galaxy_names, use_model_images: bool = False,
                                         adapt_minimum_percent: float = 0.01) -> dict:
     """{galaxy name: (N_y, N_x) adapt image} from a FitImaging: each galaxy's PSF-blurred model image

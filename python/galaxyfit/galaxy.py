@@ -10,6 +10,7 @@ import jax
 
 from galaxyfit.numbers import real_number
 from galaxyfit.profiles.light import LightProfile
+from galaxyfit._precision import float64_api
 
 
 def component_types() -> tuple:
@@ -36,6 +37,7 @@ def _check_component(name: str, component) -> None:
 
 
 @jax.tree_util.register_pytree_node_class
+@float64_api
 class Galaxy:
     """A galaxy at ``redshift`` made of named components, e.g. ``Galaxy(0.5, bulge=Sersic(...), disk=Exponential(...))``.
 
@@ -110,6 +112,7 @@ class Galaxy:
 
 
 @jax.tree_util.register_pytree_node_class
+@float64_api
 class Galaxies:
     """An ordered collection of galaxies."""
 
@@ -141,6 +144,7 @@ class Galaxies:
 
 
 @dataclasses.dataclass(frozen=True)
+@float64_api
 class DatasetModel:
     """Parameters of the dataset rather than of galaxies (PyAutoGalaxy's ``DatasetModel``, plus a tilted sky).
 

@@ -99,6 +99,8 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+from galaxyfit import _precision as precision
+from galaxyfit._precision import float64_api, in_float64
 
 #: The kinds, in the order their keys appear for a component and for a galaxy.
 PROFILE_KINDS = ("profile_total_flux", "profile_axis_ratio", "profile_position_angle", "profile_effective_radius_kpc")
@@ -384,6 +386,7 @@ def _axis_ratio(profile):
     return jnp.asarray(axis_ratio_from(profile.ell_comps), dtype=jnp.float64)
 
 
+@in_float64
 def circularised_half_light_radius(profile):
     """The circularised half-light radius of one light profile (arcsec; rules in the module docstring); NaN outside
     the valid parameter domain or where the flux diverges, 0 for a point source; None for a profile class no rule
@@ -749,10 +752,10 @@ def _make_compiled(analysis, model, config: LatentConfig, one_at_a_time: bool) -
     raw = _raw_function(analysis, model, galaxies, n_linear, needs)
     if one_at_a_time:
         # as its likelihood is batched: a vmap of an MGE's latents compiled for twice as long as one evaluation
-        batched = jax.jit(lambda vectors, amplitudes: jax.lax.map(lambda pair: raw(*pair), (vectors, amplitudes)))
+        batched = precision.jit(lambda vectors, amplitudes: jax.lax.map(lambda pair: raw(*pair), (vectors, amplitudes)))
     else:
-        batched = jax.jit(jax.vmap(raw))
-    return _Compiled(model, galaxies, keys, n_linear, raw, batched, jax.jit(raw))
+        batched = precision.jit(jax.vmap(raw))
+    return _Compiled(model, galaxies, keys, n_linear, raw, batched, precision.jit(raw))
 
 
 def _one_at_a_time(analysis, model) -> bool:
@@ -787,19 +790,18 @@ def _solver(analysis, model):
     """solve(vector) -> ``_solve``'s arrays, jit-compiled. Called once per vector (as the likelihood of a model with
     linear objects is batched, ``AnalysisImaging.batch_chunk_size``), so one compilation serves any number of vectors;
     shared by the fits of one model structure and geometry where they can share (``search.compiled_cache``)."""
-    import jax
-
     from galaxyfit.search.compiled_cache import sharing_of
 
     sharing = sharing_of(model, analysis)
     if sharing is not None:
-        shared, _ = sharing.get_or_make(("latent solve",), lambda template: jax.jit(
+        shared, _ = sharing.get_or_make(("latent solve",), lambda template: precision.jit(
             lambda vector, leaves: _solve(template.bind(leaves), template.model, vector)))
         leaves = sharing.arrays
         return lambda vector: shared(vector, leaves)
-    return jax.jit(lambda vector: _solve(analysis, model, vector))
+    return precision.jit(lambda vector: _solve(analysis, model, vector))
 
 
+@in_float64
 def solved_amplitudes(analysis, model, vectors, rng=None) -> np.ndarray | None:
     """(n, k) linear amplitudes (column order of the inversion) for parameter vectors (n, d): each the linear solve
     at that vector, plus, when ``rng`` (a numpy Generator) is given, a draw from its Gaussian uncertainty
@@ -839,6 +841,7 @@ def _weakrefable(obj) -> bool:
 # ---- public API -------------------------------------------------------------------------------------------------------
 
 
+@in_float64
 def latent_keys(analysis, model, config=None) -> list[str]:
     """The names of the latent variables of ``model`` under ``analysis`` (order of ``compute_latent_variables``),
     e.g. ``galaxies.galaxy.bulge.total_flux``, ``galaxies.galaxy.effective_radius_kpc``. ``config``: see
@@ -847,6 +850,7 @@ def latent_keys(analysis, model, config=None) -> list[str]:
     return list(_compiled(analysis, model, config).keys)
 
 
+@in_float64
 def compute_latent_variables(analysis, parameters, model, config=None) -> tuple:
     """The latent variables at one parameter vector (``model.paths`` order), a tuple of floats aligned with
     ``latent_keys``; linear profiles at the intensities solved there (no uncertainty draw). A value that cannot be
@@ -873,6 +877,7 @@ def compute_latent_variables(analysis, parameters, model, config=None) -> tuple:
 
 
 @dataclass
+@float64_api
 class LatentSamples:
     """Latent variables over posterior draws.
 
@@ -947,6 +952,7 @@ def _evaluate(compiled: _Compiled, vectors: np.ndarray, amplitudes: np.ndarray, 
     return {name: np.concatenate([p[name] if p is not None else np.full(m, np.nan) for m, p in parts]) for name in names}
 
 
+@in_float64
 def compute_latent_samples(analysis, samples, model, config=None) -> LatentSamples:
     """Latent variables over ``config.draws`` draws (with replacement, seeded by ``config.seed``) from the weighted
     posterior ``samples`` (galaxyfit.search.samples.Samples), and at its maximum-likelihood vector.

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
+from galaxyfit._precision import float64_api
 from galaxyfit.errors import ModelError
 from galaxyfit.numbers import real_number
 
@@ -60,6 +60,7 @@ def _regularization(cls):
     return jax.tree_util.register_dataclass(cls, data_fields=[f.name for f in dataclasses.fields(cls)], meta_fields=[])
 
 
+@float64_api
 class RegularizationGeometry:
     """What a scheme may need to know of the amplitudes it regularizes (all numpy, fixed during a search):
 
@@ -146,6 +147,7 @@ def geometry_of(value) -> RegularizationGeometry:
     return value if isinstance(value, RegularizationGeometry) else RegularizationGeometry(value)
 
 
+@float64_api
 class Regularization:
     """Shared behaviour: ``regularization_matrix(geometry)`` (S x S) for a :class:`RegularizationGeometry` (or an
     adjacency matrix); ``log_det_closed_form(geometry)``: ln det H in closed form where the scheme has one (the solve

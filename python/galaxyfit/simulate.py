@@ -16,6 +16,7 @@ from galaxyfit.fit.model_image import blurred_slim
 from galaxyfit.fit.plan import ImagePlan
 from galaxyfit.galaxy import Galaxies
 from galaxyfit.settings import Settings
+from galaxyfit._precision import in_float64
 
 
 def gaussian_psf(shape: tuple[int, int], sigma: float, pixel_scales) -> np.ndarray:
@@ -30,6 +31,7 @@ def gaussian_psf(shape: tuple[int, int], sigma: float, pixel_scales) -> np.ndarr
     return psf / psf.sum()
 
 
+@in_float64
 def blurred_model_image(galaxies, shape, pixel_scales, psf, settings: Settings | None = None) -> np.ndarray:
     """Noise-free model (N_y, N_x): pixel-integrated, PSF-convolved (light from beyond the edge blurred in)."""
     placeholder = Imaging(np.zeros(shape), np.ones(shape), psf, pixel_scales, normalize_psf=False)
@@ -38,6 +40,7 @@ def blurred_model_image(galaxies, shape, pixel_scales, psf, settings: Settings |
     return plan.native_from_slim(np.asarray(blurred_slim(galaxies, plan)))
 
 
+@in_float64
 def simulate_imaging(
     galaxies,
     shape: tuple[int, int],

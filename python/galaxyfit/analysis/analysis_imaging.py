@@ -9,6 +9,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from galaxyfit import _precision as precision
 from galaxyfit.analysis.guard import guarded
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.fit.fit_imaging import FitImaging
@@ -19,6 +20,7 @@ from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.validate import sanitized
 from galaxyfit.regularization import sanitized_regularization
 from galaxyfit.settings import Settings
+from galaxyfit._precision import float64_api, require_float64
 
 #: The log likelihood of a model that cannot be evaluated; searches treat it as "reject".
 INVALID_LOG_LIKELIHOOD = -1e99
@@ -108,6 +110,7 @@ def _sanitized_galaxies(galaxies: Galaxies):
     return Galaxies(safe), valid
 
 
+@float64_api
 class AnalysisImaging:
     """Log likelihood of model instances for ``dataset``.
 
@@ -448,12 +451,12 @@ class AnalysisImaging:
                     bound = template.with_likelihood_arrays(jax.tree_util.tree_unflatten(signature[0], list(leaves)))
                     return _fit_parts(bound, instance)
 
-                return jax.jit(parts)
+                return precision.jit(parts)
 
             function, _ = CACHE.get_or_make(("fit parts", key, signature), make)
             return function(instance, tuple(jax.tree_util.tree_leaves(arrays)))
         if self._compiled_parts_function is None:
-            self._compiled_parts_function = jax.jit(lambda instance: _fit_parts(self, instance))
+            self._compiled_parts_function = precision.jit(lambda instance: _fit_parts(self, instance))
         return self._compiled_parts_function(instance)
 
     def _sanitized_fit(self, parts, names=None):
@@ -467,6 +470,7 @@ class AnalysisImaging:
                           galaxy_names=names), valid
 
     def _parts(self, instance):
+        require_float64(instance, "AnalysisImaging")
         return self.galaxies_via_instance_from(instance), self.dataset_model_via_instance_from(instance)
 
     def _log_likelihood_and_validity(self, parts, names=None):

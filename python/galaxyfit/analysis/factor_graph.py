@@ -36,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galaxyfit._precision import float64_api
+from galaxyfit import _precision as precision
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
 from galaxyfit.errors import ModelError
 from galaxyfit.model.model import Collection, _Node
@@ -48,6 +50,7 @@ from galaxyfit.search.samples import Samples
 PER_BAND_PARAMETERS = ("intensity", "background_sky_level", "grid_offset")
 
 
+@float64_api
 class AnalysisFactor:
     """One dataset's analysis with the model it fits (PyAutoFit's ``af.AnalysisFactor``).
 
@@ -125,6 +128,7 @@ class _FactorPaths(OutputPaths):
         return self.parent.folder / "analyses" / f"analysis_{self.index}"
 
 
+@float64_api
 class FactorGraphModel:
     """Several datasets fitted together (PyAutoFit's ``af.FactorGraphModel``), as one analysis of the model
     ``global_prior_model``.
@@ -424,6 +428,7 @@ class FactorGraphModel:
                                                  model=sub if sub_vector is not None else None)
 
 
+@float64_api
 class CombinedResult:
     """The result of fitting a ``FactorGraphModel`` (PyAutoFit's ``CombinedResult``): a list of one result per
     factor -- ``results[i]`` is factor i's analysis' result (``ResultImaging`` for imaging), with that factor's model
@@ -500,7 +505,7 @@ class CombinedResult:
         (to rounding)."""
         values = []
         for factor, sub in zip(self.analysis.model_factors, self.analysis.factor_instances(self.max_log_likelihood_instance)):
-            values.append(float(jax.jit(factor.analysis.log_likelihood_function)(sub)))
+            values.append(float(precision.jit(factor.analysis.log_likelihood_function)(sub)))
         return values
 
     def _factor_rows(self) -> list[dict]:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from galaxyfit import _precision as precision
+
 BYTES = 8  # float64
 
 
+@precision.in_float64
 def ffi_scratch_bytes(analysis, model) -> int:
     """Scratch bytes galaxyfit's custom calls allocate for ONE likelihood of ``model`` (at its prior medians): per
     convolved image a padded and a scattered copy of the image box, per inversion a (k+1)^2 Gram matrix, its
@@ -40,6 +43,7 @@ def ffi_scratch_bytes(analysis, model) -> int:
     return int(scratch)
 
 
+@precision.in_float64
 def batched_memory_bytes(analysis, model, batch_size: int, gradient: bool = False) -> dict:
     """{"xla_bytes", "ffi_scratch_bytes", "total_bytes", "device"} of one jit-compiled batch of ``batch_size``
     likelihoods of ``model`` (with ``gradient``: ``value_and_grad``), batched as searches batch it (a vmap, or a
@@ -62,7 +66,7 @@ def batched_memory_bytes(analysis, model, batch_size: int, gradient: bool = Fals
         batched = lambda vectors: jax.lax.map(function, vectors, batch_size=None if chunk == 1 else chunk)  # noqa: E731
         concurrent = int(chunk)
     vectors = jnp.asarray(np.repeat(model.prior_medians[None, :], int(batch_size), axis=0))
-    compiled = jax.jit(batched).lower(vectors).compile()
+    compiled = precision.jit(batched).lower(vectors).compile()
     analysis_ = compiled.memory_analysis()
     xla = 0 if analysis_ is None else int(analysis_.output_size_in_bytes + analysis_.temp_size_in_bytes
                                             + analysis_.argument_size_in_bytes)

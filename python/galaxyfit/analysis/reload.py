@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from galaxyfit import _precision as precision
 from galaxyfit.errors import OutputError, SearchError
 
 
@@ -110,9 +111,7 @@ def verify_stored_best_fit(analysis, model, vector, stored_log_likelihood: float
     """Evaluate ``vector`` again and raise SearchError unless it gives ``stored_log_likelihood`` (to 1e-6 relative):
     a different value means the data, the settings or galaxyfit's likelihood changed under the same identifier, and
     the stored samples are not this fit's. Returns the value found."""
-    import jax
-
-    value = float(jax.jit(lambda v: analysis.log_likelihood_function(model.instance_from_vector(v)))(np.asarray(vector)))
+    value = float(precision.jit(lambda v: analysis.log_likelihood_function(model.instance_from_vector(v)))(np.asarray(vector)))
     if not np.isclose(value, stored_log_likelihood, rtol=1e-6, atol=1e-6):
         raise SearchError(f"{where}: its stored best fit now gives ln L = {value!r}, not the {stored_log_likelihood!r} "
                           "stored: the likelihood changed (another galaxyfit version?) under the same identifier, so the "

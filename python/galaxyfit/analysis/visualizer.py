@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import warnings
 
+from galaxyfit._precision import float64_api
 
+
+@float64_api
 class VisualizerImaging:
     @staticmethod
     def visualize_before_fit(analysis, paths, model=None) -> None:

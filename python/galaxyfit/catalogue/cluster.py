@@ -32,12 +32,12 @@ import hashlib
 import logging
 import os
 import socket
-import sys
 import tempfile
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from galaxyfit.dispatch import jax_backend_started, use_synchronous_dispatch
 from galaxyfit.errors import CatalogueError
 
 logger = logging.getLogger("galaxyfit.catalogue")
@@ -106,13 +106,6 @@ def claim_cpus(count: int):
     return None, None
 
 
-def jax_started() -> bool:
-    """Whether JAX's CPU backend exists in this process: XLA reads its flags and sizes its thread pool then, not when
-    ``jax`` is imported (a script's top-level imports run again in spawned workers, harmlessly)."""
-    bridge = sys.modules.get("jax._src.xla_bridge")
-    return bool(getattr(bridge, "_backends", None))
-
-
 class WorkerSetup(WorkerPlugin):
     """Prepares each worker process for fitting (module docstring): XLA's flags, CPU pinning, and a note of whether
     JAX started too early. ``client_process``: (host, pid) of the client, whose own process is never pinned
@@ -128,7 +121,9 @@ class WorkerSetup(WorkerPlugin):
 
     def setup(self, worker):
         os.environ.setdefault("XLA_FLAGS", WORKER_XLA_FLAGS)
-        jax_imported = jax_started()
+        jax_imported = jax_backend_started()
+        if not jax_imported:
+            use_synchronous_dispatch(announce=False)  # a worker process is galaxyfit's own (galaxyfit.dispatch)
         in_client = self.client_process == (socket.gethostname(), os.getpid())
         cpus = None
         if self.pin_cpus and not in_client:

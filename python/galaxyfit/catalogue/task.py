@@ -21,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from galaxyfit._precision import in_float64
 
 #: Records keep at most this many distinct warnings of a galaxy's fit.
 MAX_WARNINGS = 20
@@ -148,6 +149,7 @@ def _search_copy(template, job: FitJob, galaxy_id: str):
     return search
 
 
+@in_float64
 def fit_galaxy(job: FitJob, row: dict, galaxy_id: str) -> dict:
     """Fit one galaxy (``row``: its catalogue row as plain values) and return its ``GalaxyRecord`` as a dict.
 

@@ -23,7 +23,7 @@ from galaxyfit.cli.demo_commands import (DEMO_EXPOSURE_TIME, DEMO_TRUTH, _demo_g
                                          cmake_dir, demo, simulate, timing)
 from galaxyfit.cli.fit_command import _load_dataset, fit  # noqa: F401  (_load_dataset: tests)
 
-__all__ = ["DEMO_EXPOSURE_TIME", "DEMO_TRUTH", "Terminated", "UsageError", "build_parser", "main"]
+__all__ = ["DEMO_EXPOSURE_TIME", "DEMO_TRUTH", "Terminated", "UsageError", "build_parser", "console_main", "main"]
 
 
 def _configure_xla() -> None:
@@ -34,6 +34,9 @@ def _configure_xla() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="galaxyfit", description="Fit models of galaxy light to astronomical images.")
+    from galaxyfit import __version__  # (galaxyfit._version: no JAX)
+
+    parser.add_argument("--version", action="version", version=__version__, help="print galaxyfit's version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def simulation_options(p, seed_help="random seed of the simulated noise", exposure_time=DEMO_EXPOSURE_TIME):
@@ -207,10 +210,12 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def main(argv=None) -> int:
+def main(argv=None, *, synchronous_dispatch: bool = False) -> int:
     """The ``galaxyfit`` command. SIGTERM is handled like Ctrl-C (a message, the checkpoint kept, exit status 143)
     while it runs -- installed here, by the command's main thread only and restored after: importing galaxyfit or
-    fitting in a thread (as Dask workers do) never changes a process's signal handlers."""
+    fitting in a thread (as Dask workers do) never changes a process's signal handlers. ``synchronous_dispatch``:
+    make JAX's CPU dispatch synchronous for the whole process once the arguments are read (``galaxyfit.dispatch``;
+    the installed script, which owns its process, asks for it)."""
     _configure_xla()
     warnings.formatwarning = _format_warning
     stdout = sys.stdout
@@ -219,7 +224,7 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return _run(argv)
+        return _run(argv, synchronous_dispatch)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -227,12 +232,24 @@ def main(argv=None) -> int:
         sys.stdout = stdout
 
 
-def _run(argv) -> int:
+def console_main() -> int:
+    """The installed ``galaxyfit`` script and ``python -m galaxyfit``: the process is galaxyfit's own, so JAX's CPU
+    dispatch is made synchronous for it (``galaxyfit.dispatch``; ~90 us per single likelihood call); ``main``
+    called from Python leaves the caller's process as it is."""
+    return main(synchronous_dispatch=True)
+
+
+def _run(argv, synchronous_dispatch: bool = False) -> int:
     args = build_parser().parse_args(argv)
+    from galaxyfit._precision import float64  # (imports JAX: after the arguments, so --version and --help stay fast)
+    from galaxyfit.dispatch import use_synchronous_dispatch
     from galaxyfit.errors import GalaxyfitError
 
+    if synchronous_dispatch:
+        use_synchronous_dispatch(announce=False)
     try:
-        return args.run(args)
+        with float64():
+            return args.run(args)
     except (GalaxyfitError, UsageError) as exc:
         print(f"galaxyfit {args.command}: error: {exc}", file=sys.stderr)
         return 2

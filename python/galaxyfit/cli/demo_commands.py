@@ -88,6 +88,7 @@ def simulate(args) -> int:
 
 def timing(args) -> int:
     """Evaluate the demo likelihood at the truth and time it (single and batched calls)."""
+    from galaxyfit import _precision as precision  # (imports JAX: not at the command line's import)
     import jax
     import jax.numpy as jnp
 
@@ -102,7 +103,7 @@ def timing(args) -> int:
     def log_likelihood(vector):
         return analysis.log_likelihood_function(model.instance_from_vector(vector))
 
-    single = jax.jit(log_likelihood)
+    single = precision.jit(log_likelihood)
     start = time.perf_counter()
     value = float(single(truth))
     print(f"{dataset.shape[0]}x{dataset.shape[1]} image, {dataset.pixels_in_mask} pixels: log likelihood at the truth {value:.3f}, "
@@ -113,7 +114,7 @@ def timing(args) -> int:
         out = single(v)
     out.block_until_ready()
     print(f"likelihood: {(time.perf_counter() - start) / len(vectors) * 1e6:.0f} us per call (jit)")
-    batched = jax.jit(jax.vmap(log_likelihood))
+    batched = precision.jit(jax.vmap(log_likelihood))
     batch = truth + 1e-6 * jnp.arange(64.0)[:, None]
     batched(batch).block_until_ready()
     start = time.perf_counter()

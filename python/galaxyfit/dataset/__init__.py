@@ -1,6 +1,5 @@
 """Datasets: images, noise maps, PSFs, masks and FITS input/output."""
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.dataset.imaging import Imaging
 from galaxyfit.dataset.mask import Mask
 from galaxyfit.dataset.noise import imfit_noise_map, noise_map_from_variance

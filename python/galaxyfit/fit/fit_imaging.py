@@ -19,8 +19,10 @@ from galaxyfit.errors import ModelError
 from galaxyfit.galaxy import DatasetModel, Galaxies, offset_galaxies
 from galaxyfit.kernels.statistics import chi_squared
 from galaxyfit.settings import Settings
+from galaxyfit._precision import float64_api
 
 
+@float64_api
 class FitImaging:
     """Fit of ``galaxies`` to ``dataset``.
 

@@ -17,8 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from galaxyfit.kernels.inversion import FREE_SIGN, REGULARIZED, STATUS_TEXT, SolverSettings, invert
+from galaxyfit._precision import float64_api
 
 
+@float64_api
 class Inversion:
     """The solve of ``columns`` (k, N; unit-amplitude images at the unmasked pixels) against ``data`` (N,; the data
     minus the parametric model) with noise ``inverse_noise`` (N,; 1 / sigma).

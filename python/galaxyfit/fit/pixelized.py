@@ -24,6 +24,7 @@ from galaxyfit.errors import ModelError
 from galaxyfit.fit.spectral import spectral_output, spectral_parts
 from galaxyfit.regularization import KERNEL_SCALE_LIMIT
 from galaxyfit.kernels.inversion import FREE_SIGN, HELD_ZERO, REGULARIZED, STATUS_DEGENERATE_REGULARIZATION, invert_gram
+from galaxyfit._precision import float64_api
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def mapper_for(plan, pixelization, galaxy_name=None, adapt_images=None):
     return plan.mapper(mesh, grid, adapt_image)
 
 
+@float64_api
 class PixelizedInversion(Inversion):
     """The inversion of linear profiles ``columns`` (k_p, N) (or None) and ``blocks`` (MeshBlock list) against
     ``data`` (N,) with ``inverse_noise`` (N,). ``profile_flags`` / ``profile_regularization`` as for

@@ -28,6 +28,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
 from galaxyfit import _core
+from galaxyfit._precision import in_float64
 
 for _name, _capsule in _core.registrations().items():
     jax.ffi.register_ffi_target(_name, _capsule, platform="cpu")
@@ -62,6 +63,7 @@ def _check_kernel_shape(kernel_shape) -> None:
         raise ValueError(f"kernel shape {tuple(kernel_shape[-2:])} must be odd in both dimensions")
 
 
+@in_float64
 def psf_convolve(image, kernel, runs):
     """Convolve ``image`` (..., ny, nx) with ``kernel`` (..., ky, kx; odd sizes) at the pixels of ``runs``.
 
@@ -78,6 +80,7 @@ def psf_convolve(image, kernel, runs):
     return psf_convolve_p.bind(image, kernel, jnp.asarray(runs), n_out=n_out)
 
 
+@in_float64
 def psf_convolve_adjoint(values, kernel, runs, image_shape):
     """Transpose of :func:`psf_convolve`: values (..., n_out) -> image (..., ny, nx) with (ny, nx) = image_shape."""
     runs = _check_runs(runs)

@@ -21,10 +21,12 @@ from jax._src import dispatch  # eager evaluation of a custom primitive has no p
 from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
+from galaxyfit._precision import in_float64
 
 fft_convolve_p = Primitive("galaxyfit_fft_convolve")
 
 
+@in_float64
 def fft_convolve(image, kernel_fft, fft_shape: tuple, adjoint: bool = False):
     """Circular convolution (``adjoint``: correlation) of image (..., H, W) on ``fft_shape``, cropped to (H, W)."""
     height, width = image.shape[-2:]

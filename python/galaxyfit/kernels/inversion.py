@@ -33,6 +33,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import batching, mlir
 
 from galaxyfit.kernels import convolution as _registers_ffi_targets  # noqa: F401  (FFI registration at import)
+from galaxyfit._precision import in_float64
 
 #: Column flags (cpp/include/galaxyfit/inversion.hpp, InversionColumnFlag).
 REGULARIZED = 1
@@ -209,6 +210,7 @@ def _regularization_operand(regularization, flags, k: int):
     return regularization
 
 
+@in_float64
 def invert(columns, data, regularization, flags, settings: SolverSettings = SolverSettings()) -> InversionOutput:
     """The inversion (module docstring). ``columns`` (..., k, n), ``data`` (..., n) or (n,), ``regularization``
     (..., k, k), (k, k) or None, ``flags`` a tuple of k ints. Raises ValueError for inconsistent shapes."""
@@ -302,6 +304,7 @@ def _invert_jvp(flags, settings, primals, tangents):
 # ---- the Gram form (pixelizations: columns never formed densely) ------------------------------------------------------
 
 
+@in_float64
 def invert_gram(curvature, data_vector, data_norm, regularization, flags,
                 settings: SolverSettings = SolverSettings(), log_det_regularization: bool = True,
                 guess=None, log_det_curvature_reg: bool = True) -> InversionOutput:

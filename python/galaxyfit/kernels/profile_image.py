@@ -23,6 +23,7 @@ from jax.interpreters import ad, batching, mlir
 
 from galaxyfit import _core  # noqa: F401  (FFI targets are registered by galaxyfit.kernels.convolution)
 from galaxyfit.kernels import convolution as _registration  # noqa: F401
+from galaxyfit._precision import in_float64
 
 N_LAW_PARAMETERS = {0: 3, 1: 6, 2: 2, 3: 3, 4: 3, 5: 2, 6: 2}
 
@@ -50,6 +51,7 @@ render_sum_p = Primitive("galaxyfit_render_profiles")
 render_jacobian_p.multiple_results = True
 
 
+@in_float64
 def render_profile(law: int, params, config: RenderConfig):
     """Image (..., H, W) of the law with parameters (..., 5 + n_law) over the box of ``config``."""
     params = jnp.asarray(params, dtype=jnp.float64)
@@ -58,6 +60,7 @@ def render_profile(law: int, params, config: RenderConfig):
     return render_p.bind(params, law=int(law), config=config)
 
 
+@in_float64
 def render_profiles(laws, params_list, config: RenderConfig):
     """Sum (..., H, W) of the images of profiles with laws ``laws`` and parameters ``params_list`` (each (..., P_i))."""
     laws = tuple(int(law) for law in laws)
@@ -72,6 +75,7 @@ def render_profiles(laws, params_list, config: RenderConfig):
     return render_sum_p.bind(*params_list, laws=laws, config=config)
 
 
+@in_float64
 def render_profile_jacobian(law: int, params, config: RenderConfig):
     """(image (..., H, W), d image / d params (..., P, H, W))."""
     params = jnp.asarray(params, dtype=jnp.float64)

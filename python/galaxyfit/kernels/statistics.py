@@ -22,6 +22,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
 from galaxyfit.kernels import convolution as _registers_ffi_targets  # noqa: F401  (FFI registration at import)
+from galaxyfit._precision import in_float64
 
 chi_squared_p = Primitive("galaxyfit_chi_squared")
 
@@ -30,6 +31,7 @@ def _reference(model, data, inverse_noise):
     return jnp.sum(((data - model) * inverse_noise) ** 2, axis=-1)
 
 
+@in_float64
 def chi_squared(model, data, inverse_noise):
     """sum(((data - model) * inverse_noise)^2) over the last axis, in float64.
 

@@ -1,6 +1,5 @@
 """Model composition: priors, models and the instances they produce."""
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.model.instance import ModelInstance
 from galaxyfit.model.model import Collection, Model
 from galaxyfit.model.priors import GaussianPrior, LogUniformPrior, Prior, TruncatedGaussianPrior, UniformPrior

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
 from galaxyfit.errors import ModelError
 
 #: Centre prior width in pixels: SEP's barycentres of bright sources are good to a tenth of a pixel, but a blended
@@ -48,6 +49,7 @@ def _deconvolved(size: float, psf_size: float, floor: float) -> float:
     return math.sqrt(max(size * size - psf_size * psf_size, floor * floor))
 
 
+@in_float64
 def crowded_field_model(dataset, detection=None, extended=None, point=None, neighbours: str = "model",
                         sky: bool = False, primary: int = 0, mask_grow: int = 3, redshift: float | None = None,
                         **detect_kwargs) -> CrowdedField:

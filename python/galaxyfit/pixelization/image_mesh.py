@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from galaxyfit._precision import float64_api
 from galaxyfit.errors import ModelError
 
 
@@ -19,6 +20,7 @@ def _pixel_centres(mask: np.ndarray, pixel_scales) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+@float64_api
 class Overlay:
     """A regular ny x nx grid laid over the unmasked pixels, keeping the points that fall on unmasked pixels
     (PyAutoArray's ``Overlay``): spacing (extent of the unmasked pixel centres + one pixel) / shape along each axis,
@@ -124,6 +126,7 @@ def circular_mask_radius(array: np.ndarray, pixel_scales) -> float:
 
 
 @dataclass(frozen=True)
+@float64_api
 class Hilbert:
     """Vertices drawn along a generalized Hilbert curve through the mask, denser where the adapt image is bright
     (PyAutoArray's ``Hilbert``): the adapt image, linearly interpolated (scipy ``griddata``) at the cells of a
@@ -183,6 +186,7 @@ class Hilbert:
 
 
 @dataclass(frozen=True)
+@float64_api
 class KMeans:
     """Vertices at the centres of ``pixels`` weighted k-means clusters of the unmasked pixel centres, weights
     (|a| / max a)^weight_power floored at ``weight_floor`` from the adapt image (PyAutoArray's ``KMeans``: scikit-learn's

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galaxyfit._precision import float64_api
 from galaxyfit.pixelization.border import border_ellipse, border_pixels, relocated
 from galaxyfit.pixelization.mesh import Mesh, MeshContext, MeshInterpolation
 
@@ -41,6 +42,7 @@ def mask_border_ellipse(plan):
     return border_ellipse(points)
 
 
+@float64_api
 class Mapper:
     """A mesh's mapping with one dataset (``plan``), for ``mesh_grid`` vertices where the mesh needs them.
 

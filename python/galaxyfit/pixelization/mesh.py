@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from galaxyfit._precision import float64_api
 from galaxyfit.errors import ModelError
 
 
@@ -50,6 +51,7 @@ class MeshContext:
     adapt_slim: np.ndarray | None = None
 
 
+@float64_api
 class Mesh:
     """Shared behaviour; ``needs_mesh_grid`` says whether the mesh takes its vertices from an image mesh,
     ``needs_adapt_image`` whether its geometry follows an adapt image."""

@@ -9,12 +9,14 @@ from typing import Any
 
 import jax
 
+from galaxyfit._precision import float64_api
 from galaxyfit.errors import ModelError
 from galaxyfit.pixelization.image_mesh import IMAGE_MESHES
 from galaxyfit.pixelization.mesh import Mesh
 
 
 @dataclasses.dataclass(frozen=True)
+@float64_api
 class Pixelization:
     """``mesh`` (``galaxyfit.mesh``: fixed, not a parameter), ``regularization`` (``galaxyfit.reg``: its coefficients may
     be free parameters) and, for a mesh that needs vertices, an optional ``image_mesh`` (``galaxyfit.image_mesh``,

@@ -13,7 +13,6 @@ and puts ``title_prefix`` in front of every title when given:
 - ``save_fit_figures``: all of the after-fit ones, each on its own so one failing never loses the others.
 """
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.plot.dataset import over_sampling_map, save_dataset_figure
 from galaxyfit.plot.fit import FitArrays, fit_figure, fit_panels, save_fit_figure
 from galaxyfit.plot.galaxies import save_galaxy_figures

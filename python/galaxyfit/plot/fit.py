@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
 from galaxyfit.plot import style
 
 
@@ -102,6 +103,7 @@ def fit_panels(arrays: FitArrays) -> list[Panel]:
     ]
 
 
+@in_float64
 def fit_figure(fit, title: str | None = None):
     """The ``fit.png`` figure of ``fit`` (a ``FitImaging``) as a matplotlib ``Figure`` (Agg canvas, not registered
     with pyplot), 2 x 3 panels: data | signal-to-noise | model image (PSF-convolved) over residual map | normalized

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
 from galaxyfit.plot import style
 
 
@@ -30,6 +31,7 @@ def safe_file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
 
 
+@in_float64
 def galaxy_images(fit) -> tuple[np.ndarray, list[np.ndarray]]:
     """(data (N_y, N_x) minus the dataset model's sky, [each galaxy's PSF-convolved model image with its linear
     profiles at their solved intensities and its pixelizations' reconstructions]) at the unmasked pixels, NaN

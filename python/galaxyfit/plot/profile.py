@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
 from galaxyfit.plot import style
 
 
@@ -75,6 +76,7 @@ def radial_profile(image, radii, edges, mask=None, noise=None) -> RadialProfile:
                          error=np.sqrt(variance[kept]) / n, count=n)
 
 
+@in_float64
 def component_images(fit, galaxy_names) -> list[tuple[str, object, np.ndarray]]:
     """[("<galaxy>.<component>", component, (N,) its PSF-convolved model at the unmasked pixels)] for every light
     component (a profile, a basis as a whole, a solved sky level) with linear profiles at their solved intensities,

@@ -7,11 +7,13 @@ import logging
 
 import numpy as np
 
+from galaxyfit._precision import in_float64
 from galaxyfit.plot import style
 
 logger = logging.getLogger(__name__)
 
 
+@in_float64
 def mesh_reconstructions(fit) -> dict:
     """``PixelizedInversion.mesh_reconstruction_dict()`` of the fit ({pixelization key: vertices, values, noise,
     shape, image}), or {} when the fit has no pixelization."""

@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from galaxyfit._precision import float64
+
 #: Resolution of every PNG (PyAutoArray's default: readable panels at about half the file size of 300 dpi).
 DPI = 100
 
@@ -260,7 +262,7 @@ def stretched_ticks(norm, count: int = 5) -> np.ndarray:
 
 def quiet(function):
     """Run ``function()`` with numpy's and matplotlib's routine warnings about NaN / masked values silenced (masked
-    pixels are NaN on purpose)."""
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+    pixels are NaN on purpose), in float64 (every figure computes its images through galaxyfit)."""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"), float64():
         warnings.simplefilter("ignore", RuntimeWarning)
         return function()

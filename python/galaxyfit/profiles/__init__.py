@@ -1,6 +1,5 @@
 """Light profiles: laws, geometry and conversions to other tools' conventions."""
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.profiles import operated
 from galaxyfit.profiles.geometry import axis_ratio_and_angle_from, axis_ratio_from, ell_comps_from
 from galaxyfit.profiles.light import (

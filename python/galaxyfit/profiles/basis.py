@@ -13,6 +13,7 @@ from typing import Any
 
 import jax
 
+from galaxyfit._precision import float64_api
 from galaxyfit.errors import ModelError
 from galaxyfit.profiles.light import LightProfile
 from galaxyfit.profiles.linear import LinearLightProfile
@@ -24,6 +25,7 @@ def _refused(value) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
+@float64_api
 class Basis:
     """A list of light profiles (``profile_list``; linear, standard or both) and an optional ``regularization`` of
     the linear ones' amplitudes (``galaxyfit.reg``). Raises ModelError for an empty list or members that are not

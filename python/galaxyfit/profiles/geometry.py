@@ -22,11 +22,14 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from galaxyfit._precision import in_float64
+
 #: |ell_comps| above this is unphysical (q -> 0). Evaluations clamp to it so arithmetic stays finite; the likelihood
 #: separately flags such models as invalid.
 ELL_COMPS_LIMIT = 0.999
 
 
+@in_float64
 def ell_comps_from(axis_ratio, angle):
     """``(e_y, e_x)`` from the axis ratio ``q`` (0 < q <= 1) and the angle ``phi`` in degrees (counter-clockwise from +x)."""
     phi = jnp.deg2rad(angle)
@@ -43,6 +46,7 @@ def _magnitude(e_y, e_x):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, mag2, 1.0)), 0.0)
 
 
+@in_float64
 def axis_ratio_and_angle_from(ell_comps):
     """``(q, phi)`` from ``ell_comps``; ``phi`` in degrees in (-45, 135], as PyAutoGalaxy returns it."""
     e_y, e_x = ell_comps
@@ -53,6 +57,7 @@ def axis_ratio_and_angle_from(ell_comps):
     return q, phi
 
 
+@in_float64
 def axis_ratio_from(ell_comps):
     """The axis ratio ``q = (1 - f) / (1 + f)``, ``f = |ell_comps|`` clamped to :data:`ELL_COMPS_LIMIT`."""
     e_y, e_x = ell_comps

@@ -22,6 +22,7 @@ likelihood is a scalar and every instance of a class has the same pytree structu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import ClassVar, Tuple
 
@@ -33,6 +34,7 @@ from jax.scipy.special import gammaln, logsumexp
 from galaxyfit.errors import ModelError
 from galaxyfit.numbers import real_number
 from galaxyfit.profiles.geometry import axis_ratio_from, circular_quadratic_form
+from galaxyfit._precision import float64_api, in_float64
 
 Pair = Tuple[float, float]
 
@@ -91,6 +93,7 @@ def light_profile(cls):
     return jax.tree_util.register_dataclass(cls, data_fields=names, meta_fields=[])
 
 
+@float64_api
 class LightProfile:
     """Shared behaviour; concrete profiles are ``@light_profile`` dataclasses below."""
 
@@ -199,7 +202,8 @@ def _with_domain(profile, flux_of, pixel_scales):
     return _flux_in_domain(profile, flux_of, _pixel_area(pixel_scales))
 
 
-@jax.jit(static_argnums=(1, 2))  # (the pixel area is a Python float in the formulas)
+# (the pixel area is a Python float in the formulas; jax < 0.8.1 has no jax.jit(**options) decorator factory)
+@functools.partial(jax.jit, static_argnums=(1, 2))
 def _flux_in_domain(profile, flux_of, area):
     # One compiled function per profile class (its pytree structure) rather than dozens of operations dispatched one
     # by one: computed eagerly, the first total flux of each class cost ~0.3 s, and a fit reports several.
@@ -243,6 +247,7 @@ def _macarthur(n):
     return 0.01945 - 0.8902 * n + 10.95 * n**2 - 19.67 * n**3 + 13.43 * n**4
 
 
+@in_float64
 def sersic_constant(sersic_index):
     """``b_n`` with ``Gamma(2n) = 2 gamma(2n, b_n)`` (half the light inside ``R_e``), as Imfit computes it: for
     n > 0.36 the asymptotic expansion of Ciotti & Bertin (1999, A&A 352, 447), eq. 18 (as PyAutoGalaxy, for every

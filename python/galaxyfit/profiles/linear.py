@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from galaxyfit._precision import float64_api
 from galaxyfit.profiles import light
 from galaxyfit.profiles.light import LightProfile
 
 
+@float64_api
 class LinearLightProfile:
     """A light profile whose intensity is a linear parameter of the inversion (not a model parameter)."""
 
@@ -68,6 +70,7 @@ def _linear_class(standard: type) -> type:
 
 
 @light.light_profile
+@float64_api
 class SkyLevel:
     """A solved sky level: ``intensity`` (data units per pixel) added to the model at every pixel, after the PSF.
     What a :class:`Sky` becomes in results (``Sky.lp_instance_from``)."""

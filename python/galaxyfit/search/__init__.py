@@ -1,7 +1,6 @@
 """Searches: nested sampling (nautilus, default; dynesty; MultiNest), MCMC (emcee) and a Levenberg-Marquardt
 optimiser. Each runs ``search.fit(model, analysis) -> Result`` on one compiled, vmapped likelihood."""
 
-from galaxyfit import _jax_config  # noqa: F401  (float64 before any galaxyfit array exists)
 from galaxyfit.search.checks import UntrustedResultWarning
 from galaxyfit.search.dynesty import Dynesty
 from galaxyfit.search.emcee import Emcee

@@ -12,6 +12,7 @@ from galaxyfit.errors import GalaxyfitError
 from galaxyfit.search.checks import UntrustedResultWarning, check_result
 from galaxyfit.search.failures import SearchFailedError
 from galaxyfit.search.problem import FitProblem
+from galaxyfit._precision import float64_api, in_float64
 
 
 #: Exceptions from inside a sampler that mean "this run cannot go on" rather than "the code is wrong": they become a
@@ -66,6 +67,7 @@ class ProgressProblem(FitProblem):
             self._bar = None
 
 
+@in_float64
 def check_some_model_is_valid(problem, n_points: int, seed: int = 0) -> None:
     """ModelError, before any search starts, when neither the prior medians nor ``n_points - 1`` draws from the priors
     give a likelihood that is not rejected: a fixed value or a prior that makes every model invalid (|ell_comps| >= 1,
@@ -146,6 +148,7 @@ def checked_seed(seed) -> int:
     return int(seed)
 
 
+@float64_api
 class Search:
     """Base of the searches: ``fit(model, analysis)`` runs the analysis lifecycle around ``_run``.
 

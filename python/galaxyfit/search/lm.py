@@ -20,10 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galaxyfit import _precision as precision
 from galaxyfit.errors import ModelError, SearchError
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.initial import moments_vector
 from galaxyfit.search.samples import gaussian_samples
+from galaxyfit._precision import in_float64
 
 
 #: XLA options for the optimiser's functions: little to optimise outside the custom calls, so compile quickly. XLA's
@@ -61,8 +63,8 @@ def _compiled_residual_functions(residuals, probes):
     # the C++ kernels and FFTs, so this cuts the compile time of a short fit by a quarter without slowing its
     # iterations (bench/README.md).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        residual_job = pool.submit(jax.jit(residuals).lower(*probes).compile, compiler_options=FAST_COMPILE)
-        jacobian_lowered = jax.jit(jax.jacfwd(lambda *args: residuals(*args)[0])).lower(*probes)
+        residual_job = pool.submit(precision.jit(residuals).lower(*probes).compile, compiler_options=FAST_COMPILE)
+        jacobian_lowered = precision.jit(jax.jacfwd(lambda *args: residuals(*args)[0])).lower(*probes)
         jacobian_job = pool.submit(jacobian_lowered.compile, compiler_options=FAST_COMPILE)
         return residual_job.result(), jacobian_job.result()
 
@@ -313,6 +315,7 @@ class LaplaceApproximation:
 NULL_DIRECTION_TOLERANCE = 1e-9
 
 
+@in_float64
 def laplace_approximation(jacobian, model) -> LaplaceApproximation:
     """Covariance of the parameters at a least-squares optimum, C = (J^T J)^-1 for the Jacobian J (m, n) of the
     normalized residuals (Press et al., Numerical Recipes 3rd ed., 15.5), computed so that it never reports a

@@ -23,6 +23,8 @@ import numpy as np
 
 from galaxyfit.analysis.analysis_imaging import INVALID_LOG_LIKELIHOOD
 from galaxyfit.search.compiled_cache import sharing_of
+from galaxyfit import _precision as precision
+from galaxyfit._precision import float64_api
 
 
 #: Most threads a batch of linear models is split over.
@@ -48,12 +50,12 @@ def _likelihood_functions(model, analysis, chunk: int | None):
             value = analysis.log_likelihood_function(model.instance_from_vector(vector))
             return value, jnp.where(jnp.isfinite(value) & (value > INVALID_LOG_LIKELIHOOD), 0, -1).astype(jnp.int32)
 
-    single = jax.jit(lambda vector: log_likelihood(vector)[0])
+    single = precision.jit(lambda vector: log_likelihood(vector)[0])
     if chunk is None:
-        return single, jax.jit(jax.vmap(log_likelihood))
+        return single, precision.jit(jax.vmap(log_likelihood))
     # chunks (or single vectors) one after another: a batch's working set stays in cache (AnalysisImaging)
     size = None if chunk == 1 else chunk
-    return single, jax.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
+    return single, precision.jit(lambda vectors: jax.lax.map(log_likelihood, vectors, batch_size=size))
 
 
 def _shared_likelihood_functions(template, chunk: int | None):
@@ -62,13 +64,14 @@ def _shared_likelihood_functions(template, chunk: int | None):
     def log_likelihood(vector, arrays):
         return template.bind(arrays).log_likelihood_and_rejection(template.model.instance_from_vector(vector))
 
-    single = jax.jit(lambda vector, arrays: log_likelihood(vector, arrays)[0])
+    single = precision.jit(lambda vector, arrays: log_likelihood(vector, arrays)[0])
     if chunk is None:
-        return single, jax.jit(jax.vmap(log_likelihood, in_axes=(0, None)))
+        return single, precision.jit(jax.vmap(log_likelihood, in_axes=(0, None)))
     size = None if chunk == 1 else chunk
-    return single, jax.jit(lambda vectors, arrays: jax.lax.map(partial(log_likelihood, arrays=arrays), vectors, batch_size=size))
+    return single, precision.jit(lambda vectors, arrays: jax.lax.map(partial(log_likelihood, arrays=arrays), vectors, batch_size=size))
 
 
+@float64_api
 class _WithArrays:
     """A shared jitted function of ``(vectors, arrays)`` with one problem's arrays bound: called, and lowered (e.g.
     ``problem._batched.lower(points)`` to time a compilation or read its HLO), as that problem's own function of
@@ -87,6 +90,7 @@ class _WithArrays:
         return self.function.lower(vectors, self.arrays)
 
 
+@float64_api
 class FitProblem:
     """Batched log likelihood, prior transform and log prior of ``model`` for ``analysis``.
 
@@ -157,7 +161,8 @@ class FitProblem:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="galaxyfit-likelihood")
         parts = np.split(padded, self.threads)
-        results = list(self._pool.map(lambda part: jax.block_until_ready(function(jnp.asarray(part))), parts))
+        # numpy parts: each call converts its part inside its own float64 context, on the pool's thread
+        results = list(self._pool.map(lambda part: jax.block_until_ready(function(part)), parts))
         return tuple(jnp.concatenate(pieces) for pieces in zip(*results))
 
     def log_likelihood(self, points) -> np.ndarray:

@@ -13,6 +13,7 @@ from galaxyfit.profiles.basis import Basis
 from galaxyfit.profiles.light import LightProfile
 from galaxyfit.profiles.linear import LinearLightProfile, SkyLevel
 from galaxyfit.search.samples import Samples
+from galaxyfit._precision import float64_api
 
 
 def _galaxy_items(galaxies):
@@ -61,6 +62,7 @@ def with_solved_linear_profiles(instance, reconstruction):
     return ModelInstance(**attributes)
 
 
+@float64_api
 class Result:
     """The outcome of ``search.fit(model, analysis)``.
 
