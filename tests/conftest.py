@@ -21,9 +21,9 @@ def jax_float64():
     """The test body runs inside ``jax.enable_x64(True)``, as galaxyfit's documentation tells a user who composes
     galaxyfit's JAX functions in their own ``jax.jit`` / ``vmap`` / ``grad`` (``galaxyfit.float64()``). Test modules
     that do so use it; the others call galaxyfit in the process default (float64 off), as most users do."""
-    import jax
+    import galaxyfit
 
-    with jax.enable_x64(True):
+    with galaxyfit.float64():  # jax.enable_x64(True), under its name in every supported jax
         yield
 
 
