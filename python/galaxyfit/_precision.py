@@ -78,7 +78,8 @@ def in_float64(function, method: bool = False):
 _TRACED_IN_FLOAT32 = (
     "{name} was called inside a JAX transformation (jit, vmap, grad) traced with float64 off: JAX has already made "
     "its inputs float32, and galaxyfit computes in float64. Trace or call galaxyfit's functions inside `with "
-    "galaxyfit.float64():` (jax.enable_x64(True)), or set jax_enable_x64 for the process.")
+    "galaxyfit.float64():` (on jax >= 0.8 the same as `with jax.enable_x64(True):`), or set jax_enable_x64 for "
+    "the process.")
 
 def _has_tracer(args, kwargs) -> bool:
     try:
@@ -151,10 +152,16 @@ def require_float64(tree, what: str) -> None:
         dtype = getattr(leaf, "dtype", None)
         if isinstance(leaf, jax.Array) and dtype is not None and jax.numpy.issubdtype(dtype, jax.numpy.floating) \
                 and dtype.itemsize < 8:
+            if isinstance(leaf, jax.core.Tracer):
+                raise TypeError(
+                    f"{what} received a traced {dtype} value: galaxyfit computes in float64, and JAX truncated this "
+                    "input because float64 is off where it was traced. Trace or call galaxyfit's functions inside "
+                    "`with galaxyfit.float64():` (on jax >= 0.8 the same as `with jax.enable_x64(True):`), or set "
+                    "jax_enable_x64 for the process.")
             raise TypeError(
-                f"{what} received a {dtype} array: galaxyfit computes in float64, and JAX truncated this input "
-                "because float64 is off where it was traced. Trace or call galaxyfit's functions inside "
-                "`with galaxyfit.float64():` (jax.enable_x64(True)), or set jax_enable_x64 for the process.")
+                f"{what} received a {dtype} JAX array: galaxyfit computes in float64 and does not widen a float32 "
+                "input silently; pass float64 values (numpy.asarray(value, dtype=float), a Python float, or a JAX "
+                "array made inside galaxyfit.float64()).")
 
 
 class Float64Jitted:
