@@ -5,7 +5,11 @@
 /// **Geometry.** A profile is a law I(s) of the squared elliptical radius s = A_yy dy^2 + A_xx dx^2 + 2 A_xy dy dx,
 /// (dy, dx) = (y - c_y, x - c_x), about the centre (c_y, c_x). A = [[A_yy, A_xy], [A_xy, A_xx]] should be symmetric
 /// positive definite; galaxyfit's Python side builds it from ellipticity components with det A = 1, so that s is the
-/// circularised radius squared (python/galaxyfit/profiles/geometry.py, `circular_quadratic_form`). Positions,
+/// circularised radius squared (python/galaxyfit/profiles/geometry.py, `circular_quadratic_form`): for the axis ratio
+/// q = b/a and the major axis at angle phi counter-clockwise from +x, with f = (1 - q) / (1 + q),
+/// e_y = f sin 2phi and e_x = f cos 2phi (PyAutoGalaxy's ell_comps),
+///   A_yy = (1 + f^2 + 2 e_x) / (1 - f^2),  A_xx = (1 + f^2 - 2 e_x) / (1 - f^2),  A_xy = -2 e_y / (1 - f^2),
+/// i.e. s = q x'^2 + y'^2 / q in the frame rotated by phi (x' along the major axis). Positions,
 /// pixel sizes and radii share one length unit, the caller's (galaxyfit uses arcsec); A is dimensionless in that
 /// use. Box pixel (r, c) has its centre at (y0 + r hy, x0 + c hx) (RenderConfig): rows go along y, columns along x.
 ///
@@ -14,7 +18,9 @@
 ///
 /// \verbatim
 ///   kSersic      [I_e, R_e, n]                    I_e exp(-b_n ((s / R_e^2)^(1/(2n)) - 1)),  b_n: Ciotti & Bertin 1999
-///                                                  (A&A 352, 447, eq. 18)
+///                                                  (A&A 352, 447, eq. 18, the series to n^-4, for every n):
+///                                                  b_n = 2n - 1/3 + 4/(405 n) + 46/(25515 n^2)
+///                                                        + 131/(1148175 n^3) - 2194697/(30690717750 n^4)
 ///   kSersicCore  [I_b, R_e, n, r_b, gamma, alpha]  Graham et al. 2003 (AJ 125, 2951) core-Sersic:
 ///                                                  I' (1 + (r_b/R)^alpha)^(gamma/alpha) exp(-b_n ((R^alpha + r_b^alpha)
 ///                                                  / R_e^alpha)^(1/(alpha n))), I' = I_b 2^(-gamma/alpha)
