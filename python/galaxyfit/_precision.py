@@ -81,6 +81,7 @@ _TRACED_IN_FLOAT32 = (
     "galaxyfit.float64():` (on jax >= 0.8 the same as `with jax.enable_x64(True):`), or set jax_enable_x64 for "
     "the process.")
 
+
 def _has_tracer(args, kwargs) -> bool:
     try:
         leaves = jax.tree_util.tree_leaves((args, kwargs))
