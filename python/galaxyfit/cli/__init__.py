@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "circular 3\" mask), fit all 13 parameters with default priors, print truth vs fit with "
                                    "1-sigma errors, and write data/model/residual figures and a results JSON.")
     simulation_options(p, seed_help="random seed of the simulated noise and of the search")
-    demo_searches = ["nautilus", "lm", "dynesty", "emcee"]
+    demo_searches = ["nautilus", "lm", "dynesty", "emcee", "nuts"]
     p.add_argument("--search", choices=demo_searches, default="nautilus", help=_search_help(demo_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default: the search's own, 200)")
     p.add_argument("--output", default="galaxyfit_demo", help="folder for fit.png, result.json, samples.csv, model.json (default galaxyfit_demo)")
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "likelihood")
     p.add_argument("--redshift", type=_positive_float, default=None, help="galaxy redshift (> 0), for sizes in kpc among the "
                                                                           "latent variables; without it none are computed")
-    fit_searches = ["nautilus", "lm", "dynesty", "emcee", "multinest"]
+    fit_searches = ["nautilus", "lm", "dynesty", "emcee", "nuts", "multinest"]
     p.add_argument("--search", choices=fit_searches, default="nautilus", help=_search_help(fit_searches))
     p.add_argument("--n-live", type=_positive_int, default=None, help="live points of a nested sampler (default 200)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed of the search (default 1)")
@@ -255,12 +255,14 @@ def _run(argv, synchronous_dispatch: bool = False) -> int:
         return 2
     except KeyboardInterrupt as exc:
         resume = ""
-        if args.command == "fit" and getattr(args, "search", None) == "nautilus":
+        search_name = getattr(args, "search", None)
+        if args.command == "fit" and search_name in ("nautilus", "nuts"):
+            checkpoint = Path(args.output or ".") / ("nautilus_checkpoint.hdf5" if search_name == "nautilus" else "nuts_checkpoint.pickle")
             if getattr(args, "name", None) is not None:
                 folder = Path(args.output, args.path_prefix or "", args.name)
                 resume = f"; run the same command again to resume from the checkpoint under {folder}/<identifier>/files/search_internal"
-            elif (Path(args.output or ".") / "nautilus_checkpoint.hdf5").is_file():
-                resume = f"; run the same command again to resume from {Path(args.output or '.') / 'nautilus_checkpoint.hdf5'}"
+            elif checkpoint.is_file():
+                resume = f"; run the same command again to resume from {checkpoint}"
         if args.command == "catalogue":
             resume = f"; run the same command again to go on (the galaxies done are kept in {args.output} and skipped)"
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"

@@ -108,6 +108,7 @@ _SEARCH_TEXT = {
     "lm": "lm (Levenberg-Marquardt: best fit, errors from the Jacobian)",
     "dynesty": "dynesty (nested sampling)",
     "emcee": "emcee (MCMC)",
+    "nuts": "nuts (No-U-Turn Sampler on exact gradients from the LM optimum: posterior, R-hat, ESS; no evidence)",
     "multinest": "multinest (nested sampling; needs the MultiNest library)",
 }
 

@@ -338,7 +338,7 @@ def _fit_one(args) -> int:
     search = _make_search(args.search, args)
     analysis = gf.AnalysisImaging(dataset, title_prefix=Path(args.image).name, dataset_name=str(Path(args.image).with_suffix("")),
                                   latent_config=_latent_config(args))
-    start_point = {"initial": initial} if initial is not None and args.search == "lm" else {}  # (the samplers draw their own)
+    start_point = {"initial": initial} if initial is not None and args.search in ("lm", "nuts") else {}  # (the samplers draw their own)
     if args.name is not None:  # the full output folder of galaxyfit.paths
         search.name, search.path_prefix, search.output_path, search.database = args.name, args.path_prefix, args.output, args.database
         result = search.fit(model, analysis, **start_point)
@@ -357,6 +357,9 @@ def _fit_one(args) -> int:
             Path(args.output).mkdir(parents=True, exist_ok=True)
         except ImportError:
             pass
+    if args.search == "nuts" and args.output is not None:
+        search.filepath = str(Path(args.output) / "nuts_checkpoint.pickle")
+        Path(args.output).mkdir(parents=True, exist_ok=True)
     result = search.fit(model, analysis, **start_point)
     _print_result(result)
     _print_statistics(result, args.magnitude_zero_point)

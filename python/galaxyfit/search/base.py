@@ -229,7 +229,8 @@ class Search:
             if paths is not None:
                 self._start_outputs(paths, model, analysis)
                 if hasattr(self, "filepath") and self.filepath is None:  # the sampler checkpoints in the fit's folder
-                    self.filepath, restore_filepath = str(paths.search_internal / "checkpoint.hdf5"), True
+                    checkpoint = getattr(self, "checkpoint_name", "checkpoint.hdf5")
+                    self.filepath, restore_filepath = str(paths.search_internal / checkpoint), True
                 if self.quick_update_seconds is not None and hasattr(analysis, "perform_quick_update"):
                     from galaxyfit.analysis.quick_update import QuickUpdater
 
