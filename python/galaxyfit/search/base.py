@@ -173,6 +173,8 @@ class Search:
     quick_update_cpu_fraction = 0.02
     #: Whether the check's optimiser is worth running after this search (not after an optimiser).
     check_with_optimiser = True
+    #: Whether the progress bar counts batched likelihood calls (a search with its own bar turns it off).
+    likelihood_progress = True
 
     def __init__(self, max_batch: int = 256, progress: bool = True, check: bool = True, name: str | None = None,
                  path_prefix: str = "", output_path="output", unique_tag: str | None = None,
@@ -220,7 +222,7 @@ class Search:
         from galaxyfit.model.data_priors import centroid_outside_prior_warning
 
         centroid_outside_prior_warning(model, getattr(analysis, "dataset", None))
-        problem = ProgressProblem(model, analysis, self.max_batch, self.progress, self.kind)
+        problem = ProgressProblem(model, analysis, self.max_batch, self.progress and self.likelihood_progress, self.kind)
         updater = None
         restore_filepath = False
         try:

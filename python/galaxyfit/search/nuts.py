@@ -136,6 +136,7 @@ class NUTS(Search):
 
     kind = "nuts"
     checkpoint_name = "checkpoint.pickle"  # in the fit's files/search_internal when the search has a name
+    likelihood_progress = False  # its bar counts warm-up iterations and draws
     check_with_optimiser = False  # the chains start at an optimiser's optimum already
 
     def __init__(self, n_warmup: int = 300, n_samples: int = 1500, n_chains: int = 4, target_accept: float = 0.9,
