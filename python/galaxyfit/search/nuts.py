@@ -216,6 +216,9 @@ class NUTS(Search):
                 rng = np.random.default_rng(self.seed)
                 chol = np.linalg.cholesky(inverse_mass)
                 z0 = z_opt + rng.standard_normal((self.n_chains, len(z_opt))) @ chol.T
+                # a chain started where the model cannot be evaluated (-1e99, a flat plateau) would wander on it
+                invalid = problem.log_likelihood(np.asarray(space.physical(jnp.asarray(z0)))) <= -1e98
+                z0[invalid] = z_opt + 1e-3 * (z0[invalid] - z_opt)
                 key = jax.random.PRNGKey(self.seed)
                 mcmc.warmup(key, init_params=jnp.asarray(z0 if self.n_chains > 1 else z0[0]), extra_fields=("num_steps",),
                             collect_warmup=True)
