@@ -1,7 +1,7 @@
 """Searches on a Gaussian likelihood inside a uniform box prior, whose evidence and posterior are known in closed
 form: the default nested search reproduces ln Z within 3 times its quoted error, and NUTS reproduces the posterior's
 mean and covariance, converges (R-hat), and resumes from its checkpoint with the draws of an uninterrupted run. Also
-the unconstrained space NUTS moves in, against finite differences."""
+the unconstrained space NUTS moves in, against finite differences. A NUTS run killed by SIGKILL resumes to the same draws."""
 
 import math
 
@@ -151,3 +151,50 @@ def test_unconstrained_space_is_the_prior_with_its_jacobian(prior):
     assert np.allclose(terms - density, (terms - density)[0], atol=1e-6)
     inverse = np.array([space.dz_dtheta([t])[0] for t in theta])
     assert np.allclose(inverse * slope, 1.0, rtol=1e-6)
+
+
+KILLED_RUN = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+import galaxyfit as gf
+from galaxyfit.search import FitProblem
+from galaxyfit.search.nuts import NUTS
+from test_analytic_gaussian import CORRELATION, GaussianAnalysis, box_model
+
+search = NUTS(n_warmup=200, n_samples=400, n_chains=4, seed=5, progress=False, check=False, filepath=sys.argv[2],
+              checkpoint_every=100)
+with gf.float64():
+    search._run(FitProblem(box_model(), GaussianAnalysis(CORRELATION)))
+print("DONE")
+'''
+
+
+def test_nuts_killed_by_sigkill_resumes_with_the_same_draws(nuts_run, tmp_path):
+    """A NUTS run killed (SIGKILL) after its first checkpoint resumes to the draws of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    _, reference, _, _ = nuts_run
+    script, checkpoint = tmp_path / "killed_run.py", tmp_path / "killed.pickle"
+    script.write_text(KILLED_RUN)
+    env = {**os.environ, "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
+    process = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), str(checkpoint)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None and not checkpoint.exists():
+        time.sleep(0.02)
+    killed = process.poll() is None
+    if killed:
+        process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate()
+    assert checkpoint.exists(), stderr[-2000:]
+    search = NUTS(n_warmup=200, n_samples=400, n_chains=4, seed=5, progress=False, check=False, filepath=str(checkpoint),
+                  checkpoint_every=100)
+    samples, extra = search._run(FitProblem(box_model(), GaussianAnalysis(CORRELATION)))
+    assert extra["search"]["resumed"] == "checkpoint"
+    assert killed  # (the run was stopped mid-way, not after it finished)
+    assert np.array_equal(samples.parameters, reference.parameters)
