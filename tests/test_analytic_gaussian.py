@@ -1,7 +1,8 @@
 """Searches on a Gaussian likelihood inside a uniform box prior, whose evidence and posterior are known in closed
 form: the default nested search reproduces ln Z within 3 times its quoted error, and NUTS reproduces the posterior's
-mean and covariance, converges (R-hat), and resumes from its checkpoint with the draws of an uninterrupted run. Also
-the unconstrained space NUTS moves in, against finite differences. A NUTS run killed by SIGKILL resumes to the same draws."""
+mean and covariance, converges (R-hat), and resumes from its checkpoint (after an exception, or a SIGKILL of its
+process) with the draws of an uninterrupted run. Also the unconstrained space NUTS moves in, against finite
+differences."""
 
 import math
 
