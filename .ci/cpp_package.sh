@@ -31,7 +31,11 @@ examples() {
 }
 
 step "(a) C++ library and unit tests from $source_dir"
-cmake -S "$source_dir" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DGALAXYFIT_BUILD_TESTS=ON -DGALAXYFIT_PYTHON=OFF
+# The python3 on PATH as CMake's interpreter, by its path: CMake's own search resolves a virtual environment's
+# symlinked python3 to the base interpreter, which lacks that environment's cmeel-eigen.
+python3_on_path="$(command -v python3 || true)"
+cmake -S "$source_dir" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DGALAXYFIT_BUILD_TESTS=ON -DGALAXYFIT_PYTHON=OFF \
+  ${python3_on_path:+-DPython_EXECUTABLE="$python3_on_path"}
 cmake --build "$work/build" -j "$jobs"
 ctest --test-dir "$work/build" --output-on-failure
 
