@@ -337,7 +337,8 @@ def test_narrow_gaussian_columns_equal_their_whole_box_convolutions(small_imagin
                 box = box * plan.inside_image
             expected = np.asarray(plan.convolver(box[None]))[0]
             assert np.abs(expected).max() > 0
-            np.testing.assert_allclose(columns[j], expected, rtol=0, atol=1e-13 * np.abs(expected).max(),
+            # (1e-12: the two routes round differently; 3.2e-13 of the maximum seen on an AVX-512 machine)
+            np.testing.assert_allclose(columns[j], expected, rtol=0, atol=1e-12 * np.abs(expected).max(),
                                        err_msg=f"sigma {sigmas[j]}, ell {ell}, centre {centre}")
 
 
