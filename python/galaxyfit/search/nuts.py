@@ -20,6 +20,7 @@ from galaxyfit.model.priors import GaussianPrior, unit_for
 from galaxyfit.output import atomic_destination
 from galaxyfit.search.base import Search, checked_seed
 from galaxyfit.search.checkpoint import check_checkpoint, fingerprint
+from galaxyfit.search.problem import traceable_log_likelihood
 from galaxyfit.search.samples import Samples
 
 
@@ -104,7 +105,7 @@ class NUTS(Search):
     n_samples : int
         Draws kept per chain.
     n_chains : int
-        Chains, run as one vectorised batch (each gradient evaluation is one vmapped likelihood call).
+        Chains (by default one vectorised batch: each gradient evaluation is one vmapped likelihood call).
     target_accept : float
         Target mean acceptance probability of the step-size adaptation. 0.9 rather than NumPyro's 0.8: on
         sim_bulge_disk it gave 8 divergences instead of 37 and more effective samples per second (bench/README.md).
@@ -115,6 +116,8 @@ class NUTS(Search):
         a warm-up of step sizes only). With a 200-iteration warm-up the dense windowed estimate of 13 parameters was
         far worse than the Laplace covariance on sim_bulge_disk (step size 0.05 and 74 leapfrog steps per draw,
         against 0.2-0.45 and 14).
+    chain_method : str
+        "vectorized" (the chains as one vmapped batch) or "sequential" (one after another: slower here, bench/README.md).
     initial : vector, instance or None
         Where the optimiser starts (None: image moments, prior medians and prior draws, as LevenbergMarquardt).
     seed : int
@@ -167,7 +170,8 @@ class NUTS(Search):
     def settings(self) -> dict:
         return {"name": self.kind, "n_warmup": self.n_warmup, "n_samples": self.n_samples, "n_chains": self.n_chains,
                 "target_accept": self.target_accept, "max_tree_depth": self.max_tree_depth,
-                "adapt_mass_matrix": self.adapt_mass_matrix, "seed": self.seed, "checkpoint_every": self.checkpoint_every}
+                "adapt_mass_matrix": self.adapt_mass_matrix, "chain_method": self.chain_method, "seed": self.seed,
+                "checkpoint_every": self.checkpoint_every}
 
     def warm_up_sizes(self) -> list[int]:
         return []  # the chains compile their own function (the likelihood and its gradient, vmapped over chains)
@@ -193,14 +197,18 @@ class NUTS(Search):
         saved = _read_checkpoint(self.filepath) if resuming else None
         if saved is not None:
             problem.message(f"resuming from checkpoint {self.filepath}")
-            start, inverse_mass, z_opt = saved["start"], saved["inverse_mass_matrix"], saved["z_optimum"]
+            inverse_mass, z_opt = saved["inverse_mass_matrix"], saved["z_optimum"]
         else:
-            start, inverse_mass, z_opt = self._start(problem, space, initial)
+            inverse_mass, z_opt = self._start(problem, space, initial)
 
-        log_likelihood = _traceable_log_likelihood(problem)
+        log_likelihood = traceable_log_likelihood(model, problem.analysis)
 
         def potential(z):
-            return -(log_likelihood(space.physical(z)) + space.log_jacobian(z))
+            return -(log_likelihood(space.physical(z))[0] + space.log_jacobian(z))
+
+        def by_draw(values):  # (chains, draws, ...) as NumPyro groups them -> (draws, chains, ...)
+            values = np.asarray(values)
+            return np.swapaxes(values.reshape(self.n_chains, -1, *values.shape[2:]), 0, 1)
 
         kernel = NumPyroNUTS(potential_fn=potential, inverse_mass_matrix=jnp.asarray(inverse_mass), dense_mass=True,
                              adapt_mass_matrix=self.adapt_mass_matrix, target_accept_prob=self.target_accept,
@@ -223,30 +231,26 @@ class NUTS(Search):
                 mcmc.warmup(key, init_params=jnp.asarray(z0 if self.n_chains > 1 else z0[0]), extra_fields=("num_steps",),
                             collect_warmup=True)
                 warm_steps = int(np.sum(np.asarray(mcmc.get_extra_fields()["num_steps"])))
-                saved = {"start": start, "inverse_mass_matrix": inverse_mass, "z_optimum": z_opt,
+                saved = {"inverse_mass_matrix": inverse_mass, "z_optimum": z_opt,
                          "state": jax.device_get(mcmc.post_warmup_state), "draws": [], "potential": [], "diverging": [],
                          "num_steps": [], "warmup_steps": warm_steps}
                 self._write_checkpoint(saved)
                 if bar is not None:
                     bar.update(self.n_warmup)
-            while sum(len(d) for d in saved["draws"]) < self.n_samples:
-                taken = sum(len(d) for d in saved["draws"])
+            while (taken := _drawn(saved)) < self.n_samples:
                 mcmc.num_samples = min(block, self.n_samples - taken)
-                mcmc._set_collection_params()
                 state = jax.tree.map(jnp.asarray, saved["state"])
                 mcmc.post_warmup_state = state
                 mcmc.run(state.rng_key, init_params=state.z, extra_fields=fields)
-                z = np.asarray(mcmc.get_samples(group_by_chain=True))  # (chains, draws, n)
                 extra = mcmc.get_extra_fields(group_by_chain=True)
-                z = z.reshape(self.n_chains, -1, len(z_opt))
-                saved["draws"].append(np.swapaxes(z, 0, 1))  # (draws, chains, n): blocks concatenate on axis 0
-                saved["potential"].append(np.swapaxes(np.asarray(extra["potential_energy"]).reshape(self.n_chains, -1), 0, 1))
-                saved["diverging"].append(np.swapaxes(np.asarray(extra["diverging"]).reshape(self.n_chains, -1), 0, 1))
-                saved["num_steps"].append(np.swapaxes(np.asarray(extra["num_steps"]).reshape(self.n_chains, -1), 0, 1))
+                # blocks of (draws, chains, ...) concatenate on axis 0
+                saved["draws"].append(by_draw(mcmc.get_samples(group_by_chain=True)))
+                for name, key in (("potential", "potential_energy"), ("diverging", "diverging"), ("num_steps", "num_steps")):
+                    saved[name].append(by_draw(extra[key]))
                 saved["state"] = jax.device_get(mcmc.last_state)
                 self._write_checkpoint(saved)
                 if bar is not None:
-                    bar.update(z.shape[1])
+                    bar.update(len(saved["draws"][-1]))
         finally:
             if bar is not None:
                 bar.close()
@@ -254,7 +258,7 @@ class NUTS(Search):
         return self._samples(problem, space, saved, seconds, resuming)
 
     def _start(self, problem, space, initial):
-        """(theta at the optimum, inverse mass matrix in z, z at the optimum) from Levenberg-Marquardt."""
+        """(inverse mass matrix in z, z at the optimum) from the Levenberg-Marquardt optimum."""
         from galaxyfit.search.lm import LevenbergMarquardt, laplace_approximation
 
         optimiser = LevenbergMarquardt(seed=self.seed)
@@ -269,22 +273,19 @@ class NUTS(Search):
         laplace = laplace_approximation(np.asarray(optimum.jacobian_fn(optimum.vector)), problem.model)
         jac = space.dz_dtheta(theta)
         covariance = laplace.covariance * jac[:, None] * jac[None, :]
-        if not np.all(np.isfinite(covariance)):
-            # a degenerate optimum: unit scales in z (the adaptation learns the rest)
-            covariance = np.where(np.isfinite(covariance), covariance, 0.0)
-            bad = ~np.isfinite(np.diag(laplace.covariance))
-            covariance[bad, :] = 0.0
-            covariance[:, bad] = 0.0
-            covariance[bad, bad] = 1.0
+        # parameters the optimum leaves unconstrained (NaN rows and columns): unit scale in z, no correlation
+        unconstrained = ~np.isfinite(np.diag(covariance))
+        covariance = np.where(np.isfinite(covariance), covariance, 0.0)
+        covariance[unconstrained, unconstrained] = 1.0
         covariance = 0.5 * (covariance + covariance.T) + 1e-12 * np.diag(np.maximum(np.diag(covariance), 1e-300))
-        return theta, covariance, z_opt
+        return covariance, z_opt
 
     def _bar(self, saved):
         if not self.progress:
             return None
         from tqdm.auto import tqdm
 
-        done = 0 if saved is None else self.n_warmup + sum(len(d) for d in saved["draws"])
+        done = 0 if saved is None else self.n_warmup + _drawn(saved)
         return tqdm(desc=self.kind, total=self.n_warmup + self.n_samples, initial=done, unit=" iterations",
                     mininterval=1.0, leave=False)
 
@@ -333,7 +334,7 @@ def _read_checkpoint(filepath):
     try:
         with open(filepath, "rb") as handle:
             saved = pickle.load(handle)
-        if not isinstance(saved, dict) or not {"state", "draws", "start"} <= set(saved):
+        if not isinstance(saved, dict) or not {"state", "draws", "z_optimum", "inverse_mass_matrix"} <= set(saved):
             raise ValueError("not a NUTS checkpoint")
         return saved
     except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
@@ -341,9 +342,6 @@ def _read_checkpoint(filepath):
                           "delete it (and its .fingerprint.json) to start again") from exc
 
 
-def _traceable_log_likelihood(problem):
-    """ln L of one physical vector as a traceable function (the analysis' own, with the model's instance)."""
-    model, analysis = problem.model, problem.analysis
-    if hasattr(analysis, "log_likelihood_and_rejection"):
-        return lambda vector: analysis.log_likelihood_and_rejection(model.instance_from_vector(vector))[0]
-    return lambda vector: analysis.log_likelihood_function(model.instance_from_vector(vector))
+def _drawn(saved) -> int:
+    """Draws per chain a run's saved state holds."""
+    return sum(len(block) for block in saved["draws"])

@@ -38,10 +38,10 @@ def _available_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _likelihood_functions(model, analysis, chunk: int | None):
-    """(single, batched) jitted log likelihoods of ``model`` on ``analysis``: ``single(vector)`` -> ln L and
-    ``batched(vectors)`` -> (ln L (n,), rejection codes (n,) int32). ``chunk``: ``batch_chunk_size`` (None: one
-    vmap)."""
+def traceable_log_likelihood(model, analysis):
+    """``vector -> (ln L, rejection code int32)`` of ``model`` on ``analysis``, traceable (jit, vmap, grad): the
+    function every compiled likelihood of a FitProblem is made of (code 0: valid; -1 when the analysis gives no
+    reason)."""
     if hasattr(analysis, "log_likelihood_and_rejection"):
         def log_likelihood(vector):
             return analysis.log_likelihood_and_rejection(model.instance_from_vector(vector))
@@ -49,7 +49,14 @@ def _likelihood_functions(model, analysis, chunk: int | None):
         def log_likelihood(vector):
             value = analysis.log_likelihood_function(model.instance_from_vector(vector))
             return value, jnp.where(jnp.isfinite(value) & (value > INVALID_LOG_LIKELIHOOD), 0, -1).astype(jnp.int32)
+    return log_likelihood
 
+
+def _likelihood_functions(model, analysis, chunk: int | None):
+    """(single, batched) jitted log likelihoods of ``model`` on ``analysis``: ``single(vector)`` -> ln L and
+    ``batched(vectors)`` -> (ln L (n,), rejection codes (n,) int32). ``chunk``: ``batch_chunk_size`` (None: one
+    vmap)."""
+    log_likelihood = traceable_log_likelihood(model, analysis)
     single = precision.jit(lambda vector: log_likelihood(vector)[0])
     if chunk is None:
         return single, precision.jit(jax.vmap(log_likelihood))
