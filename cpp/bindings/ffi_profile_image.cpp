@@ -6,45 +6,12 @@
 
 #include "ffi_handlers.hpp"
 #include "ffi_parallel.hpp"
+#include "ffi_render_config.hpp"
 #include "galaxyfit/profile_image.hpp"
 
 namespace ffi = xla::ffi;
 
 namespace {
-
-ffi::Error make_config(int32_t law, double y0, double x0, double hy, double hx, ffi::Span<const int32_t> distance,
-                       ffi::Span<const int32_t> order, int32_t cusp_radial, int32_t cusp_tangential,
-                       ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end, int64_t height,
-                       int64_t width, galaxyfit::RenderConfig* c, int* n_params) {
-  try {
-    *n_params = galaxyfit::kGeometryParameters + galaxyfit::law_parameter_count(static_cast<galaxyfit::Law>(law));
-    if (distance.size() != order.size() || distance.size() > static_cast<size_t>(galaxyfit::kMaxRings))
-      return ffi::Error::InvalidArgument("render_profile: ring_distance and ring_order must match (<= 8 rings)");
-    c->y0 = y0;
-    c->x0 = x0;
-    c->hy = hy;
-    c->hx = hx;
-    c->height = height;
-    c->width = width;
-    c->n_rings = static_cast<int32_t>(distance.size());
-    for (size_t k = 0; k < distance.size(); ++k) {
-      c->ring_distance[k] = distance[k];
-      c->ring_order[k] = order[k];
-    }
-    c->cusp_radial = cusp_radial;
-    c->cusp_tangential = cusp_tangential;
-    if (span_begin.size() != 0 || span_end.size() != 0) {  // no spans: whole rows
-      if (span_begin.size() != static_cast<size_t>(height) || span_end.size() != static_cast<size_t>(height))
-        return ffi::Error::InvalidArgument("render_profile: span_begin and span_end need one entry per box row");
-      c->span_begin = span_begin.begin();
-      c->span_end = span_end.begin();
-    }
-    galaxyfit::check_render_config(*c);
-  } catch (const std::invalid_argument& e) {
-    return ffi::Error::InvalidArgument(std::string("render_profile: ") + e.what());
-  }
-  return ffi::Error::Success();
-}
 
 int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
   int64_t p = 1;
@@ -86,8 +53,8 @@ ffi::Error prepare(const std::string& name, ffi::Span<const int64_t> pd, ffi::Sp
                    int* n_params, int64_t* n_batch) {
   if (pd.size() < 1 || id.size() < 2) return ffi::Error::InvalidArgument(name + ": params (..., P), image (..., H, W)");
   const int64_t height = id[id.size() - 2], width = id[id.size() - 1];
-  if (auto e = make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential, span_begin,
-                           span_end, height, width, c, n_params);
+  if (auto e = galaxyfit::make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential,
+                                      span_begin, span_end, height, width, c, n_params);
       e.failure())
     return e;
   if (pd[pd.size() - 1] != *n_params) return ffi::Error::InvalidArgument(name + ": wrong parameter count");
