@@ -1,0 +1,260 @@
+// The pybind11 module galaxyfit._cuda (built with -DGALAXYFIT_CUDA=ON): the XLA FFI capsules of the CUDA handlers,
+// what was built, and the kernels as functions on CuPy arrays (anything with __cuda_array_interface__, or host
+// arrays, which CuPy copies over) returning CuPy arrays, on CuPy's current stream, with no host round trip of
+// the images. Imported only by python/galaxyfit/kernels/cuda.py; importing it needs no GPU (the CUDA runtime is
+// linked statically and the driver is first asked for a device when a kernel runs).
+#include <cuda_runtime_api.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../cuda/cuda_kernels.hpp"
+#include "ffi_cuda_handlers.hpp"
+#include "galaxyfit/convolution.hpp"
+#include "galaxyfit/profile_image.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+template <typename T>
+py::capsule capsule(T* fn) {
+  static_assert(std::is_invocable_r_v<XLA_FFI_Error*, T, XLA_FFI_CallFrame*>, "not an XLA FFI handler");
+  return py::capsule(reinterpret_cast<void*>(fn));
+}
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// A C-contiguous CuPy array of the given dtype ("float64" / "int32"): the argument itself when it already is one.
+struct DeviceArray {
+  py::object array;
+  std::vector<int64_t> shape;
+  uintptr_t pointer = 0;
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+DeviceArray device_array(const py::object& value, const char* dtype, const char* name) {
+  py::module_ cupy = py::module_::import("cupy");
+  DeviceArray a;
+  a.array = cupy.attr("ascontiguousarray")(value, py::arg("dtype") = dtype);
+  py::dict interface = a.array.attr("__cuda_array_interface__");
+  for (auto d : interface["shape"].cast<py::tuple>()) a.shape.push_back(d.cast<int64_t>());
+  a.pointer = interface["data"].cast<py::tuple>()[0].cast<uintptr_t>();
+  if (a.shape.empty()) throw py::value_error(std::string(name) + " must be an array, not a scalar");
+  return a;
+}
+
+DeviceArray empty(const std::vector<int64_t>& shape, const char* dtype = "float64") {
+  py::module_ cupy = py::module_::import("cupy");
+  DeviceArray a;
+  a.array = cupy.attr("empty")(py::cast(shape), py::arg("dtype") = dtype);
+  a.shape = shape;
+  a.pointer = a.array.attr("__cuda_array_interface__")["data"].cast<py::tuple>()[0].cast<uintptr_t>();
+  return a;
+}
+
+cudaStream_t current_stream() {
+  py::module_ cupy = py::module_::import("cupy");
+  return reinterpret_cast<cudaStream_t>(cupy.attr("cuda").attr("get_current_stream")().attr("ptr").cast<uintptr_t>());
+}
+
+template <class T>
+T* at(const DeviceArray& a) {
+  return reinterpret_cast<T*>(a.pointer);
+}
+
+std::vector<int64_t> leading(const std::vector<int64_t>& shape, size_t core) {
+  return std::vector<int64_t>(shape.begin(), shape.end() - static_cast<std::ptrdiff_t>(core));
+}
+
+int64_t product(const std::vector<int64_t>& v) {
+  int64_t p = 1;
+  for (int64_t d : v) p *= d;
+  return p;
+}
+
+// The runs, checked on the host against the image (they are small: three int32 per run) and then on the device.
+DeviceArray checked_runs(const py::object& runs, int64_t ny, int64_t nx, int64_t ky, int64_t kx, int64_t* n_out) {
+  DeviceArray d = device_array(runs, "int32", "runs");
+  if (d.shape.size() != 2 || d.shape[1] != 3) throw py::value_error("runs must have shape (n_runs, 3)");
+  std::vector<galaxyfit::PixelRun> host(static_cast<size_t>(d.shape[0]));
+  check(cudaMemcpy(host.data(), at<int32_t>(d), host.size() * sizeof(galaxyfit::PixelRun), cudaMemcpyDeviceToHost),
+        "runs");
+  try {
+    galaxyfit::check_convolution_arguments(ny, nx, ky, kx, host.data(), d.shape[0]);
+  } catch (const galaxyfit::ConvolutionError& e) {
+    throw py::value_error(e.what());
+  }
+  *n_out = galaxyfit::run_pixel_count(host.data(), d.shape[0]);
+  return d;
+}
+
+int64_t batch_of(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const char* what) {
+  if (!a.empty() && !b.empty() && a != b) throw py::value_error(std::string(what) + ": batch shapes differ");
+  return product(a.empty() ? b : a);
+}
+
+py::object psf_convolve(const py::object& image_in, const py::object& kernel_in, const py::object& runs_in) {
+  const DeviceArray image = device_array(image_in, "float64", "image");
+  const DeviceArray kernel = device_array(kernel_in, "float64", "kernel");
+  if (image.shape.size() < 2 || kernel.shape.size() < 2) throw py::value_error("image and kernel must be 2-D or more");
+  const int64_t ny = image.shape[image.shape.size() - 2], nx = image.shape.back();
+  const int64_t ky = kernel.shape[kernel.shape.size() - 2], kx = kernel.shape.back();
+  int64_t n_out = 0;
+  const DeviceArray runs = checked_runs(runs_in, ny, nx, ky, kx, &n_out);
+  const auto lead_i = leading(image.shape, 2), lead_k = leading(kernel.shape, 2);
+  const int64_t n_batch = batch_of(lead_i, lead_k, "psf_convolve");
+  std::vector<int64_t> shape = lead_i.empty() ? lead_k : lead_i;
+  shape.push_back(n_out);
+  DeviceArray out = empty(shape);
+  const DeviceArray offsets = empty({runs.shape[0] + 1}, "int64");
+  check(galaxyfit::cuda::psf_convolve(current_stream(), at<double>(image), product(lead_i), ny, nx, at<double>(kernel),
+                                      product(lead_k), ky, kx, at<int32_t>(runs), runs.shape[0], n_out, n_batch,
+                                      at<int64_t>(offsets), at<double>(out)),
+        "psf_convolve");
+  return out.array;
+}
+
+py::object psf_convolve_adjoint(const py::object& values_in, const py::object& kernel_in, const py::object& runs_in,
+                                const std::vector<int64_t>& image_shape) {
+  const DeviceArray values = device_array(values_in, "float64", "values");
+  const DeviceArray kernel = device_array(kernel_in, "float64", "kernel");
+  if (image_shape.size() != 2 || kernel.shape.size() < 2) throw py::value_error("image_shape (ny, nx); kernel 2-D");
+  const int64_t ny = image_shape[0], nx = image_shape[1];
+  const int64_t ky = kernel.shape[kernel.shape.size() - 2], kx = kernel.shape.back();
+  int64_t n_out = 0;
+  const DeviceArray runs = checked_runs(runs_in, ny, nx, ky, kx, &n_out);
+  if (values.shape.back() != n_out) throw py::value_error("values must end in the runs' pixel count");
+  const auto lead_v = leading(values.shape, 1), lead_k = leading(kernel.shape, 2);
+  const int64_t n_batch = batch_of(lead_v, lead_k, "psf_convolve_adjoint");
+  std::vector<int64_t> shape = lead_v.empty() ? lead_k : lead_v;
+  shape.push_back(ny);
+  shape.push_back(nx);
+  DeviceArray grad = empty(shape);
+  const DeviceArray offsets = empty({runs.shape[0] + 1}, "int64"), index = empty({ny * nx}, "int32");
+  check(galaxyfit::cuda::psf_convolve_adjoint(current_stream(), at<double>(values), product(lead_v), at<double>(kernel),
+                                              product(lead_k), ky, kx, at<int32_t>(runs), runs.shape[0], n_out, ny, nx,
+                                              n_batch, at<int64_t>(offsets), at<int32_t>(index), at<double>(grad)),
+        "psf_convolve_adjoint");
+  return grad.array;
+}
+
+py::object chi_squared(const py::object& model_in, const py::object& data_in, const py::object& noise_in) {
+  const DeviceArray model = device_array(model_in, "float64", "model"), data = device_array(data_in, "float64", "data");
+  const DeviceArray noise = device_array(noise_in, "float64", "inverse_noise");
+  const int64_t n = model.shape.back();
+  if (data.shape.size() != 1 || noise.shape.size() != 1 || data.shape[0] != n || noise.shape[0] != n)
+    throw py::value_error("model (..., n), data (n,) and inverse_noise (n,)");
+  const auto lead = leading(model.shape, 1);
+  DeviceArray out = empty(lead);
+  check(galaxyfit::cuda::chi_squared(current_stream(), at<double>(model), at<double>(data), at<double>(noise), n,
+                                     product(lead), at<double>(out)),
+        "chi_squared");
+  return out.array;
+}
+
+py::object render_profile(int law, const py::object& params_in, double y0, double x0, double hy, double hx,
+                          int64_t height, int64_t width, const std::vector<std::pair<int, int>>& rings,
+                          int cusp_radial, int cusp_tangential, bool jacobian) {
+  const DeviceArray params = device_array(params_in, "float64", "params");
+  galaxyfit::RenderConfig c;
+  c.y0 = y0, c.x0 = x0, c.hy = hy, c.hx = hx, c.height = height, c.width = width;
+  if (rings.empty() || rings.size() > static_cast<size_t>(galaxyfit::kMaxRings))
+    throw py::value_error("rings: 1 to 8 (distance, order) pairs");
+  c.n_rings = static_cast<int32_t>(rings.size());
+  for (size_t k = 0; k < rings.size(); ++k) c.ring_distance[k] = rings[k].first, c.ring_order[k] = rings[k].second;
+  c.cusp_radial = cusp_radial, c.cusp_tangential = cusp_tangential;
+  int n_params = 0;
+  try {
+    n_params = galaxyfit::kGeometryParameters + galaxyfit::law_parameter_count(static_cast<galaxyfit::Law>(law));
+    galaxyfit::check_render_config(c);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  if (params.shape.back() != n_params)
+    throw py::value_error("params must end in " + std::to_string(n_params) + " values for this law");
+  galaxyfit::scalar::PixelRules rules{};
+  rules.y0 = y0, rules.x0 = x0, rules.hy = hy, rules.hx = hx, rules.height = height, rules.width = width;
+  rules.n_rings = c.n_rings;
+  for (int k = 0; k < c.n_rings; ++k) {
+    rules.ring_distance[k] = c.ring_distance[k];
+    rules.ring_order[k] = c.ring_order[k];
+  }
+  rules.cusp_radial = cusp_radial, rules.cusp_tangential = cusp_tangential;
+  cudaError_t error = cudaSuccess;
+  const double* table = galaxyfit::cuda::rule_table(&error);
+  check(error, "render_profile");
+  rules.gl_node = table;
+  rules.gl_weight = table + galaxyfit::scalar::kRuleTableSize;
+  const auto lead = leading(params.shape, 1);
+  const int64_t n_batch = product(lead);
+  std::vector<int64_t> shape = lead;
+  shape.push_back(height);
+  shape.push_back(width);
+  DeviceArray image = empty(shape);
+  const cudaStream_t stream = current_stream();
+  if (!jacobian) {
+    const int32_t law32 = law, count = n_params;
+    const double* p = at<double>(params);
+    const int64_t stride = n_params;
+    check(galaxyfit::cuda::render_profiles(stream, rules, n_batch, 1, &law32, &p, &count, &stride, at<double>(image)),
+          "render_profile");
+    return image.array;
+  }
+  std::vector<int64_t> jshape = lead;
+  jshape.insert(jshape.end(), {n_params, height, width});
+  DeviceArray jac = empty(jshape);
+  check(galaxyfit::cuda::render_profile_jacobian(stream, rules, n_batch, law, n_params, at<double>(params),
+                                                 at<double>(image), at<double>(jac)),
+        "render_profile_jacobian");
+  return py::make_tuple(image.array, jac.array);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "galaxyfit CUDA kernels: XLA FFI handlers (platform CUDA) and functions on CuPy arrays";
+  m.def("registrations", []() {
+    py::dict d;
+    d["galaxyfit_psf_convolve_f64"] = capsule(GalaxyfitPsfConvolveCuda);
+    d["galaxyfit_psf_convolve_adjoint_f64"] = capsule(GalaxyfitPsfConvolveAdjointCuda);
+    d["galaxyfit_render_profile_f64"] = capsule(GalaxyfitRenderProfileCuda);
+    d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobianCuda);
+    d["galaxyfit_render_profiles_f64"] = capsule(GalaxyfitRenderProfilesCuda);
+    d["galaxyfit_chi_squared_f64"] = capsule(GalaxyfitChiSquaredCuda);
+    return d;
+  }, "FFI target name -> capsule of its CUDA handler (same names as galaxyfit._core.registrations()).");
+  m.def("build_info", []() {
+    py::dict d;
+    d["cuda_runtime_compiled"] = CUDART_VERSION;  // e.g. 13000 for 13.0
+    d["architectures"] = GALAXYFIT_CUDA_ARCHITECTURES;
+    return d;
+  }, "How this extension was built: the CUDA runtime version it was compiled against and its architectures.");
+  m.def("device_count", []() {
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    return py::make_tuple(e == cudaSuccess ? n : 0, e == cudaSuccess ? std::string() : cudaGetErrorString(e));
+  }, "(number of CUDA devices, '' or why none could be counted): asks the driver, never raises.");
+  m.def("psf_convolve", &psf_convolve, py::arg("image"), py::arg("kernel"), py::arg("runs"),
+        "galaxyfit.kernels.psf_convolve on the GPU: image (..., ny, nx), kernel (..., ky, kx; odd), runs (n, 3) int32 "
+        "-> CuPy (..., n_out) float64.");
+  m.def("psf_convolve_adjoint", &psf_convolve_adjoint, py::arg("values"), py::arg("kernel"), py::arg("runs"),
+        py::arg("image_shape"), "Its adjoint: values (..., n_out) -> CuPy (..., ny, nx) float64.");
+  m.def("chi_squared", &chi_squared, py::arg("model"), py::arg("data"), py::arg("inverse_noise"),
+        "sum(((data - model) * inverse_noise)^2) over the last axis: model (..., n) -> CuPy (...) float64.");
+  m.def("render_profile", &render_profile, py::arg("law"), py::arg("params"), py::arg("y0"), py::arg("x0"),
+        py::arg("hy"), py::arg("hx"), py::arg("height"), py::arg("width"), py::arg("rings"),
+        py::arg("cusp_radial") = 8, py::arg("cusp_tangential") = 8, py::arg("jacobian") = false,
+        "Pixel means of one law (galaxyfit/profile_image.hpp): params (..., 5 + n_law) -> CuPy (..., height, width); "
+        "with jacobian=True a tuple (image, jacobian (..., 5 + n_law, height, width)).");
+}

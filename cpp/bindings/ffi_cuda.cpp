@@ -1,0 +1,324 @@
+// XLA FFI handlers (platform "CUDA") of galaxyfit's CUDA kernels: the same targets, operands, results and attributes
+// as the CPU handlers (ffi_handlers.hpp), so one lowering serves both platforms. Operands are device buffers; host
+// data in attributes (column spans) is copied into XLA's scratch memory on the call's stream.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../cuda/cuda_kernels.hpp"
+#include "ffi_cuda_handlers.hpp"
+#include "ffi_render_config.hpp"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+ffi::Error cuda_error(const char* what, cudaError_t e) {
+  return ffi::Error::Internal(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
+  int64_t p = 1;
+  for (size_t i = 0; i + core < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
+template <class T>
+ffi::Error scratch_array(ffi::ScratchAllocator& scratch, size_t count, const char* name, T** out) {
+  auto memory = scratch.Allocate(count * sizeof(T) + 1, alignof(int64_t));
+  if (!memory.has_value()) return ffi::Error::Internal(std::string(name) + ": no scratch memory");
+  *out = static_cast<T*>(*memory);
+  return ffi::Error::Success();
+}
+
+// The render attributes -> validated kernel rules with the spans on the device.
+ffi::Error device_rules(cudaStream_t stream, ffi::ScratchAllocator& scratch, const char* name, int32_t law, double y0,
+                        double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
+                        ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
+                        ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end, int64_t height,
+                        int64_t width, galaxyfit::scalar::PixelRules* rules, int* n_params) {
+  galaxyfit::RenderConfig c;
+  if (auto e = galaxyfit::make_config(law, y0, x0, hy, hx, ring_distance, ring_order, cusp_radial, cusp_tangential,
+                                      span_begin, span_end, height, width, &c, n_params);
+      e.failure())
+    return e;
+  *rules = galaxyfit::scalar::PixelRules{};
+  rules->y0 = c.y0, rules->x0 = c.x0, rules->hy = c.hy, rules->hx = c.hx;
+  rules->height = c.height, rules->width = c.width, rules->n_rings = c.n_rings;
+  for (int k = 0; k < c.n_rings; ++k) {
+    rules->ring_distance[k] = c.ring_distance[k];
+    rules->ring_order[k] = c.ring_order[k];
+  }
+  rules->cusp_radial = c.cusp_radial, rules->cusp_tangential = c.cusp_tangential;
+  cudaError_t error = cudaSuccess;
+  const double* table = galaxyfit::cuda::rule_table(&error);
+  if (table == nullptr) return cuda_error(name, error);
+  rules->gl_node = table;
+  rules->gl_weight = table + galaxyfit::scalar::kRuleTableSize;
+  if (c.span_begin != nullptr) {
+    int32_t* spans = nullptr;
+    if (auto e = scratch_array(scratch, 2 * static_cast<size_t>(height), name, &spans); e.failure()) return e;
+    const size_t bytes = static_cast<size_t>(height) * sizeof(int32_t);
+    if ((error = cudaMemcpyAsync(spans, c.span_begin, bytes, cudaMemcpyHostToDevice, stream)) != cudaSuccess ||
+        (error = cudaMemcpyAsync(spans + height, c.span_end, bytes, cudaMemcpyHostToDevice, stream)) != cudaSuccess)
+      return cuda_error(name, error);
+    rules->span_begin = spans;
+    rules->span_end = spans + height;
+  }
+  return ffi::Error::Success();
+}
+
+// ---- profile images --------------------------------------------------------------------------------------------
+
+ffi::Error RenderImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> params,
+                      ffi::ResultBuffer<ffi::F64> image, int32_t law, double y0, double x0, double hy, double hx,
+                      ffi::Span<const int32_t> ring_distance, ffi::Span<const int32_t> ring_order, int32_t cusp_radial,
+                      int32_t cusp_tangential, ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end) {
+  const auto pd = params.dimensions(), id = image->dimensions();
+  if (pd.size() < 1 || id.size() < 2)
+    return ffi::Error::InvalidArgument("render_profile: params (..., P), image (..., H, W)");
+  galaxyfit::scalar::PixelRules rules;
+  int n_params = 0;
+  if (auto e = device_rules(stream, scratch, "render_profile", law, y0, x0, hy, hx, ring_distance, ring_order,
+                            cusp_radial, cusp_tangential, span_begin, span_end, id[id.size() - 2], id[id.size() - 1],
+                            &rules, &n_params);
+      e.failure())
+    return e;
+  const int64_t n_batch = leading(id, 2);
+  if (pd[pd.size() - 1] != n_params || leading(pd, 1) != n_batch)
+    return ffi::Error::InvalidArgument("render_profile: parameter shape does not match the law or the batch");
+  const double* p = params.typed_data();
+  const int32_t count = n_params;
+  const int64_t stride = n_params;
+  if (cudaError_t e = galaxyfit::cuda::render_profiles(stream, rules, n_batch, 1, &law, &p, &count, &stride,
+                                                       image->typed_data());
+      e != cudaSuccess)
+    return cuda_error("render_profile", e);
+  return ffi::Error::Success();
+}
+
+ffi::Error RenderJacobianImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> params,
+                              ffi::ResultBuffer<ffi::F64> image, ffi::ResultBuffer<ffi::F64> jacobian, int32_t law,
+                              double y0, double x0, double hy, double hx, ffi::Span<const int32_t> ring_distance,
+                              ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
+                              ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end) {
+  const auto pd = params.dimensions(), id = image->dimensions();
+  if (pd.size() < 1 || id.size() < 2)
+    return ffi::Error::InvalidArgument("render_profile_jacobian: params (..., P), image (..., H, W)");
+  galaxyfit::scalar::PixelRules rules;
+  int n_params = 0;
+  if (auto e = device_rules(stream, scratch, "render_profile_jacobian", law, y0, x0, hy, hx, ring_distance,
+                            ring_order, cusp_radial, cusp_tangential, span_begin, span_end, id[id.size() - 2],
+                            id[id.size() - 1], &rules, &n_params);
+      e.failure())
+    return e;
+  const int64_t n_batch = leading(id, 2);
+  if (pd[pd.size() - 1] != n_params || leading(pd, 1) != n_batch)
+    return ffi::Error::InvalidArgument("render_profile_jacobian: parameter shape does not match the law or the batch");
+  if (cudaError_t e = galaxyfit::cuda::render_profile_jacobian(stream, rules, n_batch, law, n_params,
+                                                               params.typed_data(), image->typed_data(),
+                                                               jacobian->typed_data());
+      e != cudaSuccess)
+    return cuda_error("render_profile_jacobian", e);
+  return ffi::Error::Success();
+}
+
+ffi::Error RenderSumImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::RemainingArgs params,
+                         ffi::ResultBuffer<ffi::F64> image, ffi::Span<const int32_t> laws, double y0, double x0,
+                         double hy, double hx, ffi::Span<const int32_t> ring_distance,
+                         ffi::Span<const int32_t> ring_order, int32_t cusp_radial, int32_t cusp_tangential,
+                         ffi::Span<const int32_t> span_begin, ffi::Span<const int32_t> span_end) {
+  const size_t n = laws.size();
+  const auto id = image->dimensions();
+  if (n == 0 || params.size() != n || id.size() < 2)
+    return ffi::Error::InvalidArgument("render_profiles: one parameter array per law, image (..., H, W)");
+  const int64_t n_batch = leading(id, 2);
+  galaxyfit::scalar::PixelRules rules;
+  std::vector<const double*> p(n);
+  std::vector<int32_t> n_params(n);
+  std::vector<int64_t> stride(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto buffer = params.get<ffi::Buffer<ffi::F64>>(i);
+    if (!buffer.has_value()) return ffi::Error::InvalidArgument("render_profiles: parameters must be float64 arrays");
+    int count = 0;
+    if (i == 0) {
+      if (auto e = device_rules(stream, scratch, "render_profiles", laws[0], y0, x0, hy, hx, ring_distance, ring_order,
+                                cusp_radial, cusp_tangential, span_begin, span_end, id[id.size() - 2],
+                                id[id.size() - 1], &rules, &count);
+          e.failure())
+        return e;
+    } else {
+      try {
+        count = galaxyfit::kGeometryParameters + galaxyfit::law_parameter_count(static_cast<galaxyfit::Law>(laws[i]));
+      } catch (const std::invalid_argument& e) {
+        return ffi::Error::InvalidArgument(std::string("render_profiles: ") + e.what());
+      }
+    }
+    const auto pd = buffer->dimensions();
+    if (pd.size() < 1 || pd[pd.size() - 1] != count || leading(pd, 1) != n_batch)
+      return ffi::Error::InvalidArgument("render_profiles: parameter shape does not match the law or the batch");
+    p[i] = buffer->typed_data();
+    n_params[i] = count;
+    stride[i] = count;
+  }
+  if (cudaError_t e = galaxyfit::cuda::render_profiles(stream, rules, n_batch, static_cast<int>(n), laws.begin(),
+                                                       p.data(), n_params.data(), stride.data(), image->typed_data());
+      e != cudaSuccess)
+    return cuda_error("render_profiles", e);
+  return ffi::Error::Success();
+}
+
+// ---- convolution -----------------------------------------------------------------------------------------------
+
+ffi::Error check_batch(const char* name, int64_t batch, int64_t n_batch) {
+  if (batch == 1 || batch == n_batch) return ffi::Error::Success();
+  return ffi::Error::InvalidArgument(std::string(name) + " batch must be 1 or the output batch");
+}
+
+ffi::Error PsfConvolveImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> image,
+                           ffi::Buffer<ffi::F64> kernel, ffi::Buffer<ffi::S32> runs, ffi::ResultBuffer<ffi::F64> out) {
+  const auto idims = image.dimensions(), kdims = kernel.dimensions(), odims = out->dimensions();
+  if (idims.size() < 2 || kdims.size() < 2 || odims.size() < 1 || runs.dimensions().size() != 2 ||
+      runs.dimensions()[1] != 3)
+    return ffi::Error::InvalidArgument("psf_convolve: image (..., ny, nx), kernel (..., ky, kx), runs (n, 3)");
+  const int64_t ny = idims[idims.size() - 2], nx = idims[idims.size() - 1];
+  const int64_t ky = kdims[kdims.size() - 2], kx = kdims[kdims.size() - 1];
+  if (ky % 2 == 0 || kx % 2 == 0) return ffi::Error::InvalidArgument("psf_convolve: the kernel must be odd-sized");
+  const int64_t n_out = odims[odims.size() - 1], n_runs = runs.dimensions()[0];
+  const int64_t n_batch = leading(odims, 1), i_batch = leading(idims, 2), k_batch = leading(kdims, 2);
+  if (auto e = check_batch("psf_convolve: image", i_batch, n_batch); e.failure()) return e;
+  if (auto e = check_batch("psf_convolve: kernel", k_batch, n_batch); e.failure()) return e;
+  int64_t* offsets = nullptr;
+  if (auto e = scratch_array(scratch, n_runs + 1, "psf_convolve", &offsets); e.failure()) return e;
+  if (cudaError_t e = galaxyfit::cuda::psf_convolve(stream, image.typed_data(), i_batch, ny, nx, kernel.typed_data(),
+                                                    k_batch, ky, kx, runs.typed_data(), n_runs, n_out, n_batch, offsets,
+                                                    out->typed_data());
+      e != cudaSuccess)
+    return cuda_error("psf_convolve", e);
+  return ffi::Error::Success();
+}
+
+ffi::Error PsfConvolveAdjointImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> cotangent,
+                                  ffi::Buffer<ffi::F64> kernel, ffi::Buffer<ffi::S32> runs,
+                                  ffi::ResultBuffer<ffi::F64> grad) {
+  const auto cdims = cotangent.dimensions(), kdims = kernel.dimensions(), gdims = grad->dimensions();
+  if (cdims.size() < 1 || kdims.size() < 2 || gdims.size() < 2 || runs.dimensions().size() != 2 ||
+      runs.dimensions()[1] != 3)
+    return ffi::Error::InvalidArgument(
+        "psf_convolve_adjoint: cotangent (..., n_out), kernel (..., ky, kx), runs (n, 3), image (..., ny, nx)");
+  const int64_t ny = gdims[gdims.size() - 2], nx = gdims[gdims.size() - 1];
+  const int64_t ky = kdims[kdims.size() - 2], kx = kdims[kdims.size() - 1];
+  if (ky % 2 == 0 || kx % 2 == 0)
+    return ffi::Error::InvalidArgument("psf_convolve_adjoint: the kernel must be odd-sized");
+  const int64_t n_out = cdims[cdims.size() - 1], n_runs = runs.dimensions()[0];
+  const int64_t n_batch = leading(gdims, 2), c_batch = leading(cdims, 1), k_batch = leading(kdims, 2);
+  if (auto e = check_batch("psf_convolve_adjoint: cotangent", c_batch, n_batch); e.failure()) return e;
+  if (auto e = check_batch("psf_convolve_adjoint: kernel", k_batch, n_batch); e.failure()) return e;
+  int64_t* offsets = nullptr;
+  int32_t* index = nullptr;
+  if (auto e = scratch_array(scratch, n_runs + 1, "psf_convolve_adjoint", &offsets); e.failure()) return e;
+  if (auto e = scratch_array(scratch, ny * nx, "psf_convolve_adjoint", &index); e.failure()) return e;
+  if (cudaError_t e = galaxyfit::cuda::psf_convolve_adjoint(stream, cotangent.typed_data(), c_batch,
+                                                            kernel.typed_data(), k_batch, ky, kx, runs.typed_data(),
+                                                            n_runs, n_out, ny, nx, n_batch, offsets, index,
+                                                            grad->typed_data());
+      e != cudaSuccess)
+    return cuda_error("psf_convolve_adjoint", e);
+  return ffi::Error::Success();
+}
+
+// ---- chi^2 -----------------------------------------------------------------------------------------------------
+
+ffi::Error ChiSquaredImpl(cudaStream_t stream, ffi::Buffer<ffi::F64> model, ffi::Buffer<ffi::F64> data,
+                          ffi::Buffer<ffi::F64> inverse_noise, ffi::ResultBuffer<ffi::F64> out) {
+  const auto mdims = model.dimensions();
+  if (mdims.size() < 1 || data.dimensions().size() != 1 || inverse_noise.dimensions().size() != 1)
+    return ffi::Error::InvalidArgument("chi_squared: model (..., n), data (n,), inverse_noise (n,)");
+  const int64_t n = mdims[mdims.size() - 1];
+  if (data.dimensions()[0] != n || inverse_noise.dimensions()[0] != n)
+    return ffi::Error::InvalidArgument("chi_squared: model, data and inverse_noise must have the same pixel count");
+  const int64_t n_batch = static_cast<int64_t>(out->element_count());
+  if (n_batch * n != static_cast<int64_t>(model.element_count()))
+    return ffi::Error::InvalidArgument("chi_squared: output shape does not match the model's batch shape");
+  if (cudaError_t e = galaxyfit::cuda::chi_squared(stream, model.typed_data(), data.typed_data(),
+                                                   inverse_noise.typed_data(), n, n_batch, out->typed_data());
+      e != cudaSuccess)
+    return cuda_error("chi_squared", e);
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+#define GALAXYFIT_CUDA_RENDER_ATTRS                   \
+  .Attr<int32_t>("law")                               \
+      .Attr<double>("y0")                             \
+      .Attr<double>("x0")                             \
+      .Attr<double>("hy")                             \
+      .Attr<double>("hx")                             \
+      .Attr<ffi::Span<const int32_t>>("ring_distance") \
+      .Attr<ffi::Span<const int32_t>>("ring_order")   \
+      .Attr<int32_t>("cusp_radial")                   \
+      .Attr<int32_t>("cusp_tangential")               \
+      .Attr<ffi::Span<const int32_t>>("span_begin")   \
+      .Attr<ffi::Span<const int32_t>>("span_end")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileCuda, RenderImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_CUDA_RENDER_ATTRS);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobianCuda, RenderJacobianImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_CUDA_RENDER_ATTRS);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfilesCuda, RenderSumImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .RemainingArgs()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Attr<ffi::Span<const int32_t>>("laws")
+                                  .Attr<double>("y0")
+                                  .Attr<double>("x0")
+                                  .Attr<double>("hy")
+                                  .Attr<double>("hx")
+                                  .Attr<ffi::Span<const int32_t>>("ring_distance")
+                                  .Attr<ffi::Span<const int32_t>>("ring_order")
+                                  .Attr<int32_t>("cusp_radial")
+                                  .Attr<int32_t>("cusp_tangential")
+                                  .Attr<ffi::Span<const int32_t>>("span_begin")
+                                  .Attr<ffi::Span<const int32_t>>("span_end"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolveCuda, PsfConvolveImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjointCuda, PsfConvolveAdjointImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitChiSquaredCuda, ChiSquaredImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>());

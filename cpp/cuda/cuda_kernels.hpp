@@ -1,0 +1,55 @@
+// Host entry points of galaxyfit's CUDA kernels (cpp/cuda/*.cu): plain functions that enqueue work on a stream and
+// return the launch's cudaError_t; all pointers are device pointers unless said otherwise. No Python, no XLA: the
+// FFI handlers (cpp/bindings/ffi_cuda.cpp) and the CuPy-level functions (cpp/bindings/cuda_module.cpp) call these.
+// Conventions and formulas: galaxyfit/profile_image.hpp, galaxyfit/convolution.hpp, galaxyfit/statistics.hpp.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "profile_pixel.hpp"
+
+namespace galaxyfit {
+namespace cuda {
+
+/// The Gauss-Legendre table of scalar::PixelRules (scalar::fill_rule_table) on the current device, made on first use
+/// (one cudaMalloc per device for the life of the process). Returns null if the copy failed (then *error says why).
+const double* rule_table(cudaError_t* error);
+
+/// At most this many profiles per launch of render_profiles (more are added in further launches).
+constexpr int kMaxProfilesPerLaunch = 16;
+
+/// Sum of n_profiles profile images for n_batch parameter sets: out (n_batch, height, width) row-major. params[i]
+/// points at (n_batch, n_params[i]) values of profile i (its law laws[i]), or at one set used for every batch
+/// element when batch_stride[i] is 0 (else n_params[i]). rules: gl_node / gl_weight from rule_table, spans on the
+/// device or null.
+cudaError_t render_profiles(cudaStream_t stream, const scalar::PixelRules& rules, int64_t n_batch, int n_profiles,
+                            const int32_t* laws, const double* const* params, const int32_t* n_params,
+                            const int64_t* batch_stride, double* out);
+
+/// One profile with its Jacobian: image (n_batch, H, W), jacobian (n_batch, n_params, H, W) with
+/// n_params = 5 + law_parameter_count(law) (7, 8 or 11; anything else returns cudaErrorInvalidValue).
+cudaError_t render_profile_jacobian(cudaStream_t stream, const scalar::PixelRules& rules, int64_t n_batch, int32_t law,
+                                    int n_params, const double* params, double* image, double* jacobian);
+
+/// Direct convolution at the runs (n_runs x {row, col_begin, col_end} int32), out (n_batch, n_out) in run order.
+/// offsets: scratch of n_runs + 1 int64 (run start offsets, computed here). image / kernel batch: 1 or n_batch.
+cudaError_t psf_convolve(cudaStream_t stream, const double* image, int64_t image_batch, int64_t ny, int64_t nx,
+                         const double* kernel, int64_t kernel_batch, int64_t ky, int64_t kx, const int32_t* runs,
+                         int64_t n_runs, int64_t n_out, int64_t n_batch, int64_t* offsets, double* out);
+
+/// Its adjoint: grad (n_batch, ny, nx) from cotangent (cotangent_batch in {1, n_batch}, n_out). offsets: scratch of
+/// n_runs + 1 int64; index: scratch of ny * nx int32 (pixel -> output, or -1).
+cudaError_t psf_convolve_adjoint(cudaStream_t stream, const double* cotangent, int64_t cotangent_batch,
+                                 const double* kernel, int64_t kernel_batch, int64_t ky, int64_t kx,
+                                 const int32_t* runs, int64_t n_runs, int64_t n_out, int64_t ny, int64_t nx,
+                                 int64_t n_batch, int64_t* offsets, int32_t* index, double* grad);
+
+/// chi^2 = sum(((data - model) * inverse_noise)^2) over n pixels for each of n_batch models (n_batch, n) -> out
+/// (n_batch); a fixed summation order, so repeated calls give identical bits.
+cudaError_t chi_squared(cudaStream_t stream, const double* model, const double* data, const double* inverse_noise,
+                        int64_t n, int64_t n_batch, double* out);
+
+}  // namespace cuda
+}  // namespace galaxyfit
