@@ -135,7 +135,7 @@ KEYS = {"version", "version_source", "extension_version", "package_dir", "compil
         "compiler_banner", "build_type", "cxx_flags", "optimized", "system_processor", "x86_dispatch", "eigen",
         "pybind11", "instruction_set", "cuda", "xla_ffi_api_compiled", "jaxlib_headers", "xla_ffi_api_runtime",
         "xla_ffi_api_runtime_source", "jax", "jaxlib", "numpy", "python", "platform", "cpus_available", "cpu_count",
-        "xla_flags", "ffi_threads", "probe_error"}
+        "xla_flags", "ffi_threads", "probe_error", "cuda_architectures", "cuda_runtime", "cuda_devices", "cuda_note"}
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,19 @@ def test_build_config_keys_and_versions(config):
     assert (config["jax"], config["jaxlib"], config["numpy"]) == (jax.__version__, jaxlib.version.__version__,
                                                                   numpy.__version__)
     assert config["python"] == platform.python_version()
-    assert config["cuda"] is False  # no CUDA build exists yet
+    from galaxyfit.kernels import cuda
+
+    try:
+        cuda.extension()
+        built = True
+    except ImportError:
+        built = False
+    assert config["cuda"] is built
+    if built:  # a CUDA build: what it was compiled for, and a GPU or the reason there is none
+        assert config["cuda_architectures"] and config["cuda_runtime"]
+        assert config["cuda_devices"] > 0 or "no usable CUDA device" in config["cuda_note"]
+    else:
+        assert config["cuda_architectures"] is None and "GALAXYFIT_CUDA=ON" in config["cuda_note"]
     assert config["compiler"] and re.match(r"^\d+(\.\d+)+$", config["compiler_version"])
     assert Path(config["package_dir"]) == Path(galaxyfit.__file__).resolve().parent
     if config["version_source"] == "wheel":  # a wheel's extension was built as the very same version

@@ -1,8 +1,9 @@
 """What this galaxyfit is and how it was built: ``show_config()`` prints it, ``build_config()`` returns it as a dict.
 
 Paste ``show_config()``'s output into a bug report: it names the version, the compiler and flags of the C++
-extension, the instruction-set level its kernels picked on this CPU, the threads XLA gives them, whether CUDA was
-built, and the versions of JAX, jaxlib (and the XLA FFI C API on both sides), NumPy and Python.
+extension, the instruction-set level its kernels picked on this CPU, the threads XLA gives them, whether the CUDA
+extension was built and whether a GPU is there, and the versions of JAX, jaxlib (and the XLA FFI C API on both
+sides), NumPy and Python.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def build_config(probe: bool = True) -> dict[str, Any]:
         ``optimized`` (__OPTIMIZE__ was defined), ``system_processor``, ``x86_dispatch`` (the hot loops were compiled
         for x86-64-v3 and -v4 too and are picked at run time), ``eigen``, ``pybind11``.
       * ``instruction_set``: the level the kernels picked on this CPU, one of :data:`INSTRUCTION_SETS`.
-      * ``cuda``: whether the extension was built with CUDA kernels (False for every wheel today).
+      * ``cuda``: whether the CUDA extension ``galaxyfit._cuda`` is present (a ``-DGALAXYFIT_CUDA=ON`` build; False
+        for every wheel); ``cuda_architectures`` and ``cuda_runtime``: what it was compiled for and against;
+        ``cuda_devices``: CUDA devices the driver reports (0 without a GPU), ``cuda_note``: why there is no extension
+        or no device (galaxyfit.kernels.cuda.load; None otherwise). Asking never fails and needs no GPU.
       * ``xla_ffi_api_compiled``: XLA_FFI_API_MAJOR.MINOR of the headers the extension was compiled against, from
         jaxlib ``jaxlib_headers`` (e.g. ``"0.3"``); ``xla_ffi_api_runtime``: the version the running jaxlib speaks,
         asked of it through an FFI call when ``probe`` (``xla_ffi_api_runtime_source`` ``"ffi call"``) or else read
@@ -103,7 +107,6 @@ def build_config(probe: bool = True) -> dict[str, Any]:
         "eigen": info["eigen_version"],
         "pybind11": info["pybind11_version"],
         "instruction_set": _core.kernel_instruction_set(),
-        "cuda": info["cuda"],
         "xla_ffi_api_compiled": "{}.{}".format(*info["xla_ffi_api_compiled"]),
         "jaxlib_headers": info["jaxlib_headers_version"],
     }
@@ -129,7 +132,15 @@ def build_config(probe: bool = True) -> dict[str, Any]:
             source = "ffi call"
         except Exception as exc:  # noqa: BLE001  (a report: say what failed, never fail)
             probe_error = f"{type(exc).__name__}: {exc}"
+    from galaxyfit.kernels import cuda
+
+    status = cuda.load()
     config.update({
+        "cuda": status.built,
+        "cuda_architectures": status.architectures,
+        "cuda_runtime": status.cuda_runtime,
+        "cuda_devices": status.devices,
+        "cuda_note": status.reason or None,
         "xla_ffi_api_runtime": runtime,
         "xla_ffi_api_runtime_source": source,
         "numpy": numpy.__version__,
@@ -147,7 +158,8 @@ def build_config(probe: bool = True) -> dict[str, Any]:
 _SECTIONS = (
     ("galaxyfit", ("version", "version_source", "extension_version", "package_dir")),
     ("C++ extension", ("compiler", "compiler_version", "compiler_banner", "build_type", "cxx_flags", "optimized",
-                       "system_processor", "x86_dispatch", "instruction_set", "cuda", "eigen", "pybind11")),
+                       "system_processor", "x86_dispatch", "instruction_set", "eigen", "pybind11")),
+    ("CUDA extension", ("cuda", "cuda_architectures", "cuda_runtime", "cuda_devices", "cuda_note")),
     ("JAX / XLA FFI", ("jax", "jaxlib", "xla_ffi_api_compiled", "jaxlib_headers", "xla_ffi_api_runtime",
                        "xla_ffi_api_runtime_source")),
     ("threads", ("cpus_available", "cpu_count", "ffi_threads", "xla_flags")),

@@ -29,6 +29,7 @@ from jax.interpreters import ad, batching, mlir
 
 from galaxyfit import _core
 from galaxyfit._precision import in_float64
+from galaxyfit.kernels import cuda
 
 for _name, _capsule in _core.registrations().items():
     jax.ffi.register_ffi_target(_name, _capsule, platform="cpu")
@@ -129,6 +130,9 @@ def _lower(target):
 
 mlir.register_lowering(psf_convolve_p, _lower("galaxyfit_psf_convolve_f64"), platform="cpu")
 mlir.register_lowering(psf_convolve_adjoint_p, _lower("galaxyfit_psf_convolve_adjoint_f64"), platform="cpu")
+cuda.register_gpu_lowering(psf_convolve_p, _lower("galaxyfit_psf_convolve_f64"), "the PSF convolution")
+cuda.register_gpu_lowering(psf_convolve_adjoint_p, _lower("galaxyfit_psf_convolve_adjoint_f64"),
+                           "the PSF convolution's adjoint")
 
 
 # ---- vmap: one batched C++ call ------------------------------------------------------------------------------------

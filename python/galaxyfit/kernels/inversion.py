@@ -34,6 +34,7 @@ from jax.interpreters import batching, mlir
 
 from galaxyfit.kernels import convolution as _registers_ffi_targets  # noqa: F401  (FFI registration at import)
 from galaxyfit._precision import in_float64
+from galaxyfit.kernels import cuda
 
 #: Column flags (cpp/include/galaxyfit/inversion.hpp, InversionColumnFlag).
 REGULARIZED = 1
@@ -126,6 +127,8 @@ def _gram_lowering(ctx, *args, positive_only, diag_value, max_iterations, log_de
 
 
 mlir.register_lowering(inversion_gram_p, _gram_lowering, platform="cpu")
+for _primitive in (inversion_p, inversion_gradient_p, inversion_gram_p):
+    cuda.register_no_gpu_kernel(_primitive, "the linear inversion (linear profiles, MGE, pixelizations)")
 
 
 def _moved(args, dims, batched_rank):

@@ -24,6 +24,7 @@ from jax.interpreters import ad, batching, mlir
 from galaxyfit import _core  # noqa: F401  (FFI targets are registered by galaxyfit.kernels.convolution)
 from galaxyfit.kernels import convolution as _registration  # noqa: F401
 from galaxyfit._precision import in_float64
+from galaxyfit.kernels import cuda
 
 N_LAW_PARAMETERS = {0: 3, 1: 6, 2: 2, 3: 3, 4: 3, 5: 2, 6: 2}
 
@@ -140,6 +141,10 @@ def _lowering_sum(ctx, *params, laws, config):
 
 mlir.register_lowering(render_sum_p, _lowering_sum, platform="cpu")
 mlir.register_lowering(render_jacobian_p, _lowering("galaxyfit_render_profile_jacobian_f64"), platform="cpu")
+cuda.register_gpu_lowering(render_p, _lowering("galaxyfit_render_profile_f64"), "the profile image")
+cuda.register_gpu_lowering(render_sum_p, _lowering_sum, "the profile images")
+cuda.register_gpu_lowering(render_jacobian_p, _lowering("galaxyfit_render_profile_jacobian_f64"),
+                           "the profile image's Jacobian")
 
 
 def _batch(args, dims, *, law, config):

@@ -23,6 +23,7 @@ from jax.interpreters import ad, batching, mlir
 
 from galaxyfit.kernels import convolution as _registers_ffi_targets  # noqa: F401  (FFI registration at import)
 from galaxyfit._precision import in_float64
+from galaxyfit.kernels import cuda
 
 chi_squared_p = Primitive("galaxyfit_chi_squared")
 
@@ -56,6 +57,7 @@ def chi_squared(model, data, inverse_noise):
 chi_squared_p.def_abstract_eval(lambda model, data, inverse_noise: ShapedArray(model.shape[:-1], jnp.float64))
 chi_squared_p.def_impl(partial(dispatch.apply_primitive, chi_squared_p))
 mlir.register_lowering(chi_squared_p, jax.ffi.ffi_lowering("galaxyfit_chi_squared_f64"), platform="cpu")
+cuda.register_gpu_lowering(chi_squared_p, jax.ffi.ffi_lowering("galaxyfit_chi_squared_f64"), "chi^2")
 
 
 def _batch(args, dims):

@@ -1,0 +1,127 @@
+"""galaxyfit's CUDA kernels on JAX's GPU platform: the extension ``galaxyfit._cuda`` (built with
+``-DGALAXYFIT_CUDA=ON``, README "On a GPU"), its XLA FFI handlers for platform "CUDA", and the GPU lowerings of
+galaxyfit's primitives.
+
+Nothing here runs at import. Each primitive with a CUDA kernel has a lowering for platform "cuda" that, the first
+time JAX compiles it for a GPU, imports ``galaxyfit._cuda`` and registers its handlers (:func:`load`), under the same
+target names, operands and attributes as the CPU handlers; so the extension is loaded only when JAX runs on a GPU,
+and importing galaxyfit never touches CUDA. Where the extension is missing (a CPU build, the default) or a primitive
+has no CUDA kernel yet (the linear inversion), compiling for a GPU raises NotImplementedError saying so and how to
+run on the CPU instead.
+
+CuPy: :func:`extension` returns ``galaxyfit._cuda``, whose ``render_profile``, ``psf_convolve``,
+``psf_convolve_adjoint`` and ``chi_squared`` take CuPy arrays (or anything with ``__cuda_array_interface__``; host
+arrays are copied over) and return CuPy arrays, on CuPy's current stream::
+
+    import cupy as cp
+    from galaxyfit.kernels.cuda import extension
+
+    gpu = extension()
+    params = cp.asarray([[0.0, 0.0, 1.0, 1.0, 0.0, 2.0, 0.5, 1.5]])   # c_y, c_x, A_yy, A_xx, A_xy, I_e, R_e, n
+    image = gpu.render_profile(0, params, y0=-2.45, x0=-2.45, hy=0.1, hx=0.1, height=50, width=50,
+                               rings=[(1, 6), (3, 4)])               # cupy (1, 50, 50), pixel means (Sersic: law 0)
+    runs = cp.asarray([[r, 0, 50] for r in range(50)], dtype=cp.int32)
+    blurred = gpu.psf_convolve(image, cp.ones((5, 5)) / 25, runs)    # cupy (1, 2500)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["CudaStatus", "extension", "load", "register_gpu_lowering", "register_no_gpu_kernel"]
+
+_lock = threading.Lock()
+_status: CudaStatus | None = None
+
+
+@dataclass(frozen=True)
+class CudaStatus:
+    """What :func:`load` found.
+
+    built: ``galaxyfit._cuda`` exists and imports. registered: its FFI handlers are registered with JAX for
+    platform "CUDA" (JAX keeps them pending until its CUDA backend starts). targets: the FFI target names it
+    registered. architectures: the GPU architectures it was compiled for (e.g. "80 90"); cuda_runtime: the CUDA
+    runtime version it was compiled against (e.g. "13.0"). devices: CUDA devices the driver reports (0 where there
+    is no GPU or driver); reason: why not built, or why there are no devices ("" otherwise).
+    """
+
+    built: bool
+    registered: bool
+    targets: tuple[str, ...] = ()
+    architectures: str | None = None
+    cuda_runtime: str | None = None
+    devices: int = 0
+    reason: str = ""
+
+
+def extension():
+    """The module ``galaxyfit._cuda``. Raises ImportError, saying how to build it, where this galaxyfit has none."""
+    try:
+        from galaxyfit import _cuda
+    except ImportError as exc:
+        raise ImportError(
+            "galaxyfit was built without its CUDA kernels (galaxyfit._cuda is missing): build it with "
+            "pip install . -C cmake.define.GALAXYFIT_CUDA=ON (README, 'On a GPU')") from exc
+    return _cuda
+
+
+def load() -> CudaStatus:
+    """Imports ``galaxyfit._cuda`` and registers its FFI handlers for platform "CUDA", once; returns the status.
+
+    Never raises: a missing extension gives ``built=False`` with the reason. Needs no GPU (the registration waits
+    in JAX until its CUDA backend starts). Called by the GPU lowerings and by ``galaxyfit.show_config()``.
+    """
+    global _status
+    with _lock:
+        if _status is not None:
+            return _status
+        try:
+            module = extension()
+        except ImportError as exc:
+            _status = CudaStatus(built=False, registered=False, reason=str(exc))
+            return _status
+        import jax
+
+        targets = module.registrations()
+        for name, capsule in targets.items():
+            jax.ffi.register_ffi_target(name, capsule, platform="CUDA")
+        info = module.build_info()
+        runtime = int(info["cuda_runtime_compiled"])
+        devices, why = module.device_count()
+        _status = CudaStatus(built=True, registered=True, targets=tuple(sorted(targets)),
+                             architectures=info["architectures"],
+                             cuda_runtime=f"{runtime // 1000}.{runtime % 1000 // 10}", devices=int(devices),
+                             reason=f"no usable CUDA device ({why})" if why else "")
+        return _status
+
+
+def _on_the_cpu_instead() -> str:
+    return ("run galaxyfit on the CPU instead (JAX_PLATFORMS=cpu, or under "
+            "jax.default_device(jax.devices('cpu')[0]))")
+
+
+def register_gpu_lowering(primitive, rule: Callable[..., Any], what: str) -> None:
+    """Lower ``primitive`` for platform "cuda" with ``rule`` (its CPU lowering: the CUDA handlers take the same
+    operands and attributes), loading the CUDA extension first; NotImplementedError naming ``what`` if it is absent."""
+    from jax.interpreters import mlir
+
+    def lowering(ctx, *args, **params):
+        status = load()
+        if not status.registered:
+            raise NotImplementedError(f"galaxyfit: {what} on a GPU: {status.reason}; or {_on_the_cpu_instead()}")
+        return rule(ctx, *args, **params)
+
+    mlir.register_lowering(primitive, lowering, platform="cuda")
+
+
+def register_no_gpu_kernel(primitive, what: str) -> None:
+    """A "cuda" lowering for a primitive that has no CUDA kernel yet: NotImplementedError naming ``what``."""
+    from jax.interpreters import mlir
+
+    def lowering(ctx, *args, **params):
+        raise NotImplementedError(f"galaxyfit: {what} has no CUDA kernel yet (the GPU issue, #18); "
+                                  f"{_on_the_cpu_instead()}")
+
+    mlir.register_lowering(primitive, lowering, platform="cuda")
