@@ -6,8 +6,11 @@
 #      (tests/test_jax_versions.py) included                                        (.ci/test_wheel.sh)
 #   3. the C++ package: a plain CMake build with ctest, and cpp/examples through find_package(galaxyfit) from a CMake
 #      install and from the wheel's install                                          (.ci/cpp_package.sh)
+#   4. the CUDA extension compiled for sm_90 (no GPU needed), installed into step 2's environment, and the tests
+#      that need a CUDA build                                                       (.ci/cuda_build.sh)
 # Every step runs even when an earlier test step fails; the exit status is non-zero if any failed.
-# Needs python3 (>= 3.11, with venv), a C++17 compiler, CMake >= 3.18 and network access to PyPI.
+# Needs python3 (>= 3.11, with venv), a C++17 compiler, CMake >= 3.18 and network access to PyPI; step 4 needs nvcc
+# (CUDA >= 12; skipped without it, except under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XLA_FLAGS=${XLA_FLAGS:---xla_cpu_multi_thread_eigen=false}   # batched XLA FFTs hang on 2 cores otherwise
@@ -33,6 +36,10 @@ TEST_VENV="$work/test-venv" PYTHON="$python" .ci/test_wheel.sh "${wheels[0]}" -q
 step "the C++ package"
 # The tools environment first on PATH: CMake takes Eigen from its cmeel-eigen (or from the system's libeigen3-dev).
 PATH="$work/tools/bin:$PATH" .ci/cpp_package.sh "$work/test-venv/bin/python" || failed+=("C++ package")
+
+step "the CUDA extension (compiled only: no GPU here)"
+PATH="$work/tools/bin:$PATH" .ci/cuda_build.sh "$work/test-venv/bin/python" "$work/tools/bin/python" \
+  || failed+=("CUDA build")
 
 step "done"
 if [ ${#failed[@]} -gt 0 ]; then
