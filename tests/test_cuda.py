@@ -1,6 +1,7 @@
 """The GPU path as far as it can be checked without a GPU (the GPU issue): galaxyfit's primitives lower for JAX's
-CUDA platform to the CUDA extension's FFI targets, a CPU build says how to get them, the inversion (no CUDA kernel
-yet) says so, and importing galaxyfit with the CUDA toolkit hidden never fails.
+CUDA platform to the CUDA extension's FFI targets (parametric and linear likelihoods, their gradients), a CPU build
+says how to get them, an inversion beyond the CUDA kernel's size (a pixelization's) says so, and importing galaxyfit
+with the CUDA toolkit hidden never fails.
 
 The CUDA kernels' arithmetic is checked on the CPU by cpp/tests/test_cuda_host.cpp (ctest); running them needs a
 GPU (bench/gpu/run.sh). Under CI the CUDA extension is built for sm_90 (.ci/cuda_build.sh, which sets
@@ -24,9 +25,10 @@ from galaxyfit.kernels import cuda
 from galaxyfit.model import Collection, Model
 from galaxyfit.search.problem import traceable_log_likelihood
 
-#: The FFI targets with a CUDA handler.
+#: The FFI targets with a CUDA handler: every one of galaxyfit._core's.
 CUDA_TARGETS = {"galaxyfit_psf_convolve_f64", "galaxyfit_psf_convolve_adjoint_f64", "galaxyfit_render_profile_f64",
-                "galaxyfit_render_profile_jacobian_f64", "galaxyfit_render_profiles_f64", "galaxyfit_chi_squared_f64"}
+                "galaxyfit_render_profile_jacobian_f64", "galaxyfit_render_profiles_f64", "galaxyfit_chi_squared_f64",
+                "galaxyfit_inversion_f64", "galaxyfit_inversion_gradient_f64", "galaxyfit_inversion_gram_f64"}
 
 
 def _has_extension() -> bool:
@@ -65,8 +67,9 @@ def test_the_cuda_extension_registers_every_handler_for_jax():
     assert set(status.targets) == CUDA_TARGETS
     from galaxyfit import _core
 
-    assert CUDA_TARGETS <= set(_core.registrations())  # the same names as the CPU handlers
+    assert CUDA_TARGETS == set(_core.registrations())  # the same names as the CPU handlers, all of them
     assert status.architectures and status.cuda_runtime.startswith("13.")
+    assert cuda.extension().build_info()["max_inversion_parameters"] == cuda.MAX_INVERSION_PARAMETERS
     from jax._src.lib import xla_client  # where JAX keeps registrations for a platform that has not started
 
     pending = {entry[0] for entry in getattr(xla_client, "_custom_callback", {}).get("CUDA", [])}
@@ -96,17 +99,36 @@ def test_a_cpu_build_compiled_for_a_gpu_says_how_to_build_for_one(bulge_disk_lik
     assert not status.built and not status.registered and "GALAXYFIT_CUDA=ON" in status.reason
 
 
-def test_the_inversion_on_a_gpu_says_it_has_no_cuda_kernel_yet():
+def _evidence(k: int):
     from galaxyfit.kernels.inversion import SolverSettings, invert
 
-    columns = jnp.asarray(np.random.default_rng(0).normal(size=(3, 20)))
-    data = jnp.ones(20)
+    columns = jnp.asarray(np.random.default_rng(0).normal(size=(k, 40)))
 
     def evidence(c):
-        return invert(c, data, None, (0, 0, 0), SolverSettings()).evidence_term
+        return invert(c, jnp.ones(40), None, (0,) * k, SolverSettings()).evidence_term
 
-    with pytest.raises(NotImplementedError, match="linear inversion .* no CUDA kernel yet"):
+    return evidence, columns
+
+
+@needs_extension
+def test_a_linear_bulge_disk_likelihood_lowers_to_the_cuda_inversion(small_imaging):
+    galaxy = Model(gf.Galaxy, redshift=0.5, bulge=gf.lp_linear.Sersic, disk=gf.lp_linear.Exponential)
+    model = Collection(galaxies=Collection(galaxy=galaxy))
+    log_likelihood = traceable_log_likelihood(model, gf.AnalysisImaging(small_imaging))
+    vectors = np.tile(model.prior_medians, (3, 1))
+    calls = _custom_calls(jax.vmap(lambda v: log_likelihood(v)[0]), vectors)
+    assert "galaxyfit_inversion_f64" in calls and calls <= CUDA_TARGETS
+    calls = _custom_calls(jax.grad(lambda v: log_likelihood(v)[0]), vectors[0])
+    assert "galaxyfit_inversion_gradient_f64" in calls and calls <= CUDA_TARGETS
+
+
+@needs_extension
+def test_an_inversion_beyond_the_cuda_kernels_size_says_so():
+    evidence, columns = _evidence(cuda.MAX_INVERSION_PARAMETERS + 1)
+    with pytest.raises(NotImplementedError, match="at most 128 .*pixelizations have no CUDA kernel yet"):
         _custom_calls(evidence, columns)
+    evidence, columns = _evidence(cuda.MAX_INVERSION_PARAMETERS)
+    assert "galaxyfit_inversion_f64" in _custom_calls(evidence, columns)
 
 
 def test_importing_galaxyfit_with_the_cuda_toolkit_hidden_never_fails(tmp_path):

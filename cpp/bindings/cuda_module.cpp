@@ -220,6 +220,58 @@ py::object render_profile(int law, const py::object& params_in, double y0, doubl
   return py::make_tuple(image.array, jac.array);
 }
 
+
+// galaxyfit._core.invert on the GPU for a batch: columns (..., k, n), data (n,) or (..., n), regularization None,
+// (k, k) or (..., k, k), flags (k,) -> a dict of CuPy arrays.
+py::dict invert(const py::object& columns_in, const py::object& data_in, const py::object& regularization_in,
+                const py::object& flags_in, bool positive_only, double diag_value, int64_t max_iterations) {
+  const DeviceArray columns = device_array(columns_in, "float64", "columns");
+  const DeviceArray data = device_array(data_in, "float64", "data");
+  const DeviceArray flags = device_array(flags_in, "int32", "flags");
+  if (columns.shape.size() < 2) throw py::value_error("columns must be (..., k, n)");
+  const int64_t k = columns.shape[columns.shape.size() - 2], n = columns.shape.back();
+  if (k < 1 || k > galaxyfit::scalar::kMaxSmallInversion)
+    throw py::value_error("the CUDA inversion takes 1 to " + std::to_string(galaxyfit::scalar::kMaxSmallInversion) +
+                          " linear parameters, got " + std::to_string(k));
+  const auto lead = leading(columns.shape, 2);
+  const int64_t batch = product(lead);
+  if (data.shape.back() != n || (data.shape.size() > 1 && product(leading(data.shape, 1)) != batch))
+    throw py::value_error("data must be (n,) or (..., n) matching the columns");
+  if (flags.shape.size() != 1 || flags.shape[0] != k) throw py::value_error("flags must be (k,)");
+  galaxyfit::cuda::InversionBatch in{};
+  in.k = k, in.n = n, in.batch = batch;
+  in.columns = at<double>(columns);
+  in.data = at<double>(data);
+  in.data_stride = data.shape.size() > 1 ? n : 0;
+  in.flags = at<int32_t>(flags);
+  DeviceArray h;
+  if (!regularization_in.is_none()) {
+    h = device_array(regularization_in, "float64", "regularization");
+    if (h.shape.size() < 2 || h.shape.back() != k || h.shape[h.shape.size() - 2] != k)
+      throw py::value_error("regularization must be (k, k) or (..., k, k)");
+    in.regularization = at<double>(h);
+    in.h_stride = h.shape.size() > 2 ? k * k : 0;
+  }
+  const auto sizes = galaxyfit::cuda::inversion_scratch(k, batch);
+  const DeviceArray gram = empty({sizes.gram_doubles}), work = empty({sizes.work_doubles});
+  const DeviceArray iwork = empty({sizes.work_ints}, "int32");
+  std::vector<int64_t> vshape = lead, tshape = lead;
+  vshape.push_back(k);
+  tshape.push_back(5);
+  DeviceArray s = empty(vshape), lambda = empty(vshape), terms = empty(tshape), status = empty(lead, "int32");
+  const galaxyfit::scalar::SmallSettings settings{positive_only, diag_value, max_iterations, true, true};
+  check(galaxyfit::cuda::inversion(current_stream(), in, settings, at<double>(gram), at<double>(work),
+                                   at<int32_t>(iwork), at<double>(s), at<double>(lambda), at<double>(terms),
+                                   at<int32_t>(status)),
+        "invert");
+  py::dict out;
+  out["reconstruction"] = s.array;
+  out["adjoint"] = lambda.array;
+  out["terms"] = terms.array;  // [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
+  out["status"] = status.array;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
@@ -232,14 +284,19 @@ PYBIND11_MODULE(_cuda, m) {
     d["galaxyfit_render_profile_jacobian_f64"] = capsule(GalaxyfitRenderProfileJacobianCuda);
     d["galaxyfit_render_profiles_f64"] = capsule(GalaxyfitRenderProfilesCuda);
     d["galaxyfit_chi_squared_f64"] = capsule(GalaxyfitChiSquaredCuda);
+    d["galaxyfit_inversion_f64"] = capsule(GalaxyfitInversionCuda);
+    d["galaxyfit_inversion_gradient_f64"] = capsule(GalaxyfitInversionGradientCuda);
+    d["galaxyfit_inversion_gram_f64"] = capsule(GalaxyfitInversionGramCuda);
     return d;
   }, "FFI target name -> capsule of its CUDA handler (same names as galaxyfit._core.registrations()).");
   m.def("build_info", []() {
     py::dict d;
     d["cuda_runtime_compiled"] = CUDART_VERSION;  // e.g. 13000 for 13.0
     d["architectures"] = GALAXYFIT_CUDA_ARCHITECTURES;
+    d["max_inversion_parameters"] = galaxyfit::scalar::kMaxSmallInversion;
     return d;
-  }, "How this extension was built: the CUDA runtime version it was compiled against and its architectures.");
+  }, "How this extension was built: the CUDA runtime version it was compiled against, its architectures, and the "
+     "most linear parameters its inversion takes.");
   m.def("device_count", []() {
     int n = 0;
     const cudaError_t e = cudaGetDeviceCount(&n);
@@ -257,4 +314,10 @@ PYBIND11_MODULE(_cuda, m) {
         py::arg("cusp_radial") = 8, py::arg("cusp_tangential") = 8, py::arg("jacobian") = false,
         "Pixel means of one law (galaxyfit/profile_image.hpp): params (..., 5 + n_law) -> CuPy (..., height, width); "
         "with jacobian=True a tuple (image, jacobian (..., 5 + n_law, height, width)).");
+  m.def("invert", &invert, py::arg("columns"), py::arg("data"), py::arg("regularization") = py::none(),
+        py::arg("flags"), py::arg("positive_only") = true, py::arg("diag_value") = 1e-3,
+        py::arg("max_iterations") = 0,
+        "The linear inversion (galaxyfit/inversion.hpp) of a batch, k <= 128: columns (..., k, n), data (n,) or "
+        "(..., n) -> dict of CuPy arrays: reconstruction and adjoint (..., k), terms (..., 5) [chi^2, s^T H s, "
+        "ln det A_RR, ln det H_RR, iterations], status (...) int32.");
 }

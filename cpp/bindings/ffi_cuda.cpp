@@ -4,11 +4,14 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../cuda/cuda_kernels.hpp"
 #include "ffi_cuda_handlers.hpp"
+#include "ffi_inversion_layout.hpp"
 #include "ffi_render_config.hpp"
 
 namespace ffi = xla::ffi;
@@ -249,6 +252,152 @@ ffi::Error ChiSquaredImpl(cudaStream_t stream, ffi::Buffer<ffi::F64> model, ffi:
   return ffi::Error::Success();
 }
 
+// ---- the linear inversion (k <= scalar::kMaxSmallInversion) -------------------------------------------------------
+
+using galaxyfit::inversion_ffi::gram_layout_of;
+using galaxyfit::inversion_ffi::GramLayout;
+using galaxyfit::inversion_ffi::Layout;
+using galaxyfit::inversion_ffi::layout_of;
+
+ffi::Error too_large(const char* name, int64_t k) {
+  return ffi::Error::InvalidArgument(std::string(name) + ": " + std::to_string(k) +
+                                     " linear parameters; the CUDA inversion takes at most " +
+                                     std::to_string(galaxyfit::scalar::kMaxSmallInversion) +
+                                     " (linear profiles, MGE): pixelizations have no CUDA kernel yet");
+}
+
+galaxyfit::cuda::InversionBatch batch_of_columns(const Layout& l, const double* columns, const double* data,
+                                                 const double* regularization, const int32_t* flags) {
+  galaxyfit::cuda::InversionBatch in{};
+  in.k = l.k, in.n = l.n, in.batch = l.batch;
+  in.columns = columns;
+  in.data = data;
+  in.data_stride = l.data_batched ? l.n : 0;
+  in.regularization = l.has_regularization ? regularization : nullptr;
+  in.h_stride = l.regularization_batched ? l.k * l.k : 0;
+  in.flags = flags;
+  return in;
+}
+
+template <class T>
+ffi::Error scratch_arrays(ffi::ScratchAllocator& scratch, const char* name,
+                          std::initializer_list<std::pair<T**, int64_t>> arrays) {
+  for (const auto& [out, count] : arrays)
+    if (auto e = scratch_array(scratch, static_cast<size_t>(count), name, out); e.failure()) return e;
+  return ffi::Error::Success();
+}
+
+ffi::Error InversionImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> columns,
+                         ffi::Buffer<ffi::F64> data, ffi::Buffer<ffi::F64> regularization, ffi::Buffer<ffi::S32> flags,
+                         bool positive_only, double diag_value, int64_t max_iterations,
+                         ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
+                         ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
+  Layout l;
+  if (auto e = layout_of("inversion", columns.dimensions(), data.dimensions(), regularization.dimensions(),
+                         static_cast<int64_t>(flags.element_count()), &l);
+      e.failure())
+    return e;
+  if (l.k > galaxyfit::scalar::kMaxSmallInversion) return too_large("inversion", l.k);
+  const auto sizes = galaxyfit::cuda::inversion_scratch(l.k, l.batch);
+  double *gram = nullptr, *work = nullptr;
+  int32_t* iwork = nullptr;
+  if (auto e = scratch_arrays<double>(scratch, "inversion", {{&gram, sizes.gram_doubles}, {&work, sizes.work_doubles}});
+      e.failure())
+    return e;
+  if (auto e = scratch_array(scratch, static_cast<size_t>(sizes.work_ints), "inversion", &iwork); e.failure()) return e;
+  const galaxyfit::scalar::SmallSettings settings{positive_only, diag_value, max_iterations, true, true};
+  const auto in = batch_of_columns(l, columns.typed_data(), data.typed_data(), regularization.typed_data(),
+                                   flags.typed_data());
+  if (cudaError_t e = galaxyfit::cuda::inversion(stream, in, settings, gram, work, iwork, reconstruction->typed_data(),
+                                                 adjoint->typed_data(), terms->typed_data(), status->typed_data());
+      e != cudaSuccess)
+    return cuda_error("inversion", e);
+  return ffi::Error::Success();
+}
+
+ffi::Error InversionGradientImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> columns,
+                                 ffi::Buffer<ffi::F64> data, ffi::Buffer<ffi::F64> regularization,
+                                 ffi::Buffer<ffi::S32> flags, ffi::Buffer<ffi::F64> reconstruction,
+                                 ffi::Buffer<ffi::F64> adjoint, bool positive_only, double diag_value,
+                                 int64_t max_iterations, ffi::ResultBuffer<ffi::F64> grad_columns,
+                                 ffi::ResultBuffer<ffi::F64> grad_data,
+                                 ffi::ResultBuffer<ffi::F64> grad_regularization) {
+  (void)positive_only, (void)max_iterations;  // the gradient holds the solve's active set: only J matters
+  Layout l;
+  if (auto e = layout_of("inversion_gradient", columns.dimensions(), data.dimensions(), regularization.dimensions(),
+                         static_cast<int64_t>(flags.element_count()), &l);
+      e.failure())
+    return e;
+  if (l.k > galaxyfit::scalar::kMaxSmallInversion) return too_large("inversion_gradient", l.k);
+  if (static_cast<int64_t>(reconstruction.element_count()) != l.batch * l.k ||
+      static_cast<int64_t>(adjoint.element_count()) != l.batch * l.k)
+    return ffi::Error::InvalidArgument("inversion_gradient: reconstruction and adjoint must be (..., k)");
+  const auto sizes = galaxyfit::cuda::inversion_scratch(l.k, l.batch);
+  double *gram = nullptr, *work = nullptr, *a_inv = nullptr, *h_inv = nullptr;
+  int32_t *iwork = nullptr, *status = nullptr;
+  if (auto e = scratch_arrays<double>(scratch, "inversion_gradient",
+                                      {{&gram, sizes.gram_doubles}, {&work, sizes.work_doubles},
+                                       {&a_inv, sizes.inverse_doubles}, {&h_inv, sizes.inverse_doubles}});
+      e.failure())
+    return e;
+  if (auto e = scratch_arrays<int32_t>(scratch, "inversion_gradient", {{&iwork, sizes.work_ints}, {&status, l.batch}});
+      e.failure())
+    return e;
+  double* gh = grad_regularization->typed_data();
+  if (!l.has_regularization) {  // no H: dE/dH is not used; zeros rather than whatever the buffer held
+    if (cudaError_t e = cudaMemsetAsync(gh, 0, grad_regularization->size_bytes(), stream); e != cudaSuccess)
+      return cuda_error("inversion_gradient", e);
+  }
+  const auto in = batch_of_columns(l, columns.typed_data(), data.typed_data(), regularization.typed_data(),
+                                   flags.typed_data());
+  if (cudaError_t e = galaxyfit::cuda::inversion_gradient(stream, in, diag_value, reconstruction.typed_data(),
+                                                          adjoint.typed_data(), gram, work, iwork, a_inv, h_inv, status,
+                                                          grad_columns->typed_data(), grad_data->typed_data(), gh);
+      e != cudaSuccess)
+    return cuda_error("inversion_gradient", e);
+  return ffi::Error::Success();
+}
+
+ffi::Error InversionGramImpl(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Buffer<ffi::F64> curvature,
+                             ffi::Buffer<ffi::F64> data_vector, ffi::Buffer<ffi::F64> data_norm,
+                             ffi::Buffer<ffi::F64> regularization, ffi::Buffer<ffi::S32> flags,
+                             ffi::Buffer<ffi::F64> guess, bool positive_only, double diag_value,
+                             int64_t max_iterations, bool log_det_regularization, bool log_det_curvature_reg,
+                             ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
+                             ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
+  GramLayout l;
+  if (auto e = gram_layout_of(curvature.dimensions(), data_vector.dimensions(), data_norm.element_count(),
+                              regularization.dimensions(), flags.element_count(), guess.dimensions(),
+                              reconstruction->element_count(), &l);
+      e.failure())
+    return e;
+  if (l.k > galaxyfit::scalar::kMaxSmallInversion) return too_large("inversion_gram", l.k);
+  const int64_t k = l.k;
+  galaxyfit::cuda::GramBatch in{};
+  in.k = k, in.batch = l.batch;
+  in.curvature = curvature.typed_data(), in.f_stride = l.fb == 1 ? 0 : k * k;
+  in.data_vector = data_vector.typed_data(), in.d_stride = l.db == 1 ? 0 : k;
+  in.data_norm = data_norm.typed_data(), in.norm_stride = l.nb == 1 ? 0 : 1;
+  in.regularization = l.has_h ? regularization.typed_data() : nullptr, in.h_stride = l.hb == 1 ? 0 : k * k;
+  in.flags = flags.typed_data();
+  in.guess = l.has_guess ? guess.typed_data() : nullptr, in.guess_stride = l.gb == 1 ? 0 : k;
+  const auto sizes = galaxyfit::cuda::inversion_scratch(k, l.batch);
+  double* work = nullptr;
+  int32_t* iwork = nullptr;
+  if (auto e = scratch_array(scratch, static_cast<size_t>(sizes.work_doubles), "inversion_gram", &work); e.failure())
+    return e;
+  if (auto e = scratch_array(scratch, static_cast<size_t>(sizes.work_ints), "inversion_gram", &iwork); e.failure())
+    return e;
+  const galaxyfit::scalar::SmallSettings settings{positive_only, diag_value, max_iterations, log_det_regularization,
+                                                  log_det_curvature_reg};
+  if (cudaError_t e = galaxyfit::cuda::inversion_gram(stream, in, settings, work, iwork, reconstruction->typed_data(),
+                                                      adjoint->typed_data(), terms->typed_data(),
+                                                      status->typed_data());
+      e != cudaSuccess)
+    return cuda_error("inversion_gram", e);
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 #define GALAXYFIT_CUDA_RENDER_ATTRS                   \
@@ -322,3 +471,56 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitChiSquaredCuda, ChiSquaredImpl,
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionCuda, InversionImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::S32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGradientCuda, InversionGradientImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGramCuda, InversionGramImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
+                                  .Ctx<ffi::ScratchAllocator>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Attr<bool>("positive_only")
+                                  .Attr<double>("diag_value")
+                                  .Attr<int64_t>("max_iterations")
+                                  .Attr<bool>("log_det_regularization")
+                                  .Attr<bool>("log_det_curvature_reg")
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::S32>>());

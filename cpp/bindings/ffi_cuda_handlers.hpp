@@ -10,3 +10,6 @@ XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfileCuda);
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobianCuda);
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitRenderProfilesCuda);
 XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitChiSquaredCuda);
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionCuda);
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGradientCuda);
+XLA_FFI_DECLARE_HANDLER_SYMBOL(GalaxyfitInversionGramCuda);

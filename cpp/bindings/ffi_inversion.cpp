@@ -6,52 +6,18 @@
 #include <string>
 
 #include "ffi_handlers.hpp"
+#include "ffi_inversion_layout.hpp"
 #include "ffi_parallel.hpp"
 #include "galaxyfit/inversion.hpp"
 
 namespace ffi = xla::ffi;
 
+using galaxyfit::inversion_ffi::gram_layout_of;
+using galaxyfit::inversion_ffi::GramLayout;
+using galaxyfit::inversion_ffi::Layout;
+using galaxyfit::inversion_ffi::layout_of;
+
 namespace {
-
-int64_t leading(ffi::Span<const int64_t> dims, size_t core) {
-  int64_t p = 1;
-  for (size_t i = 0; i + core < dims.size(); ++i) p *= dims[i];
-  return p;
-}
-
-// Shapes shared by both handlers: columns (..., k, n), data (..., n) or (n,), regularization (..., k, k) or (k, k)
-// (or (0, 0) for none), flags (k,). Sets k, n, the batch size and whether data / regularization are batched.
-struct Layout {
-  int64_t k = 0, n = 0, batch = 1;
-  bool data_batched = false, regularization_batched = false, has_regularization = false;
-};
-
-ffi::Error layout_of(const char* name, ffi::Span<const int64_t> cdims, ffi::Span<const int64_t> ddims,
-                     ffi::Span<const int64_t> hdims, int64_t n_flags, Layout* l) {
-  if (cdims.size() < 2) return ffi::Error::InvalidArgument(std::string(name) + ": columns must be (..., k, n)");
-  l->k = cdims[cdims.size() - 2];
-  l->n = cdims[cdims.size() - 1];
-  l->batch = leading(cdims, 2);
-  if (n_flags != l->k) return ffi::Error::InvalidArgument(std::string(name) + ": one flag per column needed");
-  if (ddims.size() == 0 || ddims[ddims.size() - 1] != l->n)
-    return ffi::Error::InvalidArgument(std::string(name) + ": data must end in the columns' pixel count");
-  const int64_t data_batch = leading(ddims, 1);
-  if (data_batch != 1 && data_batch != l->batch)
-    return ffi::Error::InvalidArgument(std::string(name) + ": data batch must be 1 or the columns' batch");
-  l->data_batched = data_batch != 1 || (l->batch == 1 && ddims.size() > 1);
-  if (hdims.size() < 2) return ffi::Error::InvalidArgument(std::string(name) + ": regularization must be (..., k, k)");
-  const int64_t hk = hdims[hdims.size() - 1];
-  l->has_regularization = hk != 0;
-  if (l->has_regularization) {
-    if (hk != l->k || hdims[hdims.size() - 2] != l->k)
-      return ffi::Error::InvalidArgument(std::string(name) + ": regularization must be k x k");
-    const int64_t h_batch = leading(hdims, 2);
-    if (h_batch != 1 && h_batch != l->batch)
-      return ffi::Error::InvalidArgument(std::string(name) + ": regularization batch must be 1 or the columns' batch");
-    l->regularization_batched = h_batch != 1;
-  }
-  return ffi::Error::Success();
-}
 
 galaxyfit::InversionSettings settings_of(bool positive_only, double diag_value, int64_t max_iterations) {
   galaxyfit::InversionSettings s;
@@ -133,39 +99,21 @@ ffi::Error InversionGradientImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> col
   return ffi::Error::Success();
 }
 
-// Batch count of an operand with `core` trailing dimensions: 1 (shared) or the batch.
-int64_t batch_of(ffi::Span<const int64_t> dims, size_t core) { return dims.size() >= core ? leading(dims, core) : 1; }
-
 ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvature, ffi::Buffer<ffi::F64> data_vector,
                              ffi::Buffer<ffi::F64> data_norm, ffi::Buffer<ffi::F64> regularization,
                              ffi::Buffer<ffi::S32> flags, ffi::Buffer<ffi::F64> guess, bool positive_only,
                              double diag_value, int64_t max_iterations, bool log_det_regularization,
-                             bool log_det_curvature_reg, ffi::ResultBuffer<ffi::F64> reconstruction, ffi::ResultBuffer<ffi::F64> adjoint,
-                             ffi::ResultBuffer<ffi::F64> terms, ffi::ResultBuffer<ffi::S32> status) {
-  const auto fdims = curvature.dimensions();
-  if (fdims.size() < 2 || fdims[fdims.size() - 1] != fdims[fdims.size() - 2])
-    return ffi::Error::InvalidArgument("inversion_gram: curvature must be (..., k, k)");
-  const int64_t k = fdims[fdims.size() - 1];
-  if (static_cast<int64_t>(flags.element_count()) != k)
-    return ffi::Error::InvalidArgument("inversion_gram: one flag per column needed");
-  const auto ddims = data_vector.dimensions();
-  if (ddims.size() < 1 || ddims[ddims.size() - 1] != k)
-    return ffi::Error::InvalidArgument("inversion_gram: data_vector must be (..., k)");
-  const auto hdims = regularization.dimensions();
-  const bool has_h = hdims.size() >= 2 && hdims[hdims.size() - 1] != 0;
-  if (has_h && (hdims[hdims.size() - 1] != k || hdims[hdims.size() - 2] != k))
-    return ffi::Error::InvalidArgument("inversion_gram: regularization must be (..., k, k)");
-  const int64_t batch = static_cast<int64_t>(reconstruction->element_count()) / std::max<int64_t>(k, 1);
-  const int64_t fb = batch_of(fdims, 2), db = batch_of(ddims, 1),
-                nb = static_cast<int64_t>(data_norm.element_count()), hb = has_h ? batch_of(hdims, 2) : 1;
-  const auto gdims = guess.dimensions();
-  const bool has_guess = gdims.size() >= 1 && gdims[gdims.size() - 1] != 0;
-  if (has_guess && gdims[gdims.size() - 1] != k)
-    return ffi::Error::InvalidArgument("inversion_gram: guess must be (..., k) or (0,)");
-  const int64_t gb = has_guess ? batch_of(gdims, 1) : 1;
-  for (int64_t count : {fb, db, nb, hb, gb})
-    if (count != 1 && count != batch)
-      return ffi::Error::InvalidArgument("inversion_gram: every operand must carry 1 or all batch elements");
+                             bool log_det_curvature_reg, ffi::ResultBuffer<ffi::F64> reconstruction,
+                             ffi::ResultBuffer<ffi::F64> adjoint, ffi::ResultBuffer<ffi::F64> terms,
+                             ffi::ResultBuffer<ffi::S32> status) {
+  GramLayout l;
+  if (auto e = gram_layout_of(curvature.dimensions(), data_vector.dimensions(), data_norm.element_count(),
+                              regularization.dimensions(), flags.element_count(), guess.dimensions(),
+                              reconstruction->element_count(), &l);
+      e.failure())
+    return e;
+  const int64_t k = l.k, batch = l.batch, fb = l.fb, db = l.db, nb = l.nb, hb = l.hb, gb = l.gb;
+  const bool has_h = l.has_h, has_guess = l.has_guess;
   auto settings = settings_of(positive_only, diag_value, max_iterations);
   settings.compute_log_det_regularization = log_det_regularization;
   settings.compute_log_det_curvature_reg = log_det_curvature_reg;

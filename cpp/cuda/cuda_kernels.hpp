@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "inversion_small.hpp"
 #include "profile_pixel.hpp"
 
 namespace galaxyfit {
@@ -50,6 +51,58 @@ cudaError_t psf_convolve_adjoint(cudaStream_t stream, const double* cotangent, i
 /// (n_batch); a fixed summation order, so repeated calls give identical bits.
 cudaError_t chi_squared(cudaStream_t stream, const double* model, const double* data, const double* inverse_noise,
                         int64_t n, int64_t n_batch, double* out);
+
+/// The columns form of the inversion (galaxyfit/inversion.hpp's invert), k <= scalar::kMaxSmallInversion. Strides
+/// are in doubles between batch elements (0: one array shared by all).
+struct InversionBatch {
+  int64_t k, n, batch;
+  const double* columns;         // (batch, k, n): B_w
+  const double* data;            // y, stride data_stride (n or 0)
+  int64_t data_stride;
+  const double* regularization;  // H (k x k), stride h_stride (k * k or 0); null: none
+  int64_t h_stride;
+  const int32_t* flags;          // (k,) InversionColumnFlag bits
+};
+
+/// The Gram form (invert_gram): F (f_stride), D (d_stride), y^T y (norm_stride), H, flags, guess (or null).
+struct GramBatch {
+  int64_t k, batch;
+  const double* curvature;
+  int64_t f_stride;
+  const double* data_vector;
+  int64_t d_stride;
+  const double* data_norm;
+  int64_t norm_stride;
+  const double* regularization;
+  int64_t h_stride;
+  const int32_t* flags;
+  const double* guess;
+  int64_t guess_stride;
+};
+
+/// Scratch sizes (elements) of the inversion calls for k parameters and a batch.
+struct InversionScratch {
+  int64_t gram_doubles, work_doubles, work_ints, inverse_doubles;
+};
+InversionScratch inversion_scratch(int64_t k, int64_t batch);
+
+/// s, lambda (batch, k), terms (batch, 5) [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations], status (batch)
+/// as the CPU handler; scratch: gram, work, iwork of inversion_scratch's sizes.
+cudaError_t inversion(cudaStream_t stream, const InversionBatch& in, const scalar::SmallSettings& settings,
+                      double* gram, double* work, int32_t* iwork, double* s, double* lambda, double* terms,
+                      int32_t* status);
+
+/// The Gram form: outputs as inversion(); scratch work and iwork.
+cudaError_t inversion_gram(cudaStream_t stream, const GramBatch& in, const scalar::SmallSettings& settings,
+                           double* work, int32_t* iwork, double* s, double* lambda, double* terms, int32_t* status);
+
+/// dE/dB_w (batch, k, n), dE/dy (batch, n), dE/dH (batch, k, k; only with a regularization) at inversion()'s s and
+/// lambda; zero for a batch element whose inverses fail (a rejected sample). Scratch: gram, work, iwork, a_inv and
+/// h_inv (inverse_doubles each), status (batch).
+cudaError_t inversion_gradient(cudaStream_t stream, const InversionBatch& in, double diag_value, const double* s,
+                               const double* lambda, double* gram, double* work, int32_t* iwork, double* a_inv,
+                               double* h_inv, int32_t* status, double* grad_columns, double* grad_data,
+                               double* grad_regularization);
 
 }  // namespace cuda
 }  // namespace galaxyfit

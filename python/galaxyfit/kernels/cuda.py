@@ -6,11 +6,14 @@ Nothing here runs at import. Each primitive with a CUDA kernel has a lowering fo
 time JAX compiles it for a GPU, imports ``galaxyfit._cuda`` and registers its handlers (:func:`load`), under the same
 target names, operands and attributes as the CPU handlers; so the extension is loaded only when JAX runs on a GPU,
 and importing galaxyfit never touches CUDA. Where the extension is missing (a CPU build, the default) or a primitive
-has no CUDA kernel yet (the linear inversion), compiling for a GPU raises NotImplementedError saying so and how to
-run on the CPU instead.
+has no CUDA kernel for its operands (an inversion of a pixelization's size), compiling for a GPU raises
+NotImplementedError saying so and how to run on the CPU instead.
+
+The inversion's CUDA kernel solves systems of up to :data:`MAX_INVERSION_PARAMETERS` linear parameters (linear light
+profiles, MGE) with one GPU thread per batch element; a pixelization's larger systems raise NotImplementedError.
 
 CuPy: :func:`extension` returns ``galaxyfit._cuda``, whose ``render_profile``, ``psf_convolve``,
-``psf_convolve_adjoint`` and ``chi_squared`` take CuPy arrays (or anything with ``__cuda_array_interface__``; host
+``psf_convolve_adjoint``, ``chi_squared`` and ``invert`` take CuPy arrays (or anything with ``__cuda_array_interface__``; host
 arrays are copied over) and return CuPy arrays, on CuPy's current stream::
 
     import cupy as cp
@@ -30,7 +33,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["CudaStatus", "extension", "load", "register_gpu_lowering", "register_no_gpu_kernel"]
+__all__ = ["MAX_INVERSION_PARAMETERS", "CudaStatus", "check_inversion_size", "extension", "load",
+           "register_gpu_lowering"]
+
+#: The most linear parameters the CUDA inversion takes (cpp/cuda/inversion_small.hpp, kMaxSmallInversion): linear
+#: light profiles and multi-Gaussian expansions; a pixelization's hundreds of pixels have no CUDA kernel yet.
+MAX_INVERSION_PARAMETERS = 128
 
 _lock = threading.Lock()
 _status: CudaStatus | None = None
@@ -102,12 +110,17 @@ def _on_the_cpu_instead() -> str:
             "jax.default_device(jax.devices('cpu')[0]))")
 
 
-def register_gpu_lowering(primitive, rule: Callable[..., Any], what: str) -> None:
+def register_gpu_lowering(primitive, rule: Callable[..., Any], what: str,
+                          check: Callable[[Any], None] | None = None) -> None:
     """Lower ``primitive`` for platform "cuda" with ``rule`` (its CPU lowering: the CUDA handlers take the same
-    operands and attributes), loading the CUDA extension first; NotImplementedError naming ``what`` if it is absent."""
+    operands and attributes), loading the CUDA extension first; NotImplementedError naming ``what`` if it is absent.
+    ``check(ctx)``, if given, raises NotImplementedError for operands the CUDA kernel does not take (their shapes
+    are static, in ``ctx.avals_in``)."""
     from jax.interpreters import mlir
 
     def lowering(ctx, *args, **params):
+        if check is not None:
+            check(ctx)
         status = load()
         if not status.registered:
             raise NotImplementedError(f"galaxyfit: {what} on a GPU: {status.reason}; or {_on_the_cpu_instead()}")
@@ -116,12 +129,10 @@ def register_gpu_lowering(primitive, rule: Callable[..., Any], what: str) -> Non
     mlir.register_lowering(primitive, lowering, platform="cuda")
 
 
-def register_no_gpu_kernel(primitive, what: str) -> None:
-    """A "cuda" lowering for a primitive that has no CUDA kernel yet: NotImplementedError naming ``what``."""
-    from jax.interpreters import mlir
-
-    def lowering(ctx, *args, **params):
-        raise NotImplementedError(f"galaxyfit: {what} has no CUDA kernel yet (the GPU issue, #18); "
-                                  f"{_on_the_cpu_instead()}")
-
-    mlir.register_lowering(primitive, lowering, platform="cuda")
+def check_inversion_size(k: int) -> None:
+    """NotImplementedError for an inversion of more than :data:`MAX_INVERSION_PARAMETERS` linear parameters."""
+    if k > MAX_INVERSION_PARAMETERS:
+        raise NotImplementedError(
+            f"galaxyfit: a linear inversion of {k} parameters on a GPU: the CUDA inversion takes at most "
+            f"{MAX_INVERSION_PARAMETERS} (linear light profiles, multi-Gaussian expansions); pixelizations have no "
+            f"CUDA kernel yet (the GPU issue, #18); {_on_the_cpu_instead()}")

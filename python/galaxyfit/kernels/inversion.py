@@ -127,8 +127,13 @@ def _gram_lowering(ctx, *args, positive_only, diag_value, max_iterations, log_de
 
 
 mlir.register_lowering(inversion_gram_p, _gram_lowering, platform="cpu")
-for _primitive in (inversion_p, inversion_gradient_p, inversion_gram_p):
-    cuda.register_no_gpu_kernel(_primitive, "the linear inversion (linear profiles, MGE, pixelizations)")
+cuda.register_gpu_lowering(inversion_p, _lowering("galaxyfit_inversion_f64"), "the linear inversion",
+                           check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-2]))
+cuda.register_gpu_lowering(inversion_gradient_p, _lowering("galaxyfit_inversion_gradient_f64"),
+                           "the linear inversion's gradient",
+                           check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-2]))
+cuda.register_gpu_lowering(inversion_gram_p, _gram_lowering, "the linear inversion (Gram form)",
+                           check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-1]))
 
 
 def _moved(args, dims, batched_rank):
