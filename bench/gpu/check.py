@@ -1,12 +1,13 @@
 """The GPU checks of the GPU issue (#18), run by bench/gpu/run.sh on a lent GPU machine.
 
-1. CPU against GPU, float64: the bulge + disk log likelihood (a batch of parameter vectors) and its gradient at
-   100^2, 200^2, 400^2 and 1000^2 pixels (0.1"/pixel, 21x21 Gaussian PSF, galaxyfit's own simulation); the
-   issue's bound is 1e-10 relative.
+1. CPU against GPU, float64: the log likelihood (a batch of parameter vectors) and its gradient of the parametric
+   bulge + disk at 100^2, 200^2, 400^2 and 1000^2 pixels, and of MGE-30 and the linear bulge + disk at 100^2
+   (0.1"/pixel, 21x21 Gaussian PSF, galaxyfit's own simulation); the issue's bound is 1e-10 relative.
 2. Throughput of the batched likelihood (jit(vmap)) on the GPU, on this machine's CPU, and on 2 of its cores
-   (taskset, a subprocess with JAX_PLATFORMS=cpu: the project's 2-core CPU), in microseconds per likelihood.
+   (taskset, a subprocess with JAX_PLATFORMS=cpu: the project's 2-core CPU), in microseconds per likelihood; and
+   one likelihood per call (jit) on the GPU.
 3. The CuPy-level functions of galaxyfit._cuda against galaxyfit._core's numpy ones.
-4. MGE-30 and a 30x30 pixelization: not run -- the linear inversion has no CUDA kernel yet.
+4. A 30x30 pixelization: not run -- its 900-parameter inversion has no CUDA kernel yet.
 
 Usage: python bench/gpu/check.py --out DIR      (writes DIR/gpu_check.json and prints a table)
        python bench/gpu/check.py --out DIR --cpu-only   (both sides on the CPU: a dry run of this script anywhere)
@@ -25,24 +26,33 @@ import time
 import numpy as np
 
 BATCH = {100: 1024, 200: 512, 400: 256, 1000: 32}  # image side -> batch (the issue: 1,024 at 100^2, 256 at 400^2)
+#: (model, image side) rows: the parametric bulge + disk at every size, the linear models at 100^2.
+ROWS = [("bulge_disk", side) for side in BATCH] + [("mge30", 100), ("linear_bulge_disk", 100)]
 TRUTH = {"bulge": dict(centre=(0.0, 0.0), ell_comps=(0.0962250449, 0.0555555556), intensity=1.0,
                        effective_radius=0.6, sersic_index=4.0),
          "disk": dict(centre=(0.0, 0.0), ell_comps=(0.2886751346, -0.1666666667), intensity=0.25,
                       effective_radius=1.6)}
 
 
-def likelihood(side: int):
-    """(traceable ln L of a parameter vector, vectors (BATCH[side], n)) of bulge + disk on a side^2 simulation."""
+def likelihood(side: int, name: str = "bulge_disk"):
+    """(traceable ln L of a parameter vector, vectors (BATCH[side], n)) of a model on a side^2 simulation of bulge +
+    disk: "bulge_disk" (parametric), "mge30" (mge_model_from(3.0, 30)), "linear_bulge_disk" (lp_linear)."""
     import galaxyfit as gf
     from galaxyfit.model import Collection, Model
+    from galaxyfit.model_util import mge_model_from
     from galaxyfit.search.problem import traceable_log_likelihood
     from galaxyfit.simulate import gaussian_psf, simulate_imaging
 
     galaxy = gf.Galaxy(0.5, bulge=gf.lp.Sersic(**TRUTH["bulge"]), disk=gf.lp.Exponential(**TRUTH["disk"]))
     dataset, _ = simulate_imaging(gf.Galaxies([galaxy]), (side, side), 0.1, gaussian_psf((21, 21), 0.1, 0.1),
                                   exposure_time=300.0, seed=1)
-    model = Collection(galaxies=Collection(galaxy=Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Sersic,
-                                                        disk=gf.lp.Exponential)))
+    if name == "mge30":
+        galaxy_model = Model(gf.Galaxy, redshift=0.5, bulge=mge_model_from(mask_radius=3.0, total_gaussians=30))
+    elif name == "linear_bulge_disk":
+        galaxy_model = Model(gf.Galaxy, redshift=0.5, bulge=gf.lp_linear.Sersic, disk=gf.lp_linear.Exponential)
+    else:
+        galaxy_model = Model(gf.Galaxy, redshift=0.5, bulge=gf.lp.Sersic, disk=gf.lp.Exponential)
+    model = Collection(galaxies=Collection(galaxy=galaxy_model))
     unit = np.random.default_rng(side).uniform(0.35, 0.65, (BATCH[side], model.prior_count))
     vectors = np.stack([model.vector_from_unit_cube(u) for u in unit])
     return traceable_log_likelihood(model, gf.AnalysisImaging(dataset)), vectors
@@ -58,21 +68,21 @@ def per_likelihood_us(fn, x, repeats: int = 5) -> float:
     return 1e6 * float(np.median(times)) / x.shape[0]
 
 
-def cpu_throughput(side: int) -> float:
+def cpu_throughput(side: int, name: str) -> float:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    f, vectors = likelihood(side)
+    f, vectors = likelihood(side, name)
     return per_likelihood_us(jax.jit(jax.vmap(lambda v: f(v)[0])), vectors)
 
 
-def two_core_throughput(side: int) -> float | None:
+def two_core_throughput(side: int, name: str) -> float | None:
     taskset = shutil.which("taskset")
     if taskset is None:
         return None
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    done = subprocess.run([taskset, "-c", "0,1", sys.executable, __file__, "--cpu-throughput", str(side)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([taskset, "-c", "0,1", sys.executable, __file__, "--cpu-throughput", str(side), name],
+                          env=env, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         return None
@@ -90,19 +100,21 @@ def likelihood_rows(cpu_only: bool) -> list[dict]:
     cpu = jax.devices("cpu")[0]
     gpu = cpu if cpu_only else jax.devices("gpu")[0]
     rows = []
-    for side in BATCH:
-        f, vectors = likelihood(side)
+    for name, side in ROWS:
+        f, vectors = likelihood(side, name)
+        single = jax.jit(lambda v: f(v)[0])
         batched = jax.jit(jax.vmap(lambda v: f(v)[0]))
         gradient = jax.jit(jax.grad(lambda v: f(v)[0]))
         on_cpu, on_gpu = jax.device_put(vectors, cpu), jax.device_put(vectors, gpu)
         value_cpu, value_gpu = np.asarray(batched(on_cpu)), np.asarray(batched(on_gpu))
         valid = value_cpu > -1e98
         grad_cpu, grad_gpu = np.asarray(gradient(on_cpu[0])), np.asarray(gradient(on_gpu[0]))
-        row = dict(side=side, batch=int(vectors.shape[0]), valid=int(valid.sum()),
+        row = dict(model=name, side=side, batch=int(vectors.shape[0]), valid=int(valid.sum()),
                    ln_l_relative=relative(value_cpu[valid], value_gpu[valid]),
                    gradient_relative=relative(grad_cpu, grad_gpu),
                    gpu_us=per_likelihood_us(batched, on_gpu), cpu_all_cores_us=per_likelihood_us(batched, on_cpu),
-                   cpu_2_cores_us=two_core_throughput(side))
+                   gpu_single_call_us=per_likelihood_us(lambda x: single(x[0])[None], on_gpu[:1]),
+                   cpu_2_cores_us=two_core_throughput(side, name))
         row["speedup_vs_2_cores"] = (row["cpu_2_cores_us"] / row["gpu_us"]) if row["cpu_2_cores_us"] else None
         print(json.dumps(row), flush=True)
         rows.append(row)
@@ -129,9 +141,16 @@ def cupy_rows() -> dict:
     runs = _core.runs_from_mask(mask.astype(np.uint8))
     blurred_gpu = gpu.psf_convolve(image_gpu, cp.asarray(kernel), cp.asarray(runs))
     chi2_gpu = gpu.chi_squared(blurred_gpu, cp.asarray(blurred_cpu) * 1.01, cp.ones(blurred_cpu.size))
+    rng = np.random.default_rng(3)
+    columns, data = rng.uniform(0.0, 1.0, (6, 400)), rng.normal(1.0, 0.3, 400)
+    flags = np.zeros(6, dtype=np.int32)
+    solved_cpu = _core.invert(columns, data, None, flags)
+    solved_gpu = gpu.invert(cp.asarray(columns[None]), cp.asarray(data), None, cp.asarray(flags))
     return dict(render_relative=relative(image_cpu, cp.asnumpy(image_gpu)[0]),
                 convolve_relative=relative(blurred_cpu, cp.asnumpy(blurred_gpu)[0]),
                 chi_squared_relative=relative(np.sum((0.01 * blurred_cpu) ** 2), float(chi2_gpu[0])),
+                invert_relative=relative(solved_cpu["reconstruction"], cp.asnumpy(solved_gpu["reconstruction"])[0]),
+                invert_chi_squared_relative=relative(solved_cpu["chi_squared"], float(solved_gpu["terms"][0, 0])),
                 returns_cupy=isinstance(blurred_gpu, cp.ndarray))
 
 
@@ -139,10 +158,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=".")
     parser.add_argument("--cpu-only", action="store_true")
-    parser.add_argument("--cpu-throughput", type=int)
+    parser.add_argument("--cpu-throughput", nargs=2, metavar=("SIDE", "MODEL"))
     args = parser.parse_args()
     if args.cpu_throughput:
-        print(cpu_throughput(args.cpu_throughput))
+        print(cpu_throughput(int(args.cpu_throughput[0]), args.cpu_throughput[1]))
         return 0
     import jax
 
@@ -153,7 +172,7 @@ def main() -> int:
     report["config"] = {k: v for k, v in gf.build_config(probe=False).items() if k.startswith("cuda")}
     report["likelihood"] = likelihood_rows(args.cpu_only)
     report["cupy"] = None if args.cpu_only else cupy_rows()
-    report["not_run"] = ["MGE-30 and a 30x30 pixelization: the linear inversion has no CUDA kernel yet",
+    report["not_run"] = ["a 30x30 pixelization: its 900-parameter inversion has no CUDA kernel yet",
                          "PyAutoGalaxy's JAX path: not carried to the machine"]
     with open(os.path.join(args.out, "gpu_check.json"), "w") as f:
         json.dump(report, f, indent=1)
