@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ffi_handlers.hpp"
+#include "ffi_signatures.hpp"
 #include "ffi_parallel.hpp"
 #include "galaxyfit/convolution.hpp"
 
@@ -124,17 +125,7 @@ ffi::Error PsfConvolveAdjointImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> co
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolve, PsfConvolveImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_PSF_CONVOLVE);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjoint, PsfConvolveAdjointImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_PSF_CONVOLVE);

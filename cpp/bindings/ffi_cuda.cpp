@@ -12,6 +12,7 @@
 #include "../cuda/cuda_kernels.hpp"
 #include "ffi_cuda_handlers.hpp"
 #include "ffi_inversion_layout.hpp"
+#include "ffi_signatures.hpp"
 #include "ffi_render_config.hpp"
 
 namespace ffi = xla::ffi;
@@ -400,127 +401,32 @@ ffi::Error InversionGramImpl(cudaStream_t stream, ffi::ScratchAllocator scratch,
 
 }  // namespace
 
-#define GALAXYFIT_CUDA_RENDER_ATTRS                   \
-  .Attr<int32_t>("law")                               \
-      .Attr<double>("y0")                             \
-      .Attr<double>("x0")                             \
-      .Attr<double>("hy")                             \
-      .Attr<double>("hx")                             \
-      .Attr<ffi::Span<const int32_t>>("ring_distance") \
-      .Attr<ffi::Span<const int32_t>>("ring_order")   \
-      .Attr<int32_t>("cusp_radial")                   \
-      .Attr<int32_t>("cusp_tangential")               \
-      .Attr<ffi::Span<const int32_t>>("span_begin")   \
-      .Attr<ffi::Span<const int32_t>>("span_end")
+// Every CUDA handler but chi^2's gets the stream and XLA's scratch memory.
+#define GALAXYFIT_CUDA_BIND ffi::Ffi::Bind().Ctx<ffi::PlatformStream<cudaStream_t>>().Ctx<ffi::ScratchAllocator>()
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileCuda, RenderImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_CUDA_RENDER_ATTRS);
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_RENDER_PROFILE);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobianCuda, RenderJacobianImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_CUDA_RENDER_ATTRS);
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_RENDER_PROFILE_JACOBIAN);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfilesCuda, RenderSumImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .RemainingArgs()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Attr<ffi::Span<const int32_t>>("laws")
-                                  .Attr<double>("y0")
-                                  .Attr<double>("x0")
-                                  .Attr<double>("hy")
-                                  .Attr<double>("hx")
-                                  .Attr<ffi::Span<const int32_t>>("ring_distance")
-                                  .Attr<ffi::Span<const int32_t>>("ring_order")
-                                  .Attr<int32_t>("cusp_radial")
-                                  .Attr<int32_t>("cusp_tangential")
-                                  .Attr<ffi::Span<const int32_t>>("span_begin")
-                                  .Attr<ffi::Span<const int32_t>>("span_end"));
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_RENDER_PROFILES);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolveCuda, PsfConvolveImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_PSF_CONVOLVE);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitPsfConvolveAdjointCuda, PsfConvolveAdjointImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_PSF_CONVOLVE);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitChiSquaredCuda, ChiSquaredImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              ffi::Ffi::Bind().Ctx<ffi::PlatformStream<cudaStream_t>>() GALAXYFIT_FFI_CHI_SQUARED);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionCuda, InversionImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::S32>>());
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_INVERSION);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGradientCuda, InversionGradientImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_INVERSION_GRADIENT);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGramCuda, InversionGramImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::PlatformStream<cudaStream_t>>()
-                                  .Ctx<ffi::ScratchAllocator>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Attr<bool>("log_det_regularization")
-                                  .Attr<bool>("log_det_curvature_reg")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::S32>>());
+                              GALAXYFIT_CUDA_BIND GALAXYFIT_FFI_INVERSION_GRAM);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ffi_handlers.hpp"
+#include "ffi_signatures.hpp"
 #include "ffi_inversion_layout.hpp"
 #include "ffi_parallel.hpp"
 #include "galaxyfit/inversion.hpp"
@@ -146,51 +147,10 @@ ffi::Error InversionGramImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> curvatu
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversion, InversionImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::S32>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_INVERSION);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGradient, InversionGradientImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_INVERSION_GRADIENT);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitInversionGram, InversionGramImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Attr<bool>("positive_only")
-                                  .Attr<double>("diag_value")
-                                  .Attr<int64_t>("max_iterations")
-                                  .Attr<bool>("log_det_regularization")
-                                  .Attr<bool>("log_det_curvature_reg")
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::S32>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_INVERSION_GRAM);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ffi_handlers.hpp"
+#include "ffi_signatures.hpp"
 #include "ffi_parallel.hpp"
 #include "ffi_render_config.hpp"
 #include "galaxyfit/profile_image.hpp"
@@ -169,45 +170,11 @@ ffi::Error RenderSumImpl(ffi::ThreadPool pool, ffi::RemainingArgs params, ffi::R
 
 }  // namespace
 
-#define GALAXYFIT_RENDER_ATTRS                        \
-  .Attr<int32_t>("law")                               \
-      .Attr<double>("y0")                             \
-      .Attr<double>("x0")                             \
-      .Attr<double>("hy")                             \
-      .Attr<double>("hx")                             \
-      .Attr<ffi::Span<const int32_t>>("ring_distance") \
-      .Attr<ffi::Span<const int32_t>>("ring_order")   \
-      .Attr<int32_t>("cusp_radial")                   \
-      .Attr<int32_t>("cusp_tangential")               \
-      .Attr<ffi::Span<const int32_t>>("span_begin")   \
-      .Attr<ffi::Span<const int32_t>>("span_end")
-
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfile, RenderImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_RENDER_ATTRS);
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_RENDER_PROFILE);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfileJacobian, RenderJacobianImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>() GALAXYFIT_RENDER_ATTRS);
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_RENDER_PROFILE_JACOBIAN);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitRenderProfiles, RenderSumImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .RemainingArgs()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Attr<ffi::Span<const int32_t>>("laws")
-                                  .Attr<double>("y0")
-                                  .Attr<double>("x0")
-                                  .Attr<double>("hy")
-                                  .Attr<double>("hx")
-                                  .Attr<ffi::Span<const int32_t>>("ring_distance")
-                                  .Attr<ffi::Span<const int32_t>>("ring_order")
-                                  .Attr<int32_t>("cusp_radial")
-                                  .Attr<int32_t>("cusp_tangential")
-                                  .Attr<ffi::Span<const int32_t>>("span_begin")
-                                  .Attr<ffi::Span<const int32_t>>("span_end"));
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_RENDER_PROFILES);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ffi_handlers.hpp"
+#include "ffi_signatures.hpp"
 #include "ffi_parallel.hpp"
 #include "galaxyfit/statistics.hpp"
 
@@ -42,9 +43,4 @@ ffi::Error ChiSquaredImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> model, ffi
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(GalaxyfitChiSquared, ChiSquaredImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Arg<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>());
+                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>() GALAXYFIT_FFI_CHI_SQUARED);

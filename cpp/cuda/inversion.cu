@@ -60,12 +60,7 @@ __global__ void solve_columns_kernel(InversionBatch in, scalar::SmallSettings se
   const scalar::SmallTerms t = scalar::solve_small(f, d, g[k * m + k], static_cast<int>(k), h, in.flags, settings,
                                                    nullptr, false, s + b * k, lambda + b * k, w,
                                                    iwork + b * scalar::small_work_ints(k));
-  double* tb = terms + b * 5;
-  tb[0] = t.chi_squared;
-  tb[1] = t.regularization_term;
-  tb[2] = t.log_det_curvature_reg;
-  tb[3] = t.log_det_regularization;
-  tb[4] = static_cast<double>(t.iterations);
+  scalar::store_terms(t, terms + b * 5);
   status[b] = t.status;
 }
 
@@ -110,12 +105,7 @@ __global__ void solve_gram_kernel(GramBatch in, scalar::SmallSettings settings, 
       in.curvature + b * in.f_stride, in.data_vector + b * in.d_stride, in.data_norm[b * in.norm_stride],
       static_cast<int>(k), h, in.flags, settings, guess, true, s + b * k, lambda + b * k, work + b * work_doubles(k),
       iwork + b * scalar::small_work_ints(k));
-  double* tb = terms + b * 5;
-  tb[0] = t.chi_squared;
-  tb[1] = t.regularization_term;
-  tb[2] = t.log_det_curvature_reg;
-  tb[3] = t.log_det_regularization;
-  tb[4] = static_cast<double>(t.iterations);
+  scalar::store_terms(t, terms + b * 5);
   status[b] = t.status;
 }
 

@@ -52,6 +52,16 @@ struct SmallTerms {
 
 GALAXYFIT_HD bool finite(double x) { return x - x == 0.0; }
 
+/// The five terms of a batch element as the FFI handlers return them: [chi^2, s^T H s, ln det A_RR, ln det H_RR,
+/// iterations].
+GALAXYFIT_HD void store_terms(const SmallTerms& t, double* out) {
+  out[0] = t.chi_squared;
+  out[1] = t.regularization_term;
+  out[2] = t.log_det_curvature_reg;
+  out[3] = t.log_det_regularization;
+  out[4] = static_cast<double>(t.iterations);
+}
+
 // In-place lower Cholesky of the p x p matrix at l (leading dimension ld; the upper triangle is not read); false if
 // it is not numerically positive definite.
 GALAXYFIT_HD bool cholesky(double* l, int p, int ld) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../src/gauss_legendre.hpp"
 #include "galaxyfit/profile_image.hpp"
 #include "scalar_math.hpp"
 
@@ -32,37 +33,11 @@ struct PixelRules {
   const double* gl_weight;  // weights summing to 1 per order
 };
 
-/// The table of PixelRules::gl_node / gl_weight, computed on the host exactly as the CPU kernels compute their rules
-/// (Newton iteration on P_n, Press et al., Numerical Recipes 3rd ed., 4.6.1), so both use identical nodes.
+/// The table of PixelRules::gl_node / gl_weight, computed on the host by the CPU kernels' own function, so both use
+/// identical nodes.
 inline void fill_rule_table(double* node, double* weight) {
-  const double pi = 3.14159265358979323846;
-  for (int order = 1; order <= 64; ++order) {
-    double* nd = node + rule_offset(order);
-    double* wt = weight + rule_offset(order);
-    auto legendre = [order](double x, double* p_n, double* p_n1) {
-      double p0 = 1.0, p1 = x;
-      for (int k = 2; k <= order; ++k) {
-        const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      *p_n = p1;
-      *p_n1 = p0;
-    };
-    for (int i = 0; i < order; ++i) {
-      double x = std::cos(pi * (i + 0.75) / (order + 0.5)), pn = 0.0, pn1 = 0.0;
-      for (int it = 0; it < 100; ++it) {
-        legendre(x, &pn, &pn1);
-        const double dx = pn / (order * (x * pn - pn1) / (x * x - 1.0));
-        x -= dx;
-        if (std::fabs(dx) < 1e-16) break;
-      }
-      legendre(x, &pn, &pn1);
-      const double dp = order * (x * pn - pn1) / (x * x - 1.0);
-      nd[order - 1 - i] = 0.5 * x;
-      wt[order - 1 - i] = 1.0 / ((1.0 - x * x) * dp * dp);
-    }
-  }
+  for (int order = 1; order <= 64; ++order)
+    gauss_legendre_nodes(order, node + rule_offset(order), weight + rule_offset(order));
 }
 
 // ---- laws (profile_image.hpp; the same algebra as cpp/src/profile_kernel.hpp) -------------------------------------

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "autodiff.hpp"
+#include "gauss_legendre.hpp"
 #include "galaxyfit/profile_image.hpp"
 
 #ifndef GALAXYFIT_ISA
@@ -345,34 +346,9 @@ struct Rule {
 };
 
 inline Rule compute_gauss_legendre(int order) {
-  // Newton iteration on P_n from Chebyshev-like guesses (Press et al., Numerical Recipes 3rd ed., 4.6.1); nodes mapped
-  // to [-1/2, 1/2] in ascending order with weights summing to 1, as integration.gauss_legendre.
   Rule r{};
   r.order = order;
-  const double pi = 3.14159265358979323846;
-  auto legendre = [order](double x, double* p_n, double* p_n1) {
-    double p0 = 1.0, p1 = x;
-    for (int k = 2; k <= order; ++k) {
-      const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
-      p0 = p1;
-      p1 = p2;
-    }
-    *p_n = p1;
-    *p_n1 = p0;
-  };
-  for (int i = 0; i < order; ++i) {
-    double x = std::cos(pi * (i + 0.75) / (order + 0.5)), pn = 0.0, pn1 = 0.0;
-    for (int it = 0; it < 100; ++it) {
-      legendre(x, &pn, &pn1);
-      const double dx = pn / (order * (x * pn - pn1) / (x * x - 1.0));
-      x -= dx;
-      if (std::fabs(dx) < 1e-16) break;
-    }
-    legendre(x, &pn, &pn1);
-    const double dp = order * (x * pn - pn1) / (x * x - 1.0);
-    r.node[order - 1 - i] = 0.5 * x;
-    r.weight[order - 1 - i] = 1.0 / ((1.0 - x * x) * dp * dp);
-  }
+  gauss_legendre_nodes(order, r.node, r.weight);
   return r;
 }
 
