@@ -37,12 +37,13 @@ __global__ void run_offsets_kernel(const int32_t* runs, int64_t n_runs, int64_t*
 // One block per (run, batch element); the threads stride along the run.
 __global__ void convolve_kernel(const double* image, int64_t image_stride, int64_t ny, int64_t nx, const double* kernel,
                                 int64_t kernel_stride, int64_t ky, int64_t kx, const int32_t* runs,
-                                const int64_t* offsets, int64_t n_out, double* out) {
-  const int64_t r = blockIdx.x, b = blockIdx.y;
+                                const int64_t* offsets, int64_t n_out, int64_t n_batch, double* out) {
+  const int64_t r = blockIdx.x;
   const int32_t row = runs[3 * r], begin = runs[3 * r + 1], end = runs[3 * r + 2];
-  for (int32_t c = begin + threadIdx.x; c < end; c += blockDim.x)
-    out[b * n_out + offsets[r] + (c - begin)] =
-        scalar::convolve_at(image + b * image_stride, ny, nx, kernel + b * kernel_stride, ky, kx, row, c);
+  for (int64_t b = blockIdx.y; b < n_batch; b += gridDim.y)
+    for (int32_t c = begin + threadIdx.x; c < end; c += blockDim.x)
+      out[b * n_out + offsets[r] + (c - begin)] =
+          scalar::convolve_at(image + b * image_stride, ny, nx, kernel + b * kernel_stride, ky, kx, row, c);
 }
 
 __global__ void fill_index_kernel(int32_t* index, int64_t count) {
@@ -59,12 +60,13 @@ __global__ void scatter_index_kernel(const int32_t* runs, const int64_t* offsets
 
 __global__ void adjoint_kernel(const double* cotangent, int64_t cotangent_stride, const int32_t* index, int64_t ny,
                                int64_t nx, const double* kernel, int64_t kernel_stride, int64_t ky, int64_t kx,
-                               double* grad) {
+                               int64_t n_batch, double* grad) {
   const int64_t pixel = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (pixel >= ny * nx) return;
-  const int64_t b = blockIdx.y;
-  grad[b * ny * nx + pixel] = scalar::convolve_adjoint_at(cotangent + b * cotangent_stride, index, ny, nx,
-                                                          kernel + b * kernel_stride, ky, kx, pixel / nx, pixel % nx);
+  for (int64_t b = blockIdx.y; b < n_batch; b += gridDim.y)
+    grad[b * ny * nx + pixel] = scalar::convolve_adjoint_at(cotangent + b * cotangent_stride, index, ny, nx,
+                                                            kernel + b * kernel_stride, ky, kx, pixel / nx,
+                                                            pixel % nx);
 }
 
 }  // namespace
@@ -73,11 +75,11 @@ cudaError_t psf_convolve(cudaStream_t stream, const double* image, int64_t image
                          const double* kernel, int64_t kernel_batch, int64_t ky, int64_t kx, const int32_t* runs,
                          int64_t n_runs, int64_t n_out, int64_t n_batch, int64_t* offsets, double* out) {
   if (n_runs == 0 || n_batch == 0) return cudaSuccess;
-  if (n_batch > 65535 || n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  if (n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
   run_offsets_kernel<<<1, kScanThreads, 0, stream>>>(runs, n_runs, offsets);
-  convolve_kernel<<<dim3(static_cast<unsigned>(n_runs), static_cast<unsigned>(n_batch)), 64, 0, stream>>>(
+  convolve_kernel<<<dim3(static_cast<unsigned>(n_runs), batch_blocks(n_batch)), 64, 0, stream>>>(
       image, image_batch == 1 ? 0 : ny * nx, ny, nx, kernel, kernel_batch == 1 ? 0 : ky * kx, ky, kx, runs, offsets,
-      n_out, out);
+      n_out, n_batch, out);
   return cudaGetLastError();
 }
 
@@ -86,16 +88,16 @@ cudaError_t psf_convolve_adjoint(cudaStream_t stream, const double* cotangent, i
                                  const int32_t* runs, int64_t n_runs, int64_t n_out, int64_t ny, int64_t nx,
                                  int64_t n_batch, int64_t* offsets, int32_t* index, double* grad) {
   if (n_batch == 0 || ny * nx == 0) return cudaSuccess;
-  if (n_batch > 65535 || n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  if (n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
   const unsigned pixel_blocks = static_cast<unsigned>((ny * nx + 255) / 256);
   fill_index_kernel<<<pixel_blocks, 256, 0, stream>>>(index, ny * nx);
   if (n_runs > 0) {
     run_offsets_kernel<<<1, kScanThreads, 0, stream>>>(runs, n_runs, offsets);
     scatter_index_kernel<<<static_cast<unsigned>(n_runs), 64, 0, stream>>>(runs, offsets, nx, index);
   }
-  adjoint_kernel<<<dim3(pixel_blocks, static_cast<unsigned>(n_batch)), 256, 0, stream>>>(
+  adjoint_kernel<<<dim3(pixel_blocks, batch_blocks(n_batch)), 256, 0, stream>>>(
       cotangent, cotangent_batch == 1 ? 0 : n_out, index, ny, nx, kernel, kernel_batch == 1 ? 0 : ky * kx, ky, kx,
-      grad);
+      n_batch, grad);
   return cudaGetLastError();
 }
 

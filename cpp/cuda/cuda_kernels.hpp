@@ -14,6 +14,11 @@
 namespace galaxyfit {
 namespace cuda {
 
+/// Blocks along the batch, grid y (at most 65535 there; the kernels stride over the batch elements beyond it).
+inline unsigned batch_blocks(int64_t n_batch) {
+  return static_cast<unsigned>(n_batch < 65535 ? n_batch : 65535);
+}
+
 /// The Gauss-Legendre table of scalar::PixelRules (scalar::fill_rule_table) on the current device, made on first use
 /// (one cudaMalloc per device for the life of the process). Returns null if the copy failed (then *error says why).
 const double* rule_table(cudaError_t* error);

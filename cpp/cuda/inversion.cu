@@ -20,23 +20,26 @@ __device__ const double* gram_row(const InversionBatch& in, int64_t b, int64_t r
 // gram (batch, m, m), m = k + 1: both triangles of [B_w; y][B_w; y]^T; one block per (pair, batch element).
 __global__ void gram_kernel(InversionBatch in, double* gram) {
   __shared__ double partial[kReduce];
-  const int64_t m = in.k + 1, b = blockIdx.y;
+  const int64_t m = in.k + 1;
   const int64_t q = blockIdx.x;
   int64_t i = static_cast<int64_t>((::sqrt(8.0 * static_cast<double>(q) + 1.0) - 1.0) / 2.0);
   while (i * (i + 1) / 2 > q) --i;
   while ((i + 1) * (i + 2) / 2 <= q) ++i;
   const int64_t j = q - i * (i + 1) / 2;
-  const double* x = gram_row(in, b, i);
-  const double* y = gram_row(in, b, j);
-  double sum = 0.0;
-  for (int64_t p = threadIdx.x; p < in.n; p += kReduce) sum += x[p] * y[p];
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int step = kReduce / 2; step > 0; step /= 2) {
-    if (threadIdx.x < step) partial[threadIdx.x] += partial[threadIdx.x + step];
+  for (int64_t b = blockIdx.y; b < in.batch; b += gridDim.y) {  // uniform over the block
+    const double* x = gram_row(in, b, i);
+    const double* y = gram_row(in, b, j);
+    double sum = 0.0;
+    for (int64_t p = threadIdx.x; p < in.n; p += kReduce) sum += x[p] * y[p];
+    partial[threadIdx.x] = sum;
     __syncthreads();
+    for (int step = kReduce / 2; step > 0; step /= 2) {
+      if (threadIdx.x < step) partial[threadIdx.x] += partial[threadIdx.x + step];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) gram[b * m * m + i * m + j] = gram[b * m * m + j * m + i] = partial[0];
+    __syncthreads();  // partial is rewritten for the next batch element
   }
-  if (threadIdx.x == 0) gram[b * m * m + i * m + j] = gram[b * m * m + j * m + i] = partial[0];
 }
 
 __host__ __device__ int64_t work_doubles(int64_t k) { return scalar::small_work_doubles(k) + k * k + k; }
@@ -127,17 +130,19 @@ __global__ void inverses_kernel(InversionBatch in, double diag_value, const doub
 __global__ void gradient_pixels_kernel(InversionBatch in, const double* s, const double* lambda, const double* a_inv,
                                        const int32_t* status, double* grad_columns, double* grad_data) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t b = blockIdx.y, k = in.k, n = in.n;
+  const int64_t k = in.k, n = in.n;
   if (i >= n) return;
-  double* gc = grad_columns + b * k * n;
-  if (status[b] != scalar::kSmallOk) {  // a rejected sample: zero derivatives
-    for (int64_t j = 0; j < k; ++j) gc[j * n + i] = 0.0;
-    grad_data[b * n + i] = 0.0;
-    return;
+  for (int64_t b = blockIdx.y; b < in.batch; b += gridDim.y) {
+    double* gc = grad_columns + b * k * n;
+    if (status[b] != scalar::kSmallOk) {  // a rejected sample: zero derivatives
+      for (int64_t j = 0; j < k; ++j) gc[j * n + i] = 0.0;
+      grad_data[b * n + i] = 0.0;
+      continue;
+    }
+    grad_data[b * n + i] = scalar::gradient_pixel(in.columns + b * k * n, n, static_cast<int>(k),
+                                                  in.data[b * in.data_stride + i], i, s + b * k, lambda + b * k,
+                                                  a_inv != nullptr ? a_inv + b * k * k : nullptr, gc);
   }
-  grad_data[b * n + i] = scalar::gradient_pixel(in.columns + b * k * n, n, static_cast<int>(k),
-                                                in.data[b * in.data_stride + i], i, s + b * k, lambda + b * k,
-                                                a_inv != nullptr ? a_inv + b * k * k : nullptr, gc);
 }
 
 __global__ void gradient_regularization_kernel(InversionBatch in, const double* s, const double* lambda,
@@ -153,8 +158,8 @@ unsigned blocks(int64_t count, int threads) { return static_cast<unsigned>((coun
 
 cudaError_t launch_gram(cudaStream_t stream, const InversionBatch& in, double* gram) {
   const int64_t m = in.k + 1;
-  gram_kernel<<<dim3(static_cast<unsigned>(m * (m + 1) / 2), static_cast<unsigned>(in.batch)), kReduce, 0,
-                stream>>>(in, gram);
+  const dim3 grid(static_cast<unsigned>(m * (m + 1) / 2), batch_blocks(in.batch));
+  gram_kernel<<<grid, kReduce, 0, stream>>>(in, gram);
   return cudaGetLastError();
 }
 
@@ -173,7 +178,7 @@ cudaError_t inversion(cudaStream_t stream, const InversionBatch& in, const scala
                       double* gram, double* work, int32_t* iwork, double* s, double* lambda, double* terms,
                       int32_t* status) {
   if (in.batch == 0) return cudaSuccess;
-  if (in.k < 1 || in.k > scalar::kMaxSmallInversion || in.batch > 65535) return cudaErrorInvalidValue;
+  if (in.k < 1 || in.k > scalar::kMaxSmallInversion) return cudaErrorInvalidValue;
   if (cudaError_t e = launch_gram(stream, in, gram); e != cudaSuccess) return e;
   solve_columns_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, settings, gram, work, iwork, s, lambda, terms,
                                                                   status);
@@ -194,11 +199,11 @@ cudaError_t inversion_gradient(cudaStream_t stream, const InversionBatch& in, do
                                double* h_inv, int32_t* status, double* grad_columns, double* grad_data,
                                double* grad_regularization) {
   if (in.batch == 0) return cudaSuccess;
-  if (in.k < 1 || in.k > scalar::kMaxSmallInversion || in.batch > 65535) return cudaErrorInvalidValue;
+  if (in.k < 1 || in.k > scalar::kMaxSmallInversion) return cudaErrorInvalidValue;
   if (cudaError_t e = launch_gram(stream, in, gram); e != cudaSuccess) return e;
   inverses_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, diag_value, gram, work, iwork, a_inv, h_inv, status);
   const bool regularized = in.regularization != nullptr;
-  gradient_pixels_kernel<<<dim3(blocks(in.n, 128), static_cast<unsigned>(in.batch)), 128, 0, stream>>>(
+  gradient_pixels_kernel<<<dim3(blocks(in.n, 128), batch_blocks(in.batch)), 128, 0, stream>>>(
       in, s, lambda, regularized ? a_inv : nullptr, status, grad_columns, grad_data);
   if (regularized && grad_regularization != nullptr)
     gradient_regularization_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, s, lambda, a_inv, h_inv,

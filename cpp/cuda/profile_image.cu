@@ -21,38 +21,42 @@ struct ProfileSet {
 constexpr int kMaxParams = kGeometryParameters + 6;
 constexpr int kThreads = 128;
 
-__global__ void render_kernel(scalar::PixelRules rules, ProfileSet set, bool accumulate, double* out) {
+__global__ void render_kernel(scalar::PixelRules rules, ProfileSet set, int64_t n_batch, bool accumulate,
+                              double* out) {
   const int64_t plane = rules.height * rules.width;
   const int64_t pixel = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (pixel >= plane) return;
-  const int64_t b = blockIdx.y;
   const int64_t row = pixel / rules.width, col = pixel % rules.width;
-  double sum = accumulate ? out[b * plane + pixel] : 0.0;
-  for (int i = 0; i < set.count; ++i) {
-    double p[kMaxParams];
-    const double* src = set.params[i] + b * set.batch_stride[i];
-    for (int k = 0; k < set.n_params[i]; ++k) p[k] = src[k];
-    sum += scalar::pixel_mean<double>(set.law[i], p, rules, row, col);
+  for (int64_t b = blockIdx.y; b < n_batch; b += gridDim.y) {
+    double sum = accumulate ? out[b * plane + pixel] : 0.0;
+    for (int i = 0; i < set.count; ++i) {
+      double p[kMaxParams];
+      const double* src = set.params[i] + b * set.batch_stride[i];
+      for (int k = 0; k < set.n_params[i]; ++k) p[k] = src[k];
+      sum += scalar::pixel_mean<double>(set.law[i], p, rules, row, col);
+    }
+    out[b * plane + pixel] = sum;
   }
-  out[b * plane + pixel] = sum;
 }
 
 template <int N>
-__global__ void render_jacobian_kernel(scalar::PixelRules rules, int32_t law, const double* params, double* image,
-                                       double* jacobian) {
+__global__ void render_jacobian_kernel(scalar::PixelRules rules, int32_t law, const double* params, int64_t n_batch,
+                                       double* image, double* jacobian) {
   const int64_t plane = rules.height * rules.width;
   const int64_t pixel = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (pixel >= plane) return;
-  const int64_t b = blockIdx.y;
-  scalar::Dual<N> p[N];
-  for (int k = 0; k < N; ++k) p[k] = scalar::Dual<N>::variable(params[b * N + k], k);
-  const scalar::Dual<N> v = scalar::pixel_mean(law, p, rules, pixel / rules.width, pixel % rules.width);
-  image[b * plane + pixel] = v.v;
-  for (int k = 0; k < N; ++k) jacobian[(b * N + k) * plane + pixel] = v.d[k];
+  for (int64_t b = blockIdx.y; b < n_batch; b += gridDim.y) {
+    scalar::Dual<N> p[N];
+    for (int k = 0; k < N; ++k) p[k] = scalar::Dual<N>::variable(params[b * N + k], k);
+    const scalar::Dual<N> v = scalar::pixel_mean(law, p, rules, pixel / rules.width, pixel % rules.width);
+    image[b * plane + pixel] = v.v;
+    for (int k = 0; k < N; ++k) jacobian[(b * N + k) * plane + pixel] = v.d[k];
+  }
 }
 
+// Blocks over the pixels (x) and the batch (y).
 dim3 grid_of(int64_t plane, int64_t n_batch) {
-  return dim3(static_cast<unsigned>((plane + kThreads - 1) / kThreads), static_cast<unsigned>(n_batch));
+  return dim3(static_cast<unsigned>((plane + kThreads - 1) / kThreads), batch_blocks(n_batch));
 }
 
 }  // namespace
@@ -85,7 +89,6 @@ cudaError_t render_profiles(cudaStream_t stream, const scalar::PixelRules& rules
                             const int64_t* batch_stride, double* out) {
   const int64_t plane = rules.height * rules.width;
   if (plane == 0 || n_batch == 0) return cudaSuccess;
-  if (n_batch > 65535) return cudaErrorInvalidConfiguration;  // grid.y; callers split larger batches
   for (int first = 0; first < n_profiles || first == 0; first += kMaxProfilesPerLaunch) {
     ProfileSet set{};
     set.count = std::min(kMaxProfilesPerLaunch, n_profiles - first);
@@ -96,7 +99,7 @@ cudaError_t render_profiles(cudaStream_t stream, const scalar::PixelRules& rules
       set.batch_stride[i] = batch_stride[first + i];
       set.params[i] = params[first + i];
     }
-    render_kernel<<<grid_of(plane, n_batch), kThreads, 0, stream>>>(rules, set, first > 0, out);
+    render_kernel<<<grid_of(plane, n_batch), kThreads, 0, stream>>>(rules, set, n_batch, first > 0, out);
     if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     if (n_profiles == 0) break;
   }
@@ -107,17 +110,16 @@ cudaError_t render_profile_jacobian(cudaStream_t stream, const scalar::PixelRule
                                     int n_params, const double* params, double* image, double* jacobian) {
   const int64_t plane = rules.height * rules.width;
   if (plane == 0 || n_batch == 0) return cudaSuccess;
-  if (n_batch > 65535) return cudaErrorInvalidConfiguration;
   const dim3 grid = grid_of(plane, n_batch);
   switch (n_params) {
     case 7:
-      render_jacobian_kernel<7><<<grid, kThreads, 0, stream>>>(rules, law, params, image, jacobian);
+      render_jacobian_kernel<7><<<grid, kThreads, 0, stream>>>(rules, law, params, n_batch, image, jacobian);
       break;
     case 8:
-      render_jacobian_kernel<8><<<grid, kThreads, 0, stream>>>(rules, law, params, image, jacobian);
+      render_jacobian_kernel<8><<<grid, kThreads, 0, stream>>>(rules, law, params, n_batch, image, jacobian);
       break;
     case 11:
-      render_jacobian_kernel<11><<<grid, kThreads, 0, stream>>>(rules, law, params, image, jacobian);
+      render_jacobian_kernel<11><<<grid, kThreads, 0, stream>>>(rules, law, params, n_batch, image, jacobian);
       break;
     default:
       return cudaErrorInvalidValue;
