@@ -13,8 +13,8 @@ The inversion's CUDA kernel solves systems of up to :data:`MAX_INVERSION_PARAMET
 profiles, MGE) with one GPU thread per batch element; a pixelization's larger systems raise NotImplementedError.
 
 CuPy: :func:`extension` returns ``galaxyfit._cuda``, whose ``render_profile``, ``psf_convolve``,
-``psf_convolve_adjoint``, ``chi_squared`` and ``invert`` take CuPy arrays (or anything with ``__cuda_array_interface__``; host
-arrays are copied over) and return CuPy arrays, on CuPy's current stream::
+``psf_convolve_adjoint``, ``chi_squared`` and ``invert`` take CuPy arrays (or anything with
+``__cuda_array_interface__``; host arrays are copied over) and return CuPy arrays, on CuPy's current stream::
 
     import cupy as cp
     from galaxyfit.kernels.cuda import extension
