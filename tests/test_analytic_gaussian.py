@@ -5,6 +5,7 @@ process) with the draws of an uninterrupted run. Also the unconstrained space NU
 differences."""
 
 import math
+import shutil
 
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +16,7 @@ from galaxyfit.errors import SearchError
 from galaxyfit.model import Collection, Model, UniformPrior
 from galaxyfit.model.priors import GaussianPrior, LogUniformPrior, TruncatedGaussianPrior
 from galaxyfit.search import FitProblem, Nautilus
+from galaxyfit.search.checkpoint import _sidecar
 from galaxyfit.search.nuts import NUTS, UnconstrainedSpace
 
 pytestmark = pytest.mark.usefixtures("jax_float64")
@@ -127,6 +129,22 @@ def test_nuts_resumes_from_its_checkpoint_with_the_same_draws(nuts_run, monkeypa
     samples, extra = search._run(FitProblem(box_model(), GaussianAnalysis(CORRELATION)))
     assert extra["search"]["resumed"] == "checkpoint"
     assert np.array_equal(samples.parameters, reference.parameters)
+
+
+def test_a_damaged_nuts_checkpoint_is_named_not_resumed(nuts_run):
+    """A checkpoint whose fingerprint matches but whose pickle is garbage or cut short (a full disk, a copy stopped
+    half-way) stops with a SearchError naming the file and what to do, not a traceback from pickle."""
+    problem, _, _, folder = nuts_run
+    reference = folder / "reference.pickle"
+    for name, content in (("garbage.pickle", b"not a pickle at all"),
+                          ("truncated.pickle", reference.read_bytes()[: reference.stat().st_size // 2])):
+        damaged = folder / name
+        damaged.write_bytes(content)
+        shutil.copy(_sidecar(reference), _sidecar(damaged))  # the same fit: the fingerprint matches
+        search = NUTS(n_warmup=200, n_samples=400, n_chains=4, seed=5, progress=False, check=False,
+                      filepath=str(damaged), checkpoint_every=100)
+        with pytest.raises(SearchError, match=f"cannot resume from checkpoint .*{name}: it is damaged .*delete it"):
+            search._run(FitProblem(box_model(), GaussianAnalysis(CORRELATION)))
 
 
 def test_nuts_arguments_are_checked():
