@@ -21,7 +21,7 @@ from galaxyfit.cli.arguments import (SHORTHAND_NAMES, UsageError, _exposure_time
                                      _search_help, _seed)
 from galaxyfit.cli.demo_commands import (DEMO_EXPOSURE_TIME, DEMO_TRUTH, _demo_galaxy, _simulated_dataset,  # noqa: F401
                                          cmake_dir, demo, simulate, timing)
-from galaxyfit.cli.fit_command import _load_dataset, fit  # noqa: F401  (_load_dataset: tests)
+from galaxyfit.cli.fit_command import CHECKPOINT_FILES, _load_dataset, fit  # noqa: F401  (_load_dataset: tests)
 
 __all__ = ["DEMO_EXPOSURE_TIME", "DEMO_TRUTH", "Terminated", "UsageError", "build_parser", "console_main", "main"]
 
@@ -256,8 +256,8 @@ def _run(argv, synchronous_dispatch: bool = False) -> int:
     except KeyboardInterrupt as exc:
         resume = ""
         search_name = getattr(args, "search", None)
-        if args.command == "fit" and search_name in ("nautilus", "nuts"):
-            checkpoint = Path(args.output or ".") / ("nautilus_checkpoint.hdf5" if search_name == "nautilus" else "nuts_checkpoint.pickle")
+        if args.command == "fit" and search_name in CHECKPOINT_FILES:
+            checkpoint = Path(args.output or ".") / CHECKPOINT_FILES[search_name]
             if getattr(args, "name", None) is not None:
                 folder = Path(args.output, args.path_prefix or "", args.name)
                 resume = f"; run the same command again to resume from the checkpoint under {folder}/<identifier>/files/search_internal"

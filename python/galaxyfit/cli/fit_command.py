@@ -92,6 +92,9 @@ def _mask_radius(args) -> float | None:
 
 
 #: Options given per band (one value for every band, or one per image in the images' order).
+#: The checkpoint that `galaxyfit fit --output DIR` (without --name) writes in DIR, for the searches that keep one.
+CHECKPOINT_FILES = {"nautilus": "nautilus_checkpoint.hdf5", "nuts": "nuts_checkpoint.pickle"}
+
 _PER_BAND = {"pixel_scale": "--pixel-scale", "noise_map": "--noise-map", "psf": "--psf", "mask": "--mask"}
 
 
@@ -353,12 +356,12 @@ def _fit_one(args) -> int:
         try:
             import h5py  # noqa: F401
 
-            search.filepath = str(Path(args.output) / "nautilus_checkpoint.hdf5")
+            search.filepath = str(Path(args.output) / CHECKPOINT_FILES["nautilus"])
             Path(args.output).mkdir(parents=True, exist_ok=True)
         except ImportError:
             pass
     if args.search == "nuts" and args.output is not None:
-        search.filepath = str(Path(args.output) / "nuts_checkpoint.pickle")
+        search.filepath = str(Path(args.output) / CHECKPOINT_FILES["nuts"])
         Path(args.output).mkdir(parents=True, exist_ok=True)
     result = search.fit(model, analysis, **start_point)
     _print_result(result)

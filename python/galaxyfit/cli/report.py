@@ -28,6 +28,11 @@ def _print_result(result, truth_vector=None) -> None:
         print(f"; log evidence{kind} {result.log_evidence:.3f}{error}")
     else:
         print()
+    search = result.search
+    if search.get("name") == "nuts" and "max_r_hat" in search:  # a sampler without an evidence: its convergence
+        print(f"NUTS: {search['n_chains']} chains x {search['n_samples']} draws; max R-hat {search['max_r_hat']:.4f}, "
+              f"min ESS {search['min_ess']:.0f}, {search['divergences']} divergent transitions, "
+              f"{search['mean_tree_steps']:.1f} leapfrog steps per draw")
     intensities = result.linear_light_profile_intensities
     if intensities:
         print("solved intensities (best fit; error from the linear solve):")
