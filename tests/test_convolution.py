@@ -164,6 +164,14 @@ def test_bad_arguments_raise_clear_errors():
         _core.convolve(image, kernel, None, "fourier")
     with pytest.raises(NotImplementedError, match="kernel"):
         jax.grad(lambda k: jnp.sum(psf_convolve(image, k, runs)))(kernel)
+    # Runs are checked against the image before any kernel sees them (the CUDA handlers rely on it).
+    bad = np.array([[0, 0, 10], [10, 2, 5]], dtype=np.int32)  # row 10 of a 10-row image
+    with pytest.raises(ValueError, match=r"pixel run 1 \(row 10, columns 2\.\.5\) lies outside the 10 x 10 image"):
+        psf_convolve(image, kernel, bad)
+    with pytest.raises(ValueError, match="pixel run 0 .* lies outside"):
+        psf_convolve_adjoint(np.ones(3), kernel, np.array([[2, 8, 11]]), (10, 10))
+    with pytest.raises(ValueError, match="values must end in the runs' 100 pixels"):
+        psf_convolve_adjoint(np.ones(99), kernel, runs, (10, 10))
 
 
 def test_fft_convolution_primitive_matches_scipy_and_differentiates():

@@ -4,6 +4,7 @@
 // the images. Imported only by python/galaxyfit/kernels/cuda.py; importing it needs no GPU (the CUDA runtime is
 // linked statically and the driver is first asked for a device when a kernel runs).
 #include <cuda_runtime_api.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -46,7 +47,9 @@ struct DeviceArray {
 DeviceArray device_array(const py::object& value, const char* dtype, const char* name) {
   py::module_ cupy = py::module_::import("cupy");
   DeviceArray a;
-  a.array = cupy.attr("ascontiguousarray")(value, py::arg("dtype") = dtype);
+  // cupy.asarray first: ascontiguousarray takes only cupy arrays (numpy arrays, lists and other
+  // __cuda_array_interface__ objects go through asarray, on CuPy's current stream).
+  a.array = cupy.attr("ascontiguousarray")(cupy.attr("asarray")(value, py::arg("dtype") = dtype));
   py::dict interface = a.array.attr("__cuda_array_interface__");
   for (auto d : interface["shape"].cast<py::tuple>()) a.shape.push_back(d.cast<int64_t>());
   a.pointer = interface["data"].cast<py::tuple>()[0].cast<uintptr_t>();
@@ -83,20 +86,21 @@ int64_t product(const std::vector<int64_t>& v) {
   return p;
 }
 
-// The runs, checked on the host against the image (they are small: three int32 per run) and then on the device.
+// The runs, checked on the host against the image (they are small: three int32 per run; cupy.asnumpy waits for
+// CuPy's current stream), then put on the device.
 DeviceArray checked_runs(const py::object& runs, int64_t ny, int64_t nx, int64_t ky, int64_t kx, int64_t* n_out) {
-  DeviceArray d = device_array(runs, "int32", "runs");
-  if (d.shape.size() != 2 || d.shape[1] != 3) throw py::value_error("runs must have shape (n_runs, 3)");
-  std::vector<galaxyfit::PixelRun> host(static_cast<size_t>(d.shape[0]));
-  check(cudaMemcpy(host.data(), at<int32_t>(d), host.size() * sizeof(galaxyfit::PixelRun), cudaMemcpyDeviceToHost),
-        "runs");
+  py::module_ cupy = py::module_::import("cupy"), numpy = py::module_::import("numpy");
+  const auto host = numpy.attr("ascontiguousarray")(cupy.attr("asnumpy")(runs), py::arg("dtype") = "int32")
+                        .cast<py::array_t<int32_t, py::array::c_style>>();
+  if (host.ndim() != 2 || host.shape(1) != 3) throw py::value_error("runs must have shape (n_runs, 3)");
+  const auto* pixel_runs = reinterpret_cast<const galaxyfit::PixelRun*>(host.data());
   try {
-    galaxyfit::check_convolution_arguments(ny, nx, ky, kx, host.data(), d.shape[0]);
+    galaxyfit::check_convolution_arguments(ny, nx, ky, kx, pixel_runs, host.shape(0));
   } catch (const galaxyfit::ConvolutionError& e) {
     throw py::value_error(e.what());
   }
-  *n_out = galaxyfit::run_pixel_count(host.data(), d.shape[0]);
-  return d;
+  *n_out = galaxyfit::run_pixel_count(pixel_runs, host.shape(0));
+  return device_array(host, "int32", "runs");
 }
 
 int64_t batch_of(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const char* what) {
@@ -249,8 +253,10 @@ py::dict invert(const py::object& columns_in, const py::object& data_in, const p
     h = device_array(regularization_in, "float64", "regularization");
     if (h.shape.size() < 2 || h.shape.back() != k || h.shape[h.shape.size() - 2] != k)
       throw py::value_error("regularization must be (k, k) or (..., k, k)");
+    const int64_t h_batch = product(leading(h.shape, 2));
+    if (h_batch != 1 && h_batch != batch) throw py::value_error("regularization batch must be 1 or the columns' batch");
     in.regularization = at<double>(h);
-    in.h_stride = h.shape.size() > 2 ? k * k : 0;
+    in.h_stride = h_batch == 1 ? 0 : k * k;
   }
   const auto sizes = galaxyfit::cuda::inversion_scratch(k, batch);
   const DeviceArray gram = empty({sizes.gram_doubles}), work = empty({sizes.work_doubles});

@@ -10,6 +10,12 @@ namespace {
 
 constexpr int kScanThreads = 1024;
 
+// Python checks the runs against the image (kernels/convolution.py); the kernels check again, so that a bad run
+// written by another caller is skipped instead of writing outside its buffer (the CPU handler reports it).
+__device__ bool run_inside(int32_t row, int32_t begin, int32_t end, int64_t ny, int64_t nx) {
+  return row >= 0 && row < ny && begin >= 0 && begin <= end && end <= nx;
+}
+
 // offsets[r] = pixels of runs 0..r-1 (offsets[n_runs] = all of them): one block; each thread sums a contiguous
 // chunk of runs, the chunk totals are scanned in shared memory, and each thread writes its chunk's offsets.
 __global__ void run_offsets_kernel(const int32_t* runs, int64_t n_runs, int64_t* offsets) {
@@ -40,6 +46,7 @@ __global__ void convolve_kernel(const double* image, int64_t image_stride, int64
                                 const int64_t* offsets, int64_t n_out, int64_t n_batch, double* out) {
   const int64_t r = blockIdx.x;
   const int32_t row = runs[3 * r], begin = runs[3 * r + 1], end = runs[3 * r + 2];
+  if (!run_inside(row, begin, end, ny, nx) || offsets[r + 1] > n_out) return;  // bad runs: never out of bounds
   for (int64_t b = blockIdx.y; b < n_batch; b += gridDim.y)
     for (int32_t c = begin + threadIdx.x; c < end; c += blockDim.x)
       out[b * n_out + offsets[r] + (c - begin)] =
@@ -51,9 +58,11 @@ __global__ void fill_index_kernel(int32_t* index, int64_t count) {
   if (k < count) index[k] = -1;
 }
 
-__global__ void scatter_index_kernel(const int32_t* runs, const int64_t* offsets, int64_t nx, int32_t* index) {
+__global__ void scatter_index_kernel(const int32_t* runs, const int64_t* offsets, int64_t ny, int64_t nx,
+                                     int64_t n_out, int32_t* index) {
   const int64_t r = blockIdx.x;
   const int32_t row = runs[3 * r], begin = runs[3 * r + 1], end = runs[3 * r + 2];
+  if (!run_inside(row, begin, end, ny, nx) || offsets[r + 1] > n_out) return;
   for (int32_t c = begin + threadIdx.x; c < end; c += blockDim.x)
     index[row * nx + c] = static_cast<int32_t>(offsets[r] + (c - begin));
 }
@@ -77,6 +86,7 @@ cudaError_t psf_convolve(cudaStream_t stream, const double* image, int64_t image
   if (n_runs == 0 || n_batch == 0) return cudaSuccess;
   if (n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
   run_offsets_kernel<<<1, kScanThreads, 0, stream>>>(runs, n_runs, offsets);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   convolve_kernel<<<dim3(static_cast<unsigned>(n_runs), batch_blocks(n_batch)), 64, 0, stream>>>(
       image, image_batch == 1 ? 0 : ny * nx, ny, nx, kernel, kernel_batch == 1 ? 0 : ky * kx, ky, kx, runs, offsets,
       n_out, n_batch, out);
@@ -91,9 +101,11 @@ cudaError_t psf_convolve_adjoint(cudaStream_t stream, const double* cotangent, i
   if (n_runs > 0x7fffffff) return cudaErrorInvalidConfiguration;
   const unsigned pixel_blocks = static_cast<unsigned>((ny * nx + 255) / 256);
   fill_index_kernel<<<pixel_blocks, 256, 0, stream>>>(index, ny * nx);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   if (n_runs > 0) {
     run_offsets_kernel<<<1, kScanThreads, 0, stream>>>(runs, n_runs, offsets);
-    scatter_index_kernel<<<static_cast<unsigned>(n_runs), 64, 0, stream>>>(runs, offsets, nx, index);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+    scatter_index_kernel<<<static_cast<unsigned>(n_runs), 64, 0, stream>>>(runs, offsets, ny, nx, n_out, index);
   }
   adjoint_kernel<<<dim3(pixel_blocks, batch_blocks(n_batch)), 256, 0, stream>>>(
       cotangent, cotangent_batch == 1 ? 0 : n_out, index, ny, nx, kernel, kernel_batch == 1 ? 0 : ky * kx, ky, kx,

@@ -125,6 +125,14 @@ __global__ void inverses_kernel(InversionBatch in, double diag_value, const doub
   const double* h = in.regularization != nullptr ? in.regularization + b * in.h_stride : nullptr;
   status[b] = scalar::regularized_inverses(f, static_cast<int>(k), h, in.flags, diag_value, a_inv + b * k * k,
                                            h_inv + b * k * k, w, iwork + b * scalar::small_work_ints(k));
+  // With regularized columns the CPU kernel rebuilds the whole system and rejects a non-finite one (finish_flags).
+  bool any_regularized = false, finite = true;
+  for (int64_t j = 0; j < k; ++j) any_regularized = any_regularized || (in.flags[j] & scalar::kSmallRegularized) != 0;
+  if (status[b] == scalar::kSmallOk && any_regularized) {
+    for (int64_t q = 0; q < m * m; ++q) finite = finite && scalar::finite(gram[b * m * m + q]);
+    for (int64_t q = 0; q < k * k && h != nullptr; ++q) finite = finite && scalar::finite(h[q]);
+    if (!finite) status[b] = scalar::kSmallNotFinite;
+  }
 }
 
 __global__ void gradient_pixels_kernel(InversionBatch in, const double* s, const double* lambda, const double* a_inv,
@@ -146,10 +154,15 @@ __global__ void gradient_pixels_kernel(InversionBatch in, const double* s, const
 }
 
 __global__ void gradient_regularization_kernel(InversionBatch in, const double* s, const double* lambda,
-                                               const double* a_inv, const double* h_inv, double* grad) {
+                                               const double* a_inv, const double* h_inv, const int32_t* status,
+                                               double* grad) {
   const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (b >= in.batch) return;
   const int64_t k = in.k;
+  if (status[b] != scalar::kSmallOk) {  // a rejected sample: zero derivatives
+    for (int64_t q = 0; q < k * k; ++q) grad[b * k * k + q] = 0.0;
+    return;
+  }
   scalar::gradient_regularization(static_cast<int>(k), s + b * k, lambda + b * k, a_inv + b * k * k,
                                   h_inv + b * k * k, grad + b * k * k);
 }
@@ -182,6 +195,7 @@ cudaError_t inversion(cudaStream_t stream, const InversionBatch& in, const scala
   if (cudaError_t e = launch_gram(stream, in, gram); e != cudaSuccess) return e;
   solve_columns_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, settings, gram, work, iwork, s, lambda, terms,
                                                                   status);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   residual_kernel<<<static_cast<unsigned>(in.batch), kReduce, 0, stream>>>(in, s, lambda, terms, status);
   return cudaGetLastError();
 }
@@ -202,11 +216,14 @@ cudaError_t inversion_gradient(cudaStream_t stream, const InversionBatch& in, do
   if (in.k < 1 || in.k > scalar::kMaxSmallInversion) return cudaErrorInvalidValue;
   if (cudaError_t e = launch_gram(stream, in, gram); e != cudaSuccess) return e;
   inverses_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, diag_value, gram, work, iwork, a_inv, h_inv, status);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   const bool regularized = in.regularization != nullptr;
-  gradient_pixels_kernel<<<dim3(blocks(in.n, 128), batch_blocks(in.batch)), 128, 0, stream>>>(
-      in, s, lambda, regularized ? a_inv : nullptr, status, grad_columns, grad_data);
+  if (in.n > 0)  // no pixels: nothing to differentiate (and no zero-sized grid)
+    gradient_pixels_kernel<<<dim3(blocks(in.n, 128), batch_blocks(in.batch)), 128, 0, stream>>>(
+        in, s, lambda, regularized ? a_inv : nullptr, status, grad_columns, grad_data);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   if (regularized && grad_regularization != nullptr)
-    gradient_regularization_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, s, lambda, a_inv, h_inv,
+    gradient_regularization_kernel<<<blocks(in.batch, 64), 64, 0, stream>>>(in, s, lambda, a_inv, h_inv, status,
                                                                              grad_regularization);
   return cudaGetLastError();
 }

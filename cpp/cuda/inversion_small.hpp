@@ -422,10 +422,10 @@ GALAXYFIT_HD int32_t regularized_inverses(const double* curvature, int k, const 
 GALAXYFIT_HD double gradient_pixel(const double* columns, int64_t n, int k, double y_i, int64_t i, const double* s,
                                    const double* lambda, const double* a_inv, double* grad_columns) {
   double r = y_i, u = 0.0;
-  for (int j = 0; j < k; ++j) {
+  for (int j = 0; j < k; ++j) {  // zero amplitudes skipped, as the CPU kernel does (a rejected sample: s = 0)
     const double b = columns[j * n + i];
-    r -= s[j] * b;
-    u += lambda[j] * b;
+    if (s[j] != 0.0) r -= s[j] * b;
+    if (lambda[j] != 0.0) u += lambda[j] * b;
   }
   for (int j = 0; j < k; ++j) {
     double g = -2.0 * (r * (s[j] + lambda[j]) - u * s[j]);

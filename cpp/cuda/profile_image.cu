@@ -73,7 +73,10 @@ const double* rule_table(cudaError_t* error) {
     scalar::fill_rule_table(host.data(), host.data() + scalar::kRuleTableSize);
     double* table = nullptr;
     if ((*error = cudaMalloc(&table, host.size() * sizeof(double))) != cudaSuccess) return nullptr;
+    // From pageable memory cudaMemcpy may return before the DMA is done, and XLA's and CuPy's non-blocking streams
+    // do not wait for the legacy stream: wait for the table before any kernel can read it.
     *error = cudaMemcpy(table, host.data(), host.size() * sizeof(double), cudaMemcpyHostToDevice);
+    if (*error == cudaSuccess) *error = cudaDeviceSynchronize();
     if (*error != cudaSuccess) {
       cudaFree(table);
       return nullptr;

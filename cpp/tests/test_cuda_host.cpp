@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 #include "../cuda/inversion_small.hpp"
@@ -390,6 +391,21 @@ void inversions() {
   Problem bad = gaussians(4, 19);
   bad.data[17] = std::nan("");
   compare_inversion(bad, positive, "a NaN in the data (status 3)");
+
+  {  // A rejected sample (s = lambda = 0) whose columns hold an infinity: finite derivatives, as the CPU kernel's.
+    Problem p = gaussians(3, 23);
+    p.columns[1 * p.n + 5] = std::numeric_limits<double>::infinity();
+    std::vector<double> zero(p.k, 0.0), gc(p.k * p.n), gd(p.n), gc2(p.k * p.n);
+    CHECK(galaxyfit::inversion_gradient(p.columns.data(), p.data.data(), p.n, p.k, nullptr, p.flags.data(), positive,
+                                        zero.data(), zero.data(), gc.data(), gd.data(), nullptr) ==
+          galaxyfit::InversionStatus::kOk);
+    for (int64_t i = 0; i < p.n; ++i) {
+      const double g = sc::gradient_pixel(p.columns.data(), p.n, static_cast<int>(p.k), p.data[i], i, zero.data(),
+                                          zero.data(), nullptr, gc2.data());
+      CHECK(std::isfinite(g) && g == gd[i]);
+    }
+    for (size_t q = 0; q < gc.size(); ++q) CHECK(std::isfinite(gc2[q]) && gc2[q] == gc[q]);
+  }
 
   std::vector<double> guess(mge.k);
   for (int64_t j = 0; j < mge.k; ++j) guess[j] = (j % 3 == 0) ? 1.0 : -1.0;

@@ -49,13 +49,23 @@ def runs_from_mask(mask) -> np.ndarray:
     return _core.runs_from_mask(np.ascontiguousarray(mask, dtype=np.uint8))
 
 
-def _check_runs(runs) -> np.ndarray:
+def _check_runs(runs, image_shape) -> np.ndarray:
+    """The runs as a contiguous int32 (n_runs, 3) array, each inside the (ny, nx) image: the CPU handlers check
+    them again, the CUDA handlers (which cannot read them without a copy to the host) rely on this."""
     if isinstance(runs, jax.core.Tracer):
         raise TypeError("runs must be a concrete (numpy) array: it fixes the output shape")
     runs = np.asarray(runs)
     if runs.ndim != 2 or runs.shape[1] != 3:
         raise ValueError(f"runs must have shape (n_runs, 3), got {runs.shape}")
-    return np.ascontiguousarray(runs, dtype=np.int32)
+    runs = np.ascontiguousarray(runs, dtype=np.int32)
+    ny, nx = (int(n) for n in image_shape[-2:])
+    row, begin, end = runs[:, 0], runs[:, 1], runs[:, 2]
+    outside = (row < 0) | (row >= ny) | (begin < 0) | (end > nx) | (begin > end)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"pixel run {first} (row {row[first]}, columns {begin[first]}..{end[first]}) lies outside "
+                         f"the {ny} x {nx} image")
+    return runs
 
 
 def _check_kernel_shape(kernel_shape) -> None:
@@ -71,11 +81,11 @@ def psf_convolve(image, kernel, runs):
     Returns shape (..., n_out) float64 with n_out = sum(col_end - col_begin). Leading (batch) dimensions of image
     and kernel must be equal or absent. Raises ValueError for even kernels and TypeError for a traced ``runs``.
     """
-    runs = _check_runs(runs)
     image = jnp.asarray(image, dtype=jnp.float64)
     kernel = jnp.asarray(kernel, dtype=jnp.float64)
     if image.ndim < 2 or kernel.ndim < 2:
         raise ValueError("image and kernel must be at least 2-dimensional")
+    runs = _check_runs(runs, image.shape)
     _check_kernel_shape(kernel.shape)
     n_out = int((runs[:, 2] - runs[:, 1]).sum())
     return psf_convolve_p.bind(image, kernel, jnp.asarray(runs), n_out=n_out)
@@ -84,11 +94,14 @@ def psf_convolve(image, kernel, runs):
 @in_float64
 def psf_convolve_adjoint(values, kernel, runs, image_shape):
     """Transpose of :func:`psf_convolve`: values (..., n_out) -> image (..., ny, nx) with (ny, nx) = image_shape."""
-    runs = _check_runs(runs)
+    shape = tuple(int(s) for s in image_shape)
+    runs = _check_runs(runs, shape)
     values = jnp.asarray(values, dtype=jnp.float64)
     kernel = jnp.asarray(kernel, dtype=jnp.float64)
     _check_kernel_shape(kernel.shape)
-    shape = tuple(int(s) for s in image_shape)
+    n_out = int((runs[:, 2] - runs[:, 1]).sum())
+    if values.ndim < 1 or values.shape[-1] != n_out:
+        raise ValueError(f"values must end in the runs' {n_out} pixels, got shape {values.shape}")
     return psf_convolve_adjoint_p.bind(values, kernel, jnp.asarray(runs), image_shape=shape)
 
 
