@@ -178,22 +178,23 @@ GALAXYFIT_HD S stencil_mean(const Geometry<S>& g, const Law<S>& law, const Pixel
   return mean;
 }
 
-// Graded Gauss-Legendre rule t^power on [0, 1] (profile_kernel.hpp's graded_rule).
-GALAXYFIT_HD void graded_rule(const PixelRules& c, int order, int power, double* node, double* weight) {
-  const double* gn = c.gl_node + rule_offset(order);
-  const double* gw = c.gl_weight + rule_offset(order);
-  for (int i = 0; i < order; ++i) {
-    const double t = gn[i] + 0.5;
-    node[i] = ::pow(t, power);
-    weight[i] = gw[i] * power * ::pow(t, power - 1);
-  }
-}
+// Graded Gauss-Legendre rule t^power on [0, 1] (profile_kernel.hpp's graded_rule), its nodes and weights computed
+// where they are used: no per-thread arrays (a CUDA thread's stack would hold four 64-entry tables).
+struct GradedRule {
+  const double* gl_node;
+  const double* gl_weight;
+  int order, power;
+  GALAXYFIT_HD GradedRule(const PixelRules& c, int order_, int power_)
+      : gl_node(c.gl_node + rule_offset(order_)), gl_weight(c.gl_weight + rule_offset(order_)), order(order_),
+        power(power_) {}
+  GALAXYFIT_HD double node(int i) const { return ::pow(gl_node[i] + 0.5, power); }
+  GALAXYFIT_HD double weight(int i) const { return gl_weight[i] * power * ::pow(gl_node[i] + 0.5, power - 1); }
+};
 
 // Signed integral over the triangle (centre, centre + a, centre + b) (profile_kernel.hpp's triangle_sum).
 template <class S>
 GALAXYFIT_HD S triangle_sum(const Geometry<S>& g, const Law<S>& law, const S& ay, const S& ax, const S& by,
-                            const S& bx, const double* rn, const double* rw, int n_radial, const double* tn,
-                            const double* tw, int n_tangential) {
+                            const S& bx, const GradedRule& radial, const GradedRule& tangential) {
   const S ey = by - ay, ex = bx - ax;
   const S a_dot_e = g.ayy * (ay * ey) + g.axx * (ax * ex) + g.axy * (ay * ex + ax * ey);
   const S e_dot_e = g.quadratic(ey, ex);
@@ -206,13 +207,15 @@ GALAXYFIT_HD S triangle_sum(const Geometry<S>& g, const Law<S>& law, const S& ay
     const double sign = side == 0 ? -1.0 : 1.0;
     const S det = fx * py - fy * px;
     S side_sum(0.0);
-    for (int j = 0; j < n_tangential; ++j) {
-      const double v = tn[j];
+    for (int j = 0; j < tangential.order; ++j) {
+      const double v = tangential.node(j), tw = tangential.weight(j);
       const S qy = fy + v * (py - fy);
       const S qx = fx + v * (px - fx);
       const S s_edge = g.quadratic(qy, qx);
-      for (int k = 0; k < n_radial; ++k)
-        side_sum = side_sum + law((rn[k] * rn[k]) * s_edge) * (rn[k] * rw[k] * tw[j]);
+      for (int k = 0; k < radial.order; ++k) {
+        const double u = radial.node(k);
+        side_sum = side_sum + law((u * u) * s_edge) * (u * radial.weight(k) * tw);
+      }
     }
     total = total + sign * (det * side_sum);
   }
@@ -229,9 +232,7 @@ GALAXYFIT_HD S patch_mean(const Geometry<S>& g, const Law<S>& law, const PixelRu
   const int dj = j < radius ? radius - j : (j > radius + 1 ? j - radius - 1 : 0);
   const int distance = di > dj ? di : dj;
   if (distance == 0 && law.cusp() && place.inside) {
-    double rn[64], rw[64], tn[64], tw[64];
-    graded_rule(c, c.cusp_radial, 4, rn, rw);
-    graded_rule(c, c.cusp_tangential, 3, tn, tw);
+    const GradedRule radial(c, c.cusp_radial, 4), tangential(c, c.cusp_tangential, 3);
     const int p = i - radius, q = j - radius;
     const double corner_y = c.y0 + (row0 + radius - 0.5) * c.hy;
     const double corner_x = c.x0 + (col0 + radius - 0.5) * c.hx;
@@ -241,10 +242,10 @@ GALAXYFIT_HD S patch_mean(const Geometry<S>& g, const Law<S>& law, const PixelRu
       ox[k] = S(corner_x + c.hx * (q + k)) - g.cx;
     }
     auto horizontal = [&](int a, int b) {  // (oy[a], ox[b]) -> (oy[a], ox[b] + hx)
-      return triangle_sum(g, law, oy[a], ox[b], oy[a], ox[b] + c.hx, rn, rw, c.cusp_radial, tn, tw, c.cusp_tangential);
+      return triangle_sum(g, law, oy[a], ox[b], oy[a], ox[b] + c.hx, radial, tangential);
     };
     auto vertical = [&](int a, int b) {  // (oy[a], ox[b]) -> (oy[a] + hy, ox[b])
-      return triangle_sum(g, law, oy[a], ox[b], oy[a] + c.hy, ox[b], rn, rw, c.cusp_radial, tn, tw, c.cusp_tangential);
+      return triangle_sum(g, law, oy[a], ox[b], oy[a] + c.hy, ox[b], radial, tangential);
     };
     const double inv_area = 1.0 / (c.hy * c.hx);
     return (horizontal(0, 0) + vertical(0, 1) - horizontal(1, 0) - vertical(0, 0)) * inv_area;
