@@ -42,8 +42,7 @@ build_jaxlib="$(sed -n "s/.*\"jaxlib==\([0-9.]*\); python_version < '3.14'\".*/\
 "$tools_python" -m pip install --quiet --disable-pip-version-check --no-deps pybind11 "jaxlib==$build_jaxlib"
 cmake -S "$source_dir" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DGALAXYFIT_PYTHON=ON -DGALAXYFIT_CUDA=ON \
   -DGALAXYFIT_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$nvcc" \
-  -DPython_EXECUTABLE="$tools_python" -Dpybind11_DIR="$("$tools_python" -m pybind11 --cmakedir)" \
-  -DCMAKE_PREFIX_PATH="$("$tools_python" -m cmeel cmake)"
+  -DPython_EXECUTABLE="$tools_python" -Dpybind11_DIR="$("$tools_python" -m pybind11 --cmakedir)"
 cmake --build "$work/build" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" --target _cuda
 package="$("$python" -P -c 'import galaxyfit, os; print(os.path.dirname(galaxyfit.__file__))')"
 cp "$work"/build/_cuda*.so "$package/"
