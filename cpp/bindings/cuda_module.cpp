@@ -187,19 +187,11 @@ py::object render_profile(int law, const py::object& params_in, double y0, doubl
   }
   if (params.shape.back() != n_params)
     throw py::value_error("params must end in " + std::to_string(n_params) + " values for this law");
-  galaxyfit::scalar::PixelRules rules{};
-  rules.y0 = y0, rules.x0 = x0, rules.hy = hy, rules.hx = hx, rules.height = height, rules.width = width;
-  rules.n_rings = c.n_rings;
-  for (int k = 0; k < c.n_rings; ++k) {
-    rules.ring_distance[k] = c.ring_distance[k];
-    rules.ring_order[k] = c.ring_order[k];
-  }
-  rules.cusp_radial = cusp_radial, rules.cusp_tangential = cusp_tangential;
   cudaError_t error = cudaSuccess;
   const double* table = galaxyfit::cuda::rule_table(&error);
   check(error, "render_profile");
-  rules.gl_node = table;
-  rules.gl_weight = table + galaxyfit::scalar::kRuleTableSize;
+  const galaxyfit::scalar::PixelRules rules =
+      galaxyfit::scalar::pixel_rules(c, table, table + galaxyfit::scalar::kRuleTableSize);
   const auto lead = leading(params.shape, 1);
   const int64_t n_batch = product(lead);
   std::vector<int64_t> shape = lead;

@@ -48,19 +48,11 @@ ffi::Error device_rules(cudaStream_t stream, ffi::ScratchAllocator& scratch, con
                                       span_begin, span_end, height, width, &c, n_params);
       e.failure())
     return e;
-  *rules = galaxyfit::scalar::PixelRules{};
-  rules->y0 = c.y0, rules->x0 = c.x0, rules->hy = c.hy, rules->hx = c.hx;
-  rules->height = c.height, rules->width = c.width, rules->n_rings = c.n_rings;
-  for (int k = 0; k < c.n_rings; ++k) {
-    rules->ring_distance[k] = c.ring_distance[k];
-    rules->ring_order[k] = c.ring_order[k];
-  }
-  rules->cusp_radial = c.cusp_radial, rules->cusp_tangential = c.cusp_tangential;
   cudaError_t error = cudaSuccess;
   const double* table = galaxyfit::cuda::rule_table(&error);
   if (table == nullptr) return cuda_error(name, error);
-  rules->gl_node = table;
-  rules->gl_weight = table + galaxyfit::scalar::kRuleTableSize;
+  *rules = galaxyfit::scalar::pixel_rules(c, table, table + galaxyfit::scalar::kRuleTableSize);
+  rules->span_begin = rules->span_end = nullptr;  // host memory: copied to the device below
   if (c.span_begin != nullptr) {
     int32_t* spans = nullptr;
     if (auto e = scratch_array(scratch, 2 * static_cast<size_t>(height), name, &spans); e.failure()) return e;

@@ -40,6 +40,22 @@ inline void fill_rule_table(double* node, double* weight) {
     gauss_legendre_nodes(order, node + rule_offset(order), weight + rule_offset(order));
 }
 
+/// The rules of a validated RenderConfig with the table's nodes and weights (on the device, or on the host for tests);
+/// spans are taken as given (the CUDA handlers put them on the device first).
+inline PixelRules pixel_rules(const RenderConfig& c, const double* node, const double* weight) {
+  PixelRules r{};
+  r.y0 = c.y0, r.x0 = c.x0, r.hy = c.hy, r.hx = c.hx, r.height = c.height, r.width = c.width;
+  r.n_rings = c.n_rings;
+  for (int k = 0; k < c.n_rings; ++k) {
+    r.ring_distance[k] = c.ring_distance[k];
+    r.ring_order[k] = c.ring_order[k];
+  }
+  r.cusp_radial = c.cusp_radial, r.cusp_tangential = c.cusp_tangential;
+  r.span_begin = c.span_begin, r.span_end = c.span_end;
+  r.gl_node = node, r.gl_weight = weight;
+  return r;
+}
+
 // ---- laws (profile_image.hpp; the same algebra as cpp/src/profile_kernel.hpp) -------------------------------------
 
 template <class S>

@@ -1,9 +1,10 @@
-// The CUDA kernels' per-pixel arithmetic (cpp/cuda/*.hpp), compiled here as plain C++ and run on the CPU, against
-// the CPU kernels: profile images and their Jacobians for every law (centre inside the box, centre beyond its edge
-// where the patch is clamped and the cusp rule is off, column spans), the direct convolution and its adjoint, chi^2,
-// and the small inversion with its gradient (multi-Gaussian, free-sign sky, regularized, held-zero, unconstrained,
-// warm-started) against galaxyfit::invert, invert_gram and inversion_gradient. The CUDA kernels call exactly these functions, one thread per output, so what is checked here is their
-// arithmetic; their launch code needs a GPU (bench/gpu/run.sh).
+// The CUDA kernels' per-pixel arithmetic (cpp/cuda/*.hpp), compiled here as plain C++ and run on the CPU, against the
+// CPU kernels: profile images and their Jacobians for every law (centre inside the box, centre beyond its edge where
+// the patch is clamped and the cusp rule is off, column spans), the direct convolution and its adjoint, chi^2, and the
+// small inversion with its gradient (multi-Gaussian, free-sign sky, regularized, held-zero, unconstrained, warm-
+// started) against galaxyfit::invert, invert_gram and inversion_gradient. The CUDA kernels call exactly these
+// functions, one thread per output, so what is checked here is their arithmetic; their launch code needs a GPU
+// (bench/gpu/run.sh).
 #include <galaxyfit/convolution.hpp>
 #include <galaxyfit/inversion.hpp>
 #include <galaxyfit/profile_image.hpp>
@@ -44,16 +45,7 @@ RenderConfig box(int64_t height, int64_t width, double h) {
   return c;
 }
 
-sc::PixelRules rules_of(const RenderConfig& c) {
-  sc::PixelRules r{};
-  r.y0 = c.y0, r.x0 = c.x0, r.hy = c.hy, r.hx = c.hx, r.height = c.height, r.width = c.width;
-  r.n_rings = c.n_rings;
-  for (int k = 0; k < c.n_rings; ++k) r.ring_distance[k] = c.ring_distance[k], r.ring_order[k] = c.ring_order[k];
-  r.cusp_radial = c.cusp_radial, r.cusp_tangential = c.cusp_tangential;
-  r.span_begin = c.span_begin, r.span_end = c.span_end;
-  r.gl_node = g_node.data(), r.gl_weight = g_weight.data();
-  return r;
-}
+sc::PixelRules rules_of(const RenderConfig& c) { return sc::pixel_rules(c, g_node.data(), g_weight.data()); }
 
 // Geometry [c_y, c_x, A_yy, A_xx, A_xy] from PyAutoGalaxy-style ellipticity components (profile_image.hpp).
 std::vector<double> geometry(double cy, double cx, double ey, double ex) {
@@ -335,8 +327,8 @@ void compare_gradient(const Problem& p, const galaxyfit::InversionSettings& sett
   for (int64_t i = 0; i < n; ++i)
     gd2[i] = sc::gradient_pixel(p.columns.data(), n, static_cast<int>(k), p.data[i], i, s.data(), lambda.data(),
                                 h != nullptr ? a_inv.data() : nullptr, gc2.data());
-  if (h != nullptr) sc::gradient_regularization(static_cast<int>(k), s.data(), lambda.data(), a_inv.data(), h_inv.data(),
-                                                gh2.data());
+  if (h != nullptr)
+    sc::gradient_regularization(static_cast<int>(k), s.data(), lambda.data(), a_inv.data(), h_inv.data(), gh2.data());
   const double cmax = max_abs(gc, 0, gc.size()), dmax = max_abs(gd, 0, gd.size());
   double cerr = 0.0, derr = 0.0, herr = 0.0;
   for (size_t q = 0; q < gc.size(); ++q) cerr = std::max(cerr, std::fabs(gc[q] - gc2[q]));
