@@ -1,10 +1,10 @@
 """The GPU path as far as it can be checked without a GPU (the GPU issue): galaxyfit's primitives lower for JAX's
-CUDA platform to the CUDA extension's FFI targets (parametric and linear likelihoods, their gradients), a CPU build
-says how to get them, an inversion beyond the CUDA kernel's size (a pixelization's) says so, and importing galaxyfit
-with the CUDA toolkit hidden never fails.
+CUDA platform to the CUDA extension's FFI targets (parametric, linear and pixelized likelihoods, their gradients), a
+CPU build says how to get them, an inversion beyond the CUDA kernels' sizes says so, and importing galaxyfit with the
+CUDA toolkit hidden never fails.
 
-The CUDA kernels' arithmetic is checked on the CPU by cpp/tests/test_cuda_host.cpp (ctest); running them needs a
-GPU (bench/gpu/run.sh). Under CI the CUDA extension is built for sm_90 (.ci/cuda_build.sh, which sets
+The CUDA kernels' arithmetic is checked on the CPU by cpp/tests/test_cuda_host.cpp and test_cuda_team.cpp (ctest);
+running them needs a GPU (bench/gpu/run.sh). Under CI the CUDA extension is built for sm_90 (.ci/cuda_build.sh, which sets
 GALAXYFIT_EXPECT_CUDA=1): there the tests that need it fail instead of skipping.
 """
 
@@ -69,7 +69,9 @@ def test_the_cuda_extension_registers_every_handler_for_jax():
 
     assert CUDA_TARGETS == set(_core.registrations())  # the same names as the CPU handlers, all of them
     assert status.architectures and status.cuda_runtime.startswith("13.")
-    assert cuda.extension().build_info()["max_inversion_parameters"] == cuda.MAX_INVERSION_PARAMETERS
+    info = cuda.extension().build_info()
+    assert info["max_inversion_parameters"] == cuda.MAX_INVERSION_PARAMETERS
+    assert info["max_gram_inversion_parameters"] == cuda.MAX_GRAM_INVERSION_PARAMETERS
     from jax._src.lib import xla_client  # where JAX keeps registrations for a platform that has not started
 
     pending = {entry[0] for entry in getattr(xla_client, "_custom_callback", {}).get("CUDA", [])}
@@ -125,10 +127,36 @@ def test_a_linear_bulge_disk_likelihood_lowers_to_the_cuda_inversion(small_imagi
 @needs_extension
 def test_an_inversion_beyond_the_cuda_kernels_size_says_so():
     evidence, columns = _evidence(cuda.MAX_INVERSION_PARAMETERS + 1)
-    with pytest.raises(NotImplementedError, match="at most 128 .*pixelizations have no CUDA kernel yet"):
+    with pytest.raises(NotImplementedError, match="at most 128 linear light profiles.*Gram form.*16384"):
         _custom_calls(evidence, columns)
     evidence, columns = _evidence(cuda.MAX_INVERSION_PARAMETERS)
     assert "galaxyfit_inversion_f64" in _custom_calls(evidence, columns)
+
+    from galaxyfit.kernels.inversion import SolverSettings, invert_gram
+
+    def gram_evidence(f, k):
+        return invert_gram(f, jnp.ones(k), 1.0, None, (0,) * k, SolverSettings()).evidence_term
+
+    k = cuda.MAX_GRAM_INVERSION_PARAMETERS + 1  # abstract operands only: nothing of this size is allocated
+    with pytest.raises(NotImplementedError, match="pixelized inversion of 16385 parameters.*at most 16384"):
+        _custom_calls(lambda f: gram_evidence(f, k), jax.ShapeDtypeStruct((k, k), jnp.float64))
+
+
+@needs_extension
+def test_a_pixelized_likelihood_lowers_to_the_cuda_gram_inversion(small_imaging):
+    """A 30 x 30 mesh (900 parameters, beside a linear bulge) and a batch of parameter vectors: the Gram-form inversion
+    is the CUDA team kernel's, and the gradient (JAX's own linear algebra around it) lowers too."""
+    pixelization = Model(gf.Pixelization, mesh=gf.mesh.RectangularUniform((30, 30)), regularization=gf.reg.Constant)
+    galaxy = Model(gf.Galaxy, redshift=0.5, bulge=gf.lp_linear.Sersic, pixelization=pixelization)
+    model = Collection(galaxies=Collection(galaxy=galaxy))
+    log_likelihood = traceable_log_likelihood(model, gf.AnalysisImaging(small_imaging))
+    vectors = np.tile(model.prior_medians, (3, 1))
+    calls = _custom_calls(jax.vmap(lambda v: log_likelihood(v)[0]), vectors)
+    assert "galaxyfit_inversion_gram_f64" in calls and calls <= CUDA_TARGETS
+    calls = _custom_calls(jax.grad(lambda v: log_likelihood(v)[0]), vectors[0])
+    assert "galaxyfit_inversion_gram_f64" in calls
+    # the derivative's dense solves are jaxlib's own cuSOLVER kernels (e.g. cusolver_getrf_ffi)
+    assert all(c in CUDA_TARGETS or c.startswith(("cusolver", "cu_lu", "cublas")) for c in calls), calls
 
 
 def test_importing_galaxyfit_with_the_cuda_toolkit_hidden_never_fails(tmp_path):

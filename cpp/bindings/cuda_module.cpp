@@ -270,6 +270,74 @@ py::dict invert(const py::object& columns_in, const py::object& data_in, const p
   return out;
 }
 
+// galaxyfit._core.invert_gram on the GPU for a batch: curvature (..., k, k), data_vector (..., k), data_norm (...),
+// regularization None or (..., k, k), flags (k,), guess None or (..., k); every batch shape 1 or the curvature's ->
+// a dict of CuPy arrays. k <= kMaxSmallInversion: one thread per batch element; beyond: a thread block.
+py::dict invert_gram(const py::object& curvature_in, const py::object& data_vector_in, const py::object& data_norm_in,
+                     const py::object& regularization_in, const py::object& flags_in, const py::object& guess_in,
+                     bool positive_only, double diag_value, int64_t max_iterations, bool log_det_regularization,
+                     bool log_det_curvature_reg) {
+  const DeviceArray f = device_array(curvature_in, "float64", "curvature");
+  const DeviceArray d = device_array(data_vector_in, "float64", "data_vector");
+  const DeviceArray yy = device_array(data_norm_in, "float64", "data_norm");
+  const DeviceArray flags = device_array(flags_in, "int32", "flags");
+  if (f.shape.size() < 2 || f.shape.back() != f.shape[f.shape.size() - 2])
+    throw py::value_error("curvature must be (..., k, k)");
+  const int64_t k = f.shape.back();
+  if (k < 1 || k > galaxyfit::scalar::kMaxTeamInversion)
+    throw py::value_error("the CUDA inversion takes 1 to " + std::to_string(galaxyfit::scalar::kMaxTeamInversion) +
+                          " linear parameters in the Gram form, got " + std::to_string(k));
+  const auto lead = leading(f.shape, 2);
+  const int64_t batch = product(lead);
+  auto stride = [&](const DeviceArray& a, size_t trailing, int64_t size, const char* name) -> int64_t {
+    if (a.shape.size() < trailing || (trailing > 0 && a.shape.back() != k))
+      throw py::value_error(std::string(name) + " does not match the curvature's k");
+    const int64_t b = product(leading(a.shape, trailing));
+    if (b != 1 && b != batch) throw py::value_error(std::string(name) + "'s batch must be 1 or the curvature's");
+    return b == 1 ? 0 : size;
+  };
+  if (flags.shape.size() != 1 || flags.shape[0] != k) throw py::value_error("flags must be (k,)");
+  galaxyfit::cuda::GramBatch in{};
+  in.k = k, in.batch = batch;
+  in.curvature = at<double>(f), in.f_stride = k * k;
+  in.data_vector = at<double>(d), in.d_stride = stride(d, 1, k, "data_vector");
+  in.data_norm = at<double>(yy), in.norm_stride = stride(yy, 0, 1, "data_norm");
+  in.flags = at<int32_t>(flags);
+  DeviceArray h, guess;
+  if (!regularization_in.is_none()) {
+    h = device_array(regularization_in, "float64", "regularization");
+    if (h.shape.size() < 2 || h.shape[h.shape.size() - 2] != k) throw py::value_error("regularization must be (..., k, k)");
+    in.regularization = at<double>(h), in.h_stride = stride(h, 2, k * k, "regularization");
+  }
+  if (!guess_in.is_none()) {
+    guess = device_array(guess_in, "float64", "guess");
+    in.guess = at<double>(guess), in.guess_stride = stride(guess, 1, k, "guess");
+  }
+  const bool team = k > galaxyfit::scalar::kMaxSmallInversion;
+  const int64_t chunk = team ? galaxyfit::cuda::team_inversion_chunk(k, batch) : batch;
+  const int64_t work_doubles = team ? chunk * galaxyfit::scalar::team_work_doubles(k)
+                                    : galaxyfit::cuda::inversion_scratch(k, batch).work_doubles;
+  const int64_t work_ints = team ? chunk * galaxyfit::scalar::team_work_ints(k)
+                                 : galaxyfit::cuda::inversion_scratch(k, batch).work_ints;
+  const DeviceArray work = empty({work_doubles}), iwork = empty({work_ints}, "int32");
+  std::vector<int64_t> vshape = lead, tshape = lead;
+  vshape.push_back(k);
+  tshape.push_back(5);
+  DeviceArray s = empty(vshape), lambda = empty(vshape), terms = empty(tshape), status = empty(lead, "int32");
+  const galaxyfit::scalar::SmallSettings settings{positive_only, diag_value, max_iterations, log_det_regularization,
+                                                  log_det_curvature_reg};
+  const auto solve = team ? galaxyfit::cuda::inversion_gram_team : galaxyfit::cuda::inversion_gram;
+  check(solve(current_stream(), in, settings, at<double>(work), at<int32_t>(iwork), at<double>(s), at<double>(lambda),
+              at<double>(terms), at<int32_t>(status)),
+        "invert_gram");
+  py::dict out;
+  out["reconstruction"] = s.array;
+  out["adjoint"] = lambda.array;
+  out["terms"] = terms.array;  // [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
+  out["status"] = status.array;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
@@ -292,9 +360,10 @@ PYBIND11_MODULE(_cuda, m) {
     d["cuda_runtime_compiled"] = CUDART_VERSION;  // e.g. 13000 for 13.0
     d["architectures"] = GALAXYFIT_CUDA_ARCHITECTURES;
     d["max_inversion_parameters"] = galaxyfit::scalar::kMaxSmallInversion;
+    d["max_gram_inversion_parameters"] = galaxyfit::scalar::kMaxTeamInversion;
     return d;
   }, "How this extension was built: the CUDA runtime version it was compiled against, its architectures, and the "
-     "most linear parameters its inversion takes.");
+     "most linear parameters its inversion takes in the columns form and in the Gram form.");
   m.def("device_count", []() {
     int n = 0;
     const cudaError_t e = cudaGetDeviceCount(&n);
@@ -318,4 +387,11 @@ PYBIND11_MODULE(_cuda, m) {
         "The linear inversion (galaxyfit/inversion.hpp) of a batch, k <= 128: columns (..., k, n), data (n,) or "
         "(..., n) -> dict of CuPy arrays: reconstruction and adjoint (..., k), terms (..., 5) [chi^2, s^T H s, "
         "ln det A_RR, ln det H_RR, iterations], status (...) int32.");
+  m.def("invert_gram", &invert_gram, py::arg("curvature"), py::arg("data_vector"), py::arg("data_norm"),
+        py::arg("regularization") = py::none(), py::arg("flags"), py::arg("guess") = py::none(),
+        py::arg("positive_only") = true, py::arg("diag_value") = 1e-3, py::arg("max_iterations") = 0,
+        py::arg("log_det_regularization") = true, py::arg("log_det_curvature_reg") = true,
+        "The Gram-form inversion (galaxyfit/inversion.hpp's invert_gram) of a batch, k <= 16384 (pixelizations): "
+        "curvature F (..., k, k), data_vector D (..., k), data_norm y^T y (...), regularization H None or (..., k, k), "
+        "flags (k,), guess None or (..., k) (batch shapes 1 or the curvature's) -> dict of CuPy arrays as invert's.");
 }

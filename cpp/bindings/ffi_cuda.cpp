@@ -245,7 +245,7 @@ ffi::Error ChiSquaredImpl(cudaStream_t stream, ffi::Buffer<ffi::F64> model, ffi:
   return ffi::Error::Success();
 }
 
-// ---- the linear inversion (k <= scalar::kMaxSmallInversion) -------------------------------------------------------
+// ---- the linear inversion: columns form k <= kMaxSmallInversion, Gram form k <= kMaxTeamInversion ----------------
 
 using galaxyfit::inversion_ffi::gram_layout_of;
 using galaxyfit::inversion_ffi::GramLayout;
@@ -256,7 +256,7 @@ ffi::Error too_large(const char* name, int64_t k) {
   return ffi::Error::InvalidArgument(std::string(name) + ": " + std::to_string(k) +
                                      " linear parameters; the CUDA inversion takes at most " +
                                      std::to_string(galaxyfit::scalar::kMaxSmallInversion) +
-                                     " (linear profiles, MGE): pixelizations have no CUDA kernel yet");
+                                     " in the columns form (linear profiles, MGE; pixelizations use the Gram form)");
 }
 
 galaxyfit::cuda::InversionBatch batch_of_columns(const Layout& l, const double* columns, const double* data,
@@ -364,7 +364,10 @@ ffi::Error InversionGramImpl(cudaStream_t stream, ffi::ScratchAllocator scratch,
                               reconstruction->element_count(), &l);
       e.failure())
     return e;
-  if (l.k > galaxyfit::scalar::kMaxSmallInversion) return too_large("inversion_gram", l.k);
+  if (l.k > galaxyfit::scalar::kMaxTeamInversion)
+    return ffi::Error::InvalidArgument("inversion_gram: " + std::to_string(l.k) +
+                                       " linear parameters; the CUDA inversion takes at most " +
+                                       std::to_string(galaxyfit::scalar::kMaxTeamInversion));
   const int64_t k = l.k;
   galaxyfit::cuda::GramBatch in{};
   in.k = k, in.batch = l.batch;
@@ -374,18 +377,29 @@ ffi::Error InversionGramImpl(cudaStream_t stream, ffi::ScratchAllocator scratch,
   in.regularization = l.has_h ? regularization.typed_data() : nullptr, in.h_stride = l.hb == 1 ? 0 : k * k;
   in.flags = flags.typed_data();
   in.guess = l.has_guess ? guess.typed_data() : nullptr, in.guess_stride = l.gb == 1 ? 0 : k;
-  const auto sizes = galaxyfit::cuda::inversion_scratch(k, l.batch);
+  // Up to kMaxSmallInversion parameters one thread solves each batch element; beyond, a thread block does.
+  const bool team = k > galaxyfit::scalar::kMaxSmallInversion;
+  int64_t work_doubles = 0, work_ints = 0;
+  if (team) {
+    const int64_t chunk = galaxyfit::cuda::team_inversion_chunk(k, l.batch);
+    work_doubles = chunk * galaxyfit::scalar::team_work_doubles(k);
+    work_ints = chunk * galaxyfit::scalar::team_work_ints(k);
+  } else {
+    const auto sizes = galaxyfit::cuda::inversion_scratch(k, l.batch);
+    work_doubles = sizes.work_doubles;
+    work_ints = sizes.work_ints;
+  }
   double* work = nullptr;
   int32_t* iwork = nullptr;
-  if (auto e = scratch_array(scratch, static_cast<size_t>(sizes.work_doubles), "inversion_gram", &work); e.failure())
+  if (auto e = scratch_array(scratch, static_cast<size_t>(work_doubles), "inversion_gram", &work); e.failure())
     return e;
-  if (auto e = scratch_array(scratch, static_cast<size_t>(sizes.work_ints), "inversion_gram", &iwork); e.failure())
+  if (auto e = scratch_array(scratch, static_cast<size_t>(work_ints), "inversion_gram", &iwork); e.failure())
     return e;
   const galaxyfit::scalar::SmallSettings settings{positive_only, diag_value, max_iterations, log_det_regularization,
                                                   log_det_curvature_reg};
-  if (cudaError_t e = galaxyfit::cuda::inversion_gram(stream, in, settings, work, iwork, reconstruction->typed_data(),
-                                                      adjoint->typed_data(), terms->typed_data(),
-                                                      status->typed_data());
+  const auto solve = team ? galaxyfit::cuda::inversion_gram_team : galaxyfit::cuda::inversion_gram;
+  if (cudaError_t e = solve(stream, in, settings, work, iwork, reconstruction->typed_data(), adjoint->typed_data(),
+                            terms->typed_data(), status->typed_data());
       e != cudaSuccess)
     return cuda_error("inversion_gram", e);
   return ffi::Error::Success();

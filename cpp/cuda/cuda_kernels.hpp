@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "inversion_small.hpp"
+#include "inversion_team.hpp"
 #include "profile_pixel.hpp"
 
 namespace galaxyfit {
@@ -97,9 +98,24 @@ cudaError_t inversion(cudaStream_t stream, const InversionBatch& in, const scala
                       double* gram, double* work, int32_t* iwork, double* s, double* lambda, double* terms,
                       int32_t* status);
 
-/// The Gram form: outputs as inversion(); scratch work and iwork.
+/// The Gram form for k <= scalar::kMaxSmallInversion (one thread per batch element): outputs as inversion(); scratch
+/// work and iwork of inversion_scratch's sizes.
 cudaError_t inversion_gram(cudaStream_t stream, const GramBatch& in, const scalar::SmallSettings& settings,
                            double* work, int32_t* iwork, double* s, double* lambda, double* terms, int32_t* status);
+
+/// The most workspace the team inversion takes at once (its batch is solved in chunks that fit).
+constexpr int64_t kTeamWorkspaceBytes = int64_t(2) << 30;
+
+/// Batch elements the team inversion solves per launch for k parameters (>= 1 for batch >= 1): its scratch is that
+/// many times scalar::team_work_doubles(k) doubles and scalar::team_work_ints(k) ints.
+int64_t team_inversion_chunk(int64_t k, int64_t batch);
+
+/// The Gram form for scalar::kMaxSmallInversion < k <= scalar::kMaxTeamInversion (pixelizations; any k >= 1 works):
+/// one thread block per batch element (cpp/cuda/inversion_team.hpp); outputs as inversion(); scratch work and iwork
+/// for team_inversion_chunk(k, batch) elements.
+cudaError_t inversion_gram_team(cudaStream_t stream, const GramBatch& in, const scalar::SmallSettings& settings,
+                                double* work, int32_t* iwork, double* s, double* lambda, double* terms,
+                                int32_t* status);
 
 /// dE/dB_w (batch, k, n), dE/dy (batch, n), dE/dH (batch, k, k; only with a regularization) at inversion()'s s and
 /// lambda; zero for a batch element whose inverses fail (a rejected sample). Scratch: gram, work, iwork, a_inv and

@@ -6,14 +6,17 @@ Nothing here runs at import. Each primitive with a CUDA kernel has a lowering fo
 time JAX compiles it for a GPU, imports ``galaxyfit._cuda`` and registers its handlers (:func:`load`), under the same
 target names, operands and attributes as the CPU handlers; so the extension is loaded only when JAX runs on a GPU,
 and importing galaxyfit never touches CUDA. Where the extension is missing (a CPU build, the default) or a primitive
-has no CUDA kernel for its operands (an inversion of a pixelization's size), compiling for a GPU raises
+has no CUDA kernel for its operands (an inversion beyond the sizes below), compiling for a GPU raises
 NotImplementedError saying so and how to run on the CPU instead.
 
-The inversion's CUDA kernel solves systems of up to :data:`MAX_INVERSION_PARAMETERS` linear parameters (linear light
-profiles, MGE) with one GPU thread per batch element; a pixelization's larger systems raise NotImplementedError.
+The inversion's CUDA kernels: the columns form (linear light profiles, MGE) takes up to
+:data:`MAX_INVERSION_PARAMETERS` linear parameters, one GPU thread per batch element; the Gram form (pixelizations,
+with any linear profiles beside them) up to :data:`MAX_GRAM_INVERSION_PARAMETERS`, one thread per batch element up
+to :data:`MAX_INVERSION_PARAMETERS` parameters and one thread block per batch element beyond
+(cpp/cuda/inversion_team.hpp), so that a vmap batch's pixelizations are solved concurrently.
 
 CuPy: :func:`extension` returns ``galaxyfit._cuda``, whose ``render_profile``, ``psf_convolve``,
-``psf_convolve_adjoint``, ``chi_squared`` and ``invert`` take CuPy arrays (or anything with
+``psf_convolve_adjoint``, ``chi_squared``, ``invert`` and ``invert_gram`` take CuPy arrays (or anything with
 ``__cuda_array_interface__``; host arrays are copied over) and return CuPy arrays, on CuPy's current stream::
 
     import cupy as cp
@@ -33,12 +36,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["MAX_INVERSION_PARAMETERS", "CudaStatus", "check_inversion_size", "extension", "load",
+__all__ = ["MAX_GRAM_INVERSION_PARAMETERS", "MAX_INVERSION_PARAMETERS", "CudaStatus", "check_inversion_size", "extension", "load",
            "register_gpu_lowering"]
 
-#: The most linear parameters the CUDA inversion takes (cpp/cuda/inversion_small.hpp, kMaxSmallInversion): linear
-#: light profiles and multi-Gaussian expansions; a pixelization's hundreds of pixels have no CUDA kernel yet.
+#: The most linear parameters the CUDA inversion takes in the columns form (cpp/cuda/inversion_small.hpp,
+#: kMaxSmallInversion): linear light profiles and multi-Gaussian expansions.
 MAX_INVERSION_PARAMETERS = 128
+#: The most the Gram form takes (cpp/cuda/inversion_team.hpp, kMaxTeamInversion): pixelizations; each batch element
+#: then needs 3 k^2 + 6 k doubles of GPU workspace (19 MB at k = 900).
+MAX_GRAM_INVERSION_PARAMETERS = 16384
 
 _lock = threading.Lock()
 _status: CudaStatus | None = None
@@ -129,10 +135,16 @@ def register_gpu_lowering(primitive, rule: Callable[..., Any], what: str,
     mlir.register_lowering(primitive, lowering, platform="cuda")
 
 
-def check_inversion_size(k: int) -> None:
-    """NotImplementedError for an inversion of more than :data:`MAX_INVERSION_PARAMETERS` linear parameters."""
-    if k > MAX_INVERSION_PARAMETERS:
+def check_inversion_size(k: int, gram: bool = False) -> None:
+    """NotImplementedError for an inversion of more linear parameters than the CUDA kernel of its form takes:
+    :data:`MAX_INVERSION_PARAMETERS` for the columns form, :data:`MAX_GRAM_INVERSION_PARAMETERS` for the Gram form
+    (``gram``)."""
+    if gram and k > MAX_GRAM_INVERSION_PARAMETERS:
+        raise NotImplementedError(
+            f"galaxyfit: a pixelized inversion of {k} parameters on a GPU: the CUDA inversion takes at most "
+            f"{MAX_GRAM_INVERSION_PARAMETERS}; use a coarser mesh, or {_on_the_cpu_instead()}")
+    if not gram and k > MAX_INVERSION_PARAMETERS:
         raise NotImplementedError(
             f"galaxyfit: a linear inversion of {k} parameters on a GPU: the CUDA inversion takes at most "
-            f"{MAX_INVERSION_PARAMETERS} (linear light profiles, multi-Gaussian expansions); pixelizations have no "
-            f"CUDA kernel yet (the GPU issue, #18); {_on_the_cpu_instead()}")
+            f"{MAX_INVERSION_PARAMETERS} linear light profiles or Gaussians (pixelizations, solved in the Gram form, "
+            f"take up to {MAX_GRAM_INVERSION_PARAMETERS}); {_on_the_cpu_instead()}")

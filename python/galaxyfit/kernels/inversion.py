@@ -133,7 +133,7 @@ cuda.register_gpu_lowering(inversion_gradient_p, _lowering("galaxyfit_inversion_
                            "the linear inversion's gradient",
                            check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-2]))
 cuda.register_gpu_lowering(inversion_gram_p, _gram_lowering, "the linear inversion (Gram form)",
-                           check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-1]))
+                           check=lambda ctx: cuda.check_inversion_size(ctx.avals_in[0].shape[-1], gram=True))
 
 
 def _moved(args, dims, batched_rank):
