@@ -44,18 +44,32 @@ constexpr int kPanel = 8;   // columns of a factorization's left-looking panel (
 GALAXYFIT_HD int imin(int a, int b) { return a < b ? a : b; }
 GALAXYFIT_HD int imax(int a, int b) { return a > b ? a : b; }
 
+// The diagonal tiles of the triangular solves are one member's serial work (the others wait at the barrier): the
+// tile's entries of w stay in registers (fully unrolled loops over kTile) so that only L is read from memory.
+
 // w := L^-1 w (p entries; L column-major, leading dimension ld).
 template <class Team>
 GALAXYFIT_HD void forward_solve(Team& team, const double* l, int p, int ld, double* w) {
   for (int t0 = 0; t0 < p; t0 += kTile) {
-    const int t1 = imin(t0 + kTile, p);
-    if (team.rank() == 0)
-      for (int c = t0; c < t1; ++c) {
-        const double v = w[c] / l[c + static_cast<int64_t>(c) * ld];
-        w[c] = v;
-        for (int r = c + 1; r < t1; ++r) w[r] -= l[r + static_cast<int64_t>(c) * ld] * v;
+    const int n = imin(kTile, p - t0);
+    if (team.rank() == 0) {
+      const double* lt = l + t0 + static_cast<int64_t>(t0) * ld;  // the tile's top-left entry
+      double x[kTile];
+#pragma unroll
+      for (int c = 0; c < kTile; ++c) x[c] = c < n ? w[t0 + c] : 0.0;
+#pragma unroll
+      for (int c = 0; c < kTile; ++c) {
+        if (c < n) x[c] /= lt[c + static_cast<int64_t>(c) * ld];
+#pragma unroll
+        for (int r = c + 1; r < kTile; ++r)
+          if (r < n) x[r] -= lt[r + static_cast<int64_t>(c) * ld] * x[c];
       }
+#pragma unroll
+      for (int c = 0; c < kTile; ++c)
+        if (c < n) w[t0 + c] = x[c];
+    }
     team.sync();
+    const int t1 = t0 + n;
     for (int r = t1 + team.rank(); r < p; r += team.size()) {
       double v = w[r];
       for (int c = t0; c < t1; ++c) v -= l[r + static_cast<int64_t>(c) * ld] * w[c];
@@ -69,13 +83,24 @@ GALAXYFIT_HD void forward_solve(Team& team, const double* l, int p, int ld, doub
 template <class Team>
 GALAXYFIT_HD void backward_solve(Team& team, const double* l, int p, int ld, double* w) {
   for (int t1 = p; t1 > 0; t1 -= kTile) {
-    const int t0 = imax(t1 - kTile, 0);
-    if (team.rank() == 0)
-      for (int c = t1 - 1; c >= t0; --c) {
-        double v = w[c];
-        for (int r = c + 1; r < t1; ++r) v -= l[r + static_cast<int64_t>(c) * ld] * w[r];
-        w[c] = v / l[c + static_cast<int64_t>(c) * ld];
+    const int t0 = imax(t1 - kTile, 0), n = t1 - t0;
+    if (team.rank() == 0) {
+      const double* lt = l + t0 + static_cast<int64_t>(t0) * ld;
+      double x[kTile];
+#pragma unroll
+      for (int c = 0; c < kTile; ++c) x[c] = c < n ? w[t0 + c] : 0.0;
+#pragma unroll
+      for (int c = kTile - 1; c >= 0; --c) {
+        double v = x[c];
+#pragma unroll
+        for (int r = c + 1; r < kTile; ++r)
+          if (r < n) v -= lt[r + static_cast<int64_t>(c) * ld] * x[r];
+        if (c < n) x[c] = v / lt[c + static_cast<int64_t>(c) * ld];
       }
+#pragma unroll
+      for (int c = 0; c < kTile; ++c)
+        if (c < n) w[t0 + c] = x[c];
+    }
     team.sync();
     for (int c = team.rank(); c < t0; c += team.size()) {
       double v = w[c];
