@@ -7,6 +7,7 @@ import pytest
 import scipy.signal
 
 import galaxyfit  # noqa: F401  (float64 mode)
+import galaxyfit as gf
 from galaxyfit import _core
 from galaxyfit.kernels import psf_convolve, psf_convolve_adjoint, runs_from_mask
 
@@ -208,3 +209,56 @@ def test_fft_convolution_primitive_matches_scipy_and_differentiates():
         np.testing.assert_allclose(transform(ours)(p), transform(plain)(p), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(jax.vmap(ours)(batch), jax.vmap(plain)(batch), rtol=1e-12)
     np.testing.assert_allclose(jax.vmap(jax.grad(ours))(batch), jax.vmap(jax.grad(plain))(batch), rtol=1e-11, atol=1e-11)
+
+
+def test_a_batch_of_fft_convolutions_loops_on_the_cpu_and_is_one_transform_on_a_gpu():
+    """vmap keeps a batch in one primitive; the CPU lowering loops over it (XLA's batched FFT is slower there), the
+    CUDA lowering (lowered here without a GPU) is one batched transform, as cuFFT plans it."""
+    from galaxyfit.kernels.fft_convolution import _compute, fft_convolve
+
+    rng = np.random.default_rng(5)
+    spectrum = np.fft.rfft2(rng.random((40, 36)))
+    images = jnp.asarray(rng.random((3, 30, 26)))
+
+    def batched(x):
+        return jax.vmap(lambda one: fft_convolve(one, spectrum, (40, 36)))(x)
+
+    with gf.float64():
+        np.testing.assert_allclose(jax.jit(batched)(images),
+                                   np.stack([_compute(one, spectrum, fft_shape=(40, 36), adjoint=False) for one in images]),
+                                   rtol=1e-13, atol=1e-13)
+        cpu = jax.jit(batched).trace(images).lower(lowering_platforms=("cpu",)).as_text()
+        gpu = jax.jit(batched).trace(images).lower(lowering_platforms=("cuda",)).as_text()
+    assert "stablehlo.while" in cpu and "stablehlo.fft" in cpu and "tensor<3x40x36xf64>" not in cpu.split("stablehlo.fft")[1][:300]
+    assert "stablehlo.while" not in gpu
+    ffts = [line for line in gpu.splitlines() if "stablehlo.fft" in line]
+    assert ffts and all("tensor<3x" in line for line in ffts), ffts  # every transform over the whole batch
+
+
+def test_a_measured_convolution_method_is_the_fastest_of_those_timed_and_computes_the_same():
+    from galaxyfit.fit import convolver as module
+    from galaxyfit.fit.convolver import Convolver
+
+    rng = np.random.default_rng(2)
+    psf = np.outer(np.hanning(9)[1:-1], np.hanning(11)[1:-1]) + 0.01 * rng.random((7, 9))  # not separable
+    mask = np.zeros((40, 44), dtype=bool)
+    mask[6:-6, 6:-6] = True
+    measured = Convolver(psf, mask, "measure")
+    assert set(measured.measured) == {"direct", "fft"} and all(t > 0 for t in measured.measured.values())
+    assert measured.method == min(measured.measured, key=measured.measured.get)
+    box = jnp.asarray(rng.random((40, 44)))
+    with gf.float64():
+        reference = np.asarray(Convolver(psf, mask, "direct")(box))
+        np.testing.assert_allclose(np.asarray(measured(box)), reference, rtol=1e-12, atol=1e-12 * np.abs(reference).max())
+    assert Convolver(psf, mask, "auto").measured is None  # the CPU's cost model: nothing timed
+    gaussian = np.outer(np.hanning(9)[1:-1], np.hanning(9)[1:-1])  # rank 1: the separable passes are timed too
+    original = module._default_backend
+    module._default_backend = lambda: "gpu"  # "auto" on a GPU measures
+    try:
+        on_gpu = Convolver(gaussian, mask, "auto")
+    finally:
+        module._default_backend = original
+    assert set(on_gpu.measured) == {"direct", "fft", "separable"} and on_gpu.method in on_gpu.measured
+    assert gf.Settings(convolution="measure").convolution == "measure"
+    with pytest.raises(ValueError, match="'auto', 'measure', 'direct'"):
+        gf.Settings(convolution="cufft")

@@ -12,9 +12,10 @@ class Settings:
     """How model images are computed.
 
     over_sampling : pixel integration of light profiles (:class:`galaxyfit.integration.OverSampling`).
-    convolution : "auto" (the cheapest by a cost model calibrated on this hardware class), "direct" (the C++ kernel
-        through the XLA FFI), "fft" (XLA's FFT) or "separable" (two 1-D direct passes; only for PSFs that are rank 1
-        to rounding, e.g. Gaussians).
+    convolution : "auto" (the cheapest by a cost model calibrated on this hardware class; on a GPU, "measure"),
+        "measure" (the fastest of the methods timed on this PSF and mask when the analysis is made), "direct" (the
+        C++ or CUDA kernel through the XLA FFI), "fft" (XLA's FFT: cuFFT on a GPU) or "separable" (two 1-D direct
+        passes; only for PSFs that are rank 1 to rounding, e.g. Gaussians).
     use_positive_only_solver : the linear inversion keeps amplitudes >= 0 (except a linear Sky), PyAutoGalaxy's
         default; False solves the unconstrained system. Changes the reconstruction, and so the evidence, whenever an
         unconstrained amplitude would be negative.
@@ -48,8 +49,9 @@ class Settings:
     use_spectral_solve: bool = True
 
     def __post_init__(self):
-        if self.convolution not in ("auto", "direct", "fft", "separable"):
-            raise ValueError(f"Settings.convolution must be 'auto', 'direct', 'fft' or 'separable', got {self.convolution!r}")
+        if self.convolution not in ("auto", "measure", "direct", "fft", "separable"):
+            raise ValueError("Settings.convolution must be 'auto', 'measure', 'direct', 'fft' or 'separable', got "
+                             f"{self.convolution!r}")
         value = self.no_regularization_add_to_curvature_diag_value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and value < float("inf")):
             raise ValueError(f"Settings.no_regularization_add_to_curvature_diag_value must be a finite number >= 0, got {value!r}")

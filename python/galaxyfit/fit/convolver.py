@@ -1,6 +1,7 @@
 """PSF convolution of a model box, read out at the unmasked pixels: the C++ direct kernel (XLA FFI) for small PSFs,
 XLA's FFT for large ones, and -- when the PSF is separable to rounding (rank 1, e.g. a Gaussian) -- two 1-D passes
-of the direct kernel; chosen by cost."""
+of the direct kernel; chosen by a cost model calibrated on the CPU, or, on a GPU (where that model says nothing about
+the CUDA direct kernel against cuFFT), by timing each method on this PSF and box."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ _NS_PER_FFT_NLOGN = 0.72
 SEPARABLE_TOLERANCE = 1e-14
 # The PSF's numbers each method computes with besides ``kernel`` (``Convolver.data_arrays``).
 _METHOD_ARRAYS = {"fft": ("kernel_fft",), "separable": ("column_kernel", "row_kernel")}
+#: A measured choice ("measure") times each method on a batch of this many random boxes, best of MEASURE_REPEATS.
+MEASURE_BATCH = 16
+MEASURE_REPEATS = 3
 
 
 def _fast_length(n: int) -> int:
@@ -33,6 +37,11 @@ class Convolver:
 
     Every output pixel must lie at least the PSF half-width from the box edge (the box is the unmasked region padded
     by that much), so a circular FFT of the box size itself has no wrap-around at the outputs.
+
+    ``method``: "auto" (the cost model on the CPU; on a GPU, as "measure"), "measure" (time every applicable method
+    on :data:`MEASURE_BATCH` random boxes with JAX's default device, jit(vmap), and keep the fastest; ``measured``
+    then holds {method: seconds per box}), "direct", "fft" or "separable". Raises ValueError for another method, or
+    "separable" with a PSF that is not rank 1.
     """
 
     def __init__(self, psf, output_mask, method: str = "auto"):
@@ -54,10 +63,16 @@ class Convolver:
         factors = self._separable_factors(psf)
         if factors is not None:
             costs["separable"] = ((height - 2 * (ky // 2)) * width * ky + n_out * kx) * _NS_PER_SEPARABLE_MAC
+        self.measured = None
+        if method == "auto" and _default_backend() == "gpu":
+            method = "measure"
         if psf.shape == (1, 1):
             self.method = "identity"
         elif method == "auto":
             self.method = min(costs, key=costs.get)
+        elif method == "measure":
+            self.measured = _measure(psf, output_mask, sorted(costs))
+            self.method = min(self.measured, key=self.measured.get)
         elif method in ("direct", "fft"):
             self.method = method
         elif method == "separable":
@@ -65,7 +80,7 @@ class Convolver:
                 raise ValueError("the PSF is not separable (rank 1), so method='separable' is not available")
             self.method = method
         else:
-            raise ValueError(f"convolution method must be 'auto', 'direct', 'fft' or 'separable', got {method!r}")
+            raise ValueError(f"convolution method must be 'auto', 'measure', 'direct', 'fft' or 'separable', got {method!r}")
         if self.method == "fft":
             ly, lx = self.fft_shape
             wrapped = np.zeros(self.fft_shape)
@@ -153,3 +168,35 @@ class Convolver:
             return psf_convolve(middle, self.row_kernel, self.output_runs)
         full = fft_convolve(box, self.kernel_fft, self.fft_shape)
         return full.reshape(full.shape[:-2] + (-1,))[..., self.flat_index]
+
+
+def _default_backend() -> str:
+    import jax
+
+    return jax.default_backend()
+
+
+def _measure(psf, output_mask, methods) -> dict:
+    """{method: seconds per box} of jit(vmap(Convolver(psf, output_mask, method))) on MEASURE_BATCH random boxes, the
+    best of MEASURE_REPEATS calls after one that compiles, on JAX's default device."""
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    from galaxyfit._precision import float64
+
+    boxes = np.random.default_rng(0).random((MEASURE_BATCH,) + tuple(output_mask.shape))
+    seconds = {}
+    with float64():
+        on_device = jnp.asarray(boxes)
+        for method in methods:
+            convolve = jax.jit(jax.vmap(Convolver(psf, output_mask, method)))
+            convolve(on_device).block_until_ready()
+            best = float("inf")
+            for _ in range(MEASURE_REPEATS):
+                start = time.perf_counter()
+                convolve(on_device).block_until_ready()
+                best = min(best, time.perf_counter() - start)
+            seconds[method] = best / MEASURE_BATCH
+    return seconds

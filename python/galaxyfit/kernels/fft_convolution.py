@@ -5,10 +5,11 @@ of the kernel, already placed for circular convolution on L_y x L_x) -> (..., H,
 ``fft_shape``, convolved circularly, cropped back to (H, W). ``adjoint=True`` is the exact transpose (correlation:
 the conjugate spectrum), so ``grad``, ``jacfwd``, ``jacrev`` and ``hessian`` all work.
 
-Why a primitive rather than ``jnp.fft`` in place: XLA's batched FFT convolution costs 1.5-2x more per image than the
-same convolutions one at a time (bench/README.md: a batch of 32 of a 306² box padded to 315² took 68 ms, a loop over
-them 39 ms). The batching rule here therefore runs ``lax.map`` over the batch, which ``jax.vmap`` (a sampler's batch
-of points, or ``jacfwd``'s tangents) then inherits.
+Why a primitive rather than ``jnp.fft`` in place: on the CPU, XLA's batched FFT convolution costs 1.5-2x more per
+image than the same convolutions one at a time (bench/README.md: a batch of 32 of a 306² box padded to 315² took
+68 ms, a loop over them 39 ms). The batching rule keeps the batch in one primitive (``jax.vmap``: a sampler's batch of
+points, or ``jacfwd``'s tangents), and the lowering decides: on the CPU a ``lax.map`` over the batch, on a GPU one
+batched transform (cuFFT plans a batch at once; a loop would serialize it).
 """
 
 from __future__ import annotations
@@ -42,9 +43,19 @@ def _compute(image, kernel_fft, *, fft_shape, adjoint):
     return full[..., :height, :width]
 
 
+def _compute_looped(image, kernel_fft, *, fft_shape, adjoint):
+    """_compute one image at a time over the leading axes (the CPU lowering)."""
+    if image.ndim == 2:
+        return _compute(image, kernel_fft, fft_shape=fft_shape, adjoint=adjoint)
+    flat = image.reshape((-1,) + image.shape[-2:])
+    out = jax.lax.map(lambda one: _compute(one, kernel_fft, fft_shape=fft_shape, adjoint=adjoint), flat)
+    return out.reshape(image.shape)
+
+
 fft_convolve_p.def_abstract_eval(lambda image, kernel_fft, **_: ShapedArray(image.shape, image.dtype))
 fft_convolve_p.def_impl(partial(dispatch.apply_primitive, fft_convolve_p))
-mlir.register_lowering(fft_convolve_p, mlir.lower_fun(_compute, multiple_results=False))
+mlir.register_lowering(fft_convolve_p, mlir.lower_fun(_compute_looped, multiple_results=False))
+mlir.register_lowering(fft_convolve_p, mlir.lower_fun(_compute, multiple_results=False), platform="cuda")
 
 
 def _batch(args, dims, *, fft_shape, adjoint):
@@ -56,8 +67,7 @@ def _batch(args, dims, *, fft_shape, adjoint):
         image = jnp.moveaxis(image, image_dim, 0) if image_dim is not None else jnp.broadcast_to(image, (n, *image.shape))
         return jax.vmap(partial(_compute, fft_shape=fft_shape, adjoint=adjoint))(image, kernel_fft), 0
     image = jnp.moveaxis(image, image_dim, 0)
-    out = jax.lax.map(lambda one: fft_convolve_p.bind(one, kernel_fft, fft_shape=fft_shape, adjoint=adjoint), image)
-    return out, 0
+    return fft_convolve_p.bind(image, kernel_fft, fft_shape=fft_shape, adjoint=adjoint), 0
 
 
 batching.primitive_batchers[fft_convolve_p] = _batch
