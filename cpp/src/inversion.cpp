@@ -70,6 +70,33 @@ struct Factor {
   }
 };
 
+// Memory a thread keeps from one solve to the next for the k x k matrices of the active-set solve (the passive factor
+// and the blocks it factors; A itself in the Gram form): at a 900-pixel mesh each is 6.5 MB, and a fresh allocation
+// of that size costs page faults and zeroing on every call (a fifth of a positive-only solve's time, perf). Beyond
+// kKeptDoubles the O(k^3) work dwarfs that, and the memory is given back after the call.
+constexpr size_t kKeptDoubles = size_t(2048) * 2048;
+
+struct ThreadScratch {
+  Matrix a;                   // A = F + H + J (invert_gram)
+  Matrix passive;             // the passive factor's storage, k x k
+  std::vector<double> block;  // a block being factored, p x p
+  void trim() {
+    if (static_cast<size_t>(a.size()) > kKeptDoubles) a.resize(0, 0);
+    if (static_cast<size_t>(passive.size()) > kKeptDoubles) passive.resize(0, 0);
+    if (block.size() > kKeptDoubles) std::vector<double>().swap(block);
+  }
+};
+
+ThreadScratch& thread_scratch() {
+  thread_local ThreadScratch scratch;
+  return scratch;
+}
+
+// Gives the thread's scratch memory back at scope exit if it grew beyond kKeptDoubles.
+struct TrimScratchOnExit {
+  ~TrimScratchOnExit() { thread_scratch().trim(); }
+};
+
 bool regularized(int32_t flag) { return (flag & kColumnRegularized) != 0; }
 bool free_sign(int32_t flag) { return (flag & kColumnFreeSign) != 0; }
 
@@ -78,11 +105,13 @@ bool free_sign(int32_t flag) { return (flag & kColumnFreeSign) != 0; }
 // each change of the active-set iteration costs O(p^2) instead of a new O(p^3) factorization.
 class PassiveFactor {
  public:
-  PassiveFactor(const Matrix& a, Index k) : a_(a), l_(Matrix::Zero(k, k)) {}
+  // The factor lives in the thread's scratch (only its lower triangle over P is ever read: rows appended, moved and
+  // rotated in place write every entry that is read later).
+  PassiveFactor(const Eigen::Ref<const Matrix>& a, Index k) : a_(a), l_(thread_scratch().passive) { l_.resize(k, k); }
 
   const std::vector<Index>& indices() const { return p_; }
   Index size() const { return static_cast<Index>(p_.size()); }
-  Matrix lower() const { return l_.topLeftCorner(size(), size()).triangularView<Eigen::Lower>(); }
+  const Eigen::Ref<const Matrix>& matrix() const { return a_; }
 
   // Replaces P by `indices` whose factor L (A_PP = L L^T, P in this order) is already known.
   void adopt(const std::vector<Index>& indices, const Matrix& l) {
@@ -96,8 +125,9 @@ class PassiveFactor {
   bool assign(const std::vector<Index>& indices) {
     const Index p = static_cast<Index>(indices.size());
     p_.clear();
-    l_.setZero();
-    Matrix block(p, p);
+    std::vector<double>& storage = thread_scratch().block;
+    if (storage.size() < static_cast<size_t>(p * p)) storage.resize(static_cast<size_t>(p * p));
+    Eigen::Map<Matrix> block(storage.data(), p, p);
     for (Index j = 0; j < p; ++j)
       for (Index i = j; i < p; ++i) block(i, j) = a_(indices[i], indices[j]);
     if (p > 0 && !cholesky_kernel(block.data(), p)) return false;
@@ -159,8 +189,8 @@ class PassiveFactor {
   }
 
  private:
-  const Matrix& a_;
-  Matrix l_;
+  Eigen::Ref<const Matrix> a_;
+  Matrix& l_;
   std::vector<Index> p_;
 };
 
@@ -170,17 +200,16 @@ class PassiveFactor {
 struct NnlsOutcome {
   bool ok = false;
   InversionStatus status = InversionStatus::kOk;
-  std::vector<Index> passive;  // the passive set in the order of `factor`'s rows
-  Matrix factor;               // lower-triangular L with A_PP = L L^T (P in `passive` order)
   int64_t iterations = 0;
 };
 
-NnlsOutcome active_set_nnls(const Matrix& a, const Vector& d, const std::vector<bool>& constrained,
+// At the optimum `factor` holds the passive set and the factor of A_PP (A = factor.matrix()).
+NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::vector<bool>& constrained,
                             const std::vector<Index>& initial, int64_t max_iterations, const std::vector<bool>& excluded,
                             const Matrix* initial_factor = nullptr) {
+  const Eigen::Ref<const Matrix>& a = factor.matrix();
   const Index k = a.rows();
   NnlsOutcome out;
-  PassiveFactor factor(a, k);
   std::vector<bool> in_p(static_cast<size_t>(k), false);
   if (initial_factor != nullptr) {  // the caller's factor of A over `initial`: no factorization here
     factor.adopt(initial, *initial_factor);
@@ -280,8 +309,6 @@ NnlsOutcome active_set_nnls(const Matrix& a, const Vector& d, const std::vector<
     s = z;
   }
   out.ok = true;
-  out.passive = factor.indices();
-  out.factor = factor.lower();
   return out;
 }
 
@@ -408,27 +435,18 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
     for (Index j : kept)
       if (!sys.constrained[j] || (warm && guess[j] > 0.0)) initial.push_back(j);
     const int64_t max_iterations = settings.max_iterations > 0 ? settings.max_iterations : 3 * k + 100;
-    NnlsOutcome nnls = active_set_nnls(sys.a, sys.d, sys.constrained, full_ok ? kept : initial, max_iterations, held,
+    PassiveFactor factor(sys.a, k);
+    NnlsOutcome nnls = active_set_nnls(factor, sys.d, sys.constrained, full_ok ? kept : initial, max_iterations, held,
                                        full_ok ? &full.l : nullptr);
     if (!nnls.ok) return fail(nnls.status, k, reconstruction, adjoint);
     terms.iterations = nnls.iterations;
-    // The solution from one fresh factorization of A_PP: it depends only on P, not on the path to it (so a value
-    // does not depend on the warm start or the batch it was computed in).
     // The solution on P from the active-set iterations' own factor of A_PP (kept up to date by exact up- and
     // down-dates; the same path, and so the same numbers, for the same problem whatever else is in a batch).
-    const std::vector<Index>& passive = nnls.passive;
-    Factor on_p;
-    on_p.l = nnls.factor;
-    Vector rhs(static_cast<Index>(passive.size()));
-    for (size_t i = 0; i < passive.size(); ++i) rhs(static_cast<Index>(i)) = sys.d(passive[i]);
-    const Vector sp = on_p.solve(rhs);
+    const Vector z = factor.solve(sys.d);
     s.setZero();
-    for (size_t i = 0; i < passive.size(); ++i) s(passive[i]) = sys.constrained[passive[i]] ? std::max(sp(i), 0.0) : sp(i);
-    const Vector js = jitter_times(s, flags, settings);
-    for (size_t i = 0; i < passive.size(); ++i) rhs(static_cast<Index>(i)) = js(passive[i]);
-    const Vector lp = on_p.solve(rhs);
-    std::fill(adjoint, adjoint + k, 0.0);
-    for (size_t i = 0; i < passive.size(); ++i) adjoint[passive[i]] = lp(static_cast<Index>(i));
+    for (Index j : factor.indices()) s(j) = sys.constrained[j] ? std::max(z(j), 0.0) : z(j);
+    const Vector lp = factor.solve(jitter_times(s, flags, settings));
+    for (Index j = 0; j < k; ++j) adjoint[j] = lp(j);  // 0 off P
   } else {
     const Vector js = jitter_times(s, flags, settings);
     Vector rhs(static_cast<Index>(kept.size()));
@@ -498,7 +516,8 @@ void finish_flags(System& sys, int64_t k, const double* regularization, const in
     }
     sys.constrained[j] = settings.positive_only && !free_sign(flags[j]);
   }
-  if (regularization != nullptr) sys.a += RowMajorConst(regularization, k, k);
+  // H is symmetric (inversion.hpp), so its row-major layout is its column-major one: read contiguously.
+  if (regularization != nullptr) sys.a += Eigen::Map<const Matrix>(regularization, k, k);
   if (!sys.a.allFinite() || !sys.d.allFinite() || !std::isfinite(sys.yy)) sys.status = InversionStatus::kNotFinite;
 }
 
@@ -533,7 +552,15 @@ InversionTerms invert_gram(const double* curvature, const double* data_vector, d
                            const double* regularization, const int32_t* flags, const InversionSettings& settings,
                            double* reconstruction, double* adjoint, const double* guess) {
   if (k < 1) return fail(InversionStatus::kBadArgument, 0, reconstruction, adjoint);
+  TrimScratchOnExit trim;
   System sys;
+  // A in the thread's scratch matrix (swapped in and back out: no copy), so that repeated solves of one size reuse
+  // its memory.
+  struct SwapBack {
+    Matrix& a;
+    ~SwapBack() { a.swap(thread_scratch().a); }
+  } swap_back{sys.a};
+  sys.a.swap(thread_scratch().a);
   sys.a = Eigen::Map<const Matrix>(curvature, k, k);  // symmetric: its row-major layout is its column-major one
   sys.d = Eigen::Map<const Vector>(data_vector, k);
   sys.yy = data_norm;
