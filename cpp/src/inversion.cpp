@@ -114,11 +114,20 @@ class PassiveFactor {
   Index size() const { return static_cast<Index>(p_.size()); }
   const Eigen::Ref<const Matrix>& matrix() const { return a_; }
 
+  // The right-hand side d of solve_d(): the factor then keeps y = L^-1 d_P up to date through its changes (a new
+  // entry per appended row; the down-dates' rotations applied to y), so that each solve_d() costs one triangular
+  // solve instead of two.
+  void track(const Vector& d) {
+    d_ = &d;
+    y_valid_ = false;
+  }
+
   // Replaces P by `indices` whose factor L (A_PP = L L^T, P in this order) is already known.
   void adopt(const std::vector<Index>& indices, const Matrix& l) {
     const Index p = static_cast<Index>(indices.size());
     l_.topLeftCorner(p, p) = l.triangularView<Eigen::Lower>();
     p_ = indices;
+    y_valid_ = false;
   }
 
   // Replaces P by `indices` with one blocked factorization (the instruction-set kernel), far faster than appending
@@ -126,6 +135,7 @@ class PassiveFactor {
   bool assign(const std::vector<Index>& indices) {
     const Index p = static_cast<Index>(indices.size());
     p_.clear();
+    y_valid_ = false;
     std::vector<double>& storage = thread_scratch().block;
     if (storage.size() < static_cast<size_t>(p * p)) storage.resize(static_cast<size_t>(p * p));
     Eigen::Map<Matrix> block(storage.data(), p, p);
@@ -150,6 +160,7 @@ class PassiveFactor {
     l_.row(p).head(p) = row.transpose();
     l_(p, p) = std::sqrt(pivot);
     p_.push_back(j);
+    if (y_valid_) y_(p) = ((*d_)(j) - row.dot(y_.head(p))) / l_(p, p);
     return true;
   }
 
@@ -174,11 +185,35 @@ class PassiveFactor {
         l_(i, r) = c * u + s * v;
         l_(i, r + 1) = -s * u + c * v;
       }
-      if (l_(r, r) < 0.0)
+      if (y_valid_) {  // L y = d_P holds with the rotated columns and G^T y
+        const double u = y_(r), v = y_(r + 1);
+        y_(r) = c * u + s * v;
+        y_(r + 1) = -s * u + c * v;
+      }
+      if (l_(r, r) < 0.0) {
         for (Index i = r; i + 1 < p; ++i) l_(i, r) = -l_(i, r);
+        if (y_valid_) y_(r) = -y_(r);
+      }
     }
     l_.col(p - 1).setZero();
     p_.erase(p_.begin() + q);
+  }
+
+  // z_P = A_PP^-1 d_P for the tracked d, returned on the full index range (0 outside P).
+  Vector solve_d() {
+    const Index p = size();
+    const auto lower = l_.topLeftCorner(p, p).triangularView<Eigen::Lower>();
+    if (!y_valid_) {
+      if (y_.size() < l_.rows()) y_.resize(l_.rows());
+      for (Index i = 0; i < p; ++i) y_(i) = (*d_)(p_[i]);
+      lower.solveInPlace(y_.head(p));
+      y_valid_ = true;
+    }
+    Vector w = y_.head(p);
+    lower.transpose().solveInPlace(w);
+    Vector z = Vector::Zero(d_->size());
+    for (Index i = 0; i < p; ++i) z(p_[i]) = w(i);
+    return z;
   }
 
   // z_P = A_PP^-1 rhs_P, returned on the full index range (0 outside P).
@@ -198,6 +233,9 @@ class PassiveFactor {
   Eigen::Ref<const Matrix> a_;
   Matrix& l_;
   std::vector<Index> p_;
+  const Vector* d_ = nullptr;
+  Vector y_;               // L^-1 d_P (its first |P| entries) while y_valid_
+  bool y_valid_ = false;
 };
 
 // Lawson-Hanson active-set NNLS on the Gram form: min 1/2 s^T A s - D^T s with s_j >= 0 for constrained j, started
@@ -216,6 +254,7 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
   const Eigen::Ref<const Matrix>& a = factor.matrix();
   const Index k = a.rows();
   NnlsOutcome out;
+  factor.track(d);
   std::vector<bool> in_p(static_cast<size_t>(k), false);
   if (initial_factor != nullptr) {  // the caller's factor of A over `initial`: no factorization here
     factor.adopt(initial, *initial_factor);
@@ -231,7 +270,7 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
       if (constrained[j] && !(z(j) > 0.0)) return true;
     return false;
   };
-  Vector z = factor.solve(d);
+  Vector z = factor.solve_d();
   while (infeasible(z)) {  // the warm start's negatives leave, until the solution on P is feasible
     std::vector<Index> staying, leaving;  // leaving: positions in P
     for (Index q = 0; q < factor.size(); ++q) {
@@ -255,7 +294,7 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
       for (Index j : staying) in_p[j] = false;
       factor.assign({});
     }
-    z = factor.solve(d);
+    z = factor.solve_d();
   }
   Vector s = z;
   const double scale = std::max(d.lpNorm<Eigen::Infinity>(), std::numeric_limits<double>::min());
@@ -297,7 +336,7 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
       continue;
     }
     in_p[best] = true;
-    z = factor.solve(d);
+    z = factor.solve_d();
     if (!(z(best) > 0.0)) {  // round-off: the new direction does not improve; leave it out until P changes again
       factor.remove_at(factor.size() - 1);
       in_p[best] = false;
@@ -318,7 +357,7 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
           s(j) = 0.0;
         }
       }
-      z = factor.solve(d);
+      z = factor.solve_d();
     }
     s = z;
   }
