@@ -310,11 +310,16 @@ GALAXYFIT_HD SmallTerms solve_small(const double* curvature, const double* data_
       for (int j = 0; j < k; ++j) blocked[j] = 0;
       while (infeasible()) {
         double alpha = 1.0;
+        int first = -1;  // reaches 0 first: leaves P even if rounding leaves it a hair above 0 (as the CPU kernel)
         for (int i = 0; i < passive.size; ++i) {
           const int j = pset[i];
-          if (constrained[j] && !(z[j] > 0.0)) alpha = ::fmin(alpha, x[j] / (x[j] - z[j]));
+          if (constrained[j] && !(z[j] > 0.0)) {
+            const double ratio = x[j] / (x[j] - z[j]);
+            if (ratio < alpha) alpha = ratio, first = j;
+          }
         }
         for (int j = 0; j < k; ++j) x[j] += alpha * (z[j] - x[j]);
+        if (first >= 0) x[first] = 0.0;
         for (int q = passive.size - 1; q >= 0; --q) {
           const int j = pset[q];
           if (constrained[j] && !(x[j] > 0.0)) {

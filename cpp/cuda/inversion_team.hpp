@@ -471,13 +471,23 @@ GALAXYFIT_HD SmallTerms solve_team(Team& team, const double* curvature, const do
       for (int j = rank; j < k; j += size) blocked[j] = 0;
       team.sync();
       while (infeasible()) {  // step towards z until the first passive variable reaches 0; drop those at 0
-        double alpha_part = 1.0;
+        // alpha: the smallest ratio below 1, at the first position of P that has it (that variable leaves P even
+        // if rounding leaves it a hair above 0, as in the CPU kernel)
+        double neg_ratio = -1.0;
+        int first = INT32_MAX;
         for (int i = rank; i < passive.size; i += size) {
           const int j = pset[i];
-          if (constrained[j] && !(z[j] > 0.0)) alpha_part = ::fmin(alpha_part, x[j] / (x[j] - z[j]));
+          if (constrained[j] && !(z[j] > 0.0)) {
+            const double ratio = x[j] / (x[j] - z[j]);
+            if (-ratio > neg_ratio) neg_ratio = -ratio, first = i;
+          }
         }
-        const double alpha = -team.max(-alpha_part);
+        team.argmax(neg_ratio, first);
+        const double alpha = -neg_ratio;
+        const int leaving = first < passive.size && alpha < 1.0 ? pset[first] : -1;
         for (int j = rank; j < k; j += size) x[j] += alpha * (z[j] - x[j]);
+        team.sync();
+        if (rank == 0 && leaving >= 0) x[leaving] = 0.0;
         team.sync();
         for (int q = passive.size - 1; q >= 0; --q) {
           const int j = pset[q];

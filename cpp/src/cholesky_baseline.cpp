@@ -6,4 +6,4 @@
 
 #include "cholesky_kernel.hpp"
 
-GALAXYFIT_CHOLESKY_IMPL(cholesky_lower_baseline, lower_solve_baseline)
+GALAXYFIT_CHOLESKY_IMPL(baseline)

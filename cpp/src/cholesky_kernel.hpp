@@ -28,22 +28,56 @@ void lower_solve_baseline(const double* l, int64_t n, double* b, int64_t m);
 void lower_solve_x86_v3(const double* l, int64_t n, double* b, int64_t m);
 void lower_solve_x86_v4(const double* l, int64_t n, double* b, int64_t m);
 
+/// As CholeskyFn for the n x n block at `a` inside a larger column-major matrix of leading dimension lda >= n (the
+/// active-set solve's passive factor, factored where it is kept).
+using CholeskyStridedFn = bool (*)(double* a, int64_t n, int64_t lda);
+
+bool cholesky_strided_baseline(double* a, int64_t n, int64_t lda);
+bool cholesky_strided_x86_v3(double* a, int64_t n, int64_t lda);
+bool cholesky_strided_x86_v4(double* a, int64_t n, int64_t lda);
+
+/// x := L^-1 x, or L^-T x with `transpose`, for the n x n lower-triangular L at `l` (column-major, leading dimension
+/// ldl; the upper triangle is not read) and n values x.
+using VectorSolveFn = void (*)(const double* l, int64_t n, int64_t ldl, double* x, bool transpose);
+
+void vector_solve_baseline(const double* l, int64_t n, int64_t ldl, double* x, bool transpose);
+void vector_solve_x86_v3(const double* l, int64_t n, int64_t ldl, double* x, bool transpose);
+void vector_solve_x86_v4(const double* l, int64_t n, int64_t ldl, double* x, bool transpose);
+
 }  // namespace detail
 }  // namespace galaxyfit
 
 // The implementation shared by every instruction set (included after the namespace rename).
-#define GALAXYFIT_CHOLESKY_IMPL(NAME, SOLVE)                                                     \
-  namespace galaxyfit {                                                                          \
-  namespace detail {                                                                             \
-  bool NAME(double* a, int64_t n) {                                                              \
-    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>> m(a, n, n);                \
-    Eigen::LLT<Eigen::Ref<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>> llt(m);        \
-    return llt.info() == Eigen::Success;                                                         \
-  }                                                                                              \
-  void SOLVE(const double* l, int64_t n, double* b, int64_t m) {                                 \
-    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>> lm(l, n, n);         \
-    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>> bm(b, n, m);               \
-    lm.triangularView<Eigen::Lower>().solveInPlace(bm);                                          \
-  }                                                                                              \
-  }                                                                                              \
+#define GALAXYFIT_CHOLESKY_IMPL(ISA)                                                                          \
+  namespace galaxyfit {                                                                                       \
+  namespace detail {                                                                                          \
+  namespace {                                                                                                 \
+  using GfMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;                                     \
+  using GfStrided = Eigen::Map<GfMatrix, 0, Eigen::OuterStride<>>;                                            \
+  using GfConstStrided = Eigen::Map<const GfMatrix, 0, Eigen::OuterStride<>>;                                 \
+  }                                                                                                           \
+  bool cholesky_lower_##ISA(double* a, int64_t n) {                                                           \
+    Eigen::Map<GfMatrix> m(a, n, n);                                                                          \
+    Eigen::LLT<Eigen::Ref<GfMatrix>> llt(m);                                                                  \
+    return llt.info() == Eigen::Success;                                                                      \
+  }                                                                                                           \
+  void lower_solve_##ISA(const double* l, int64_t n, double* b, int64_t m) {                                  \
+    Eigen::Map<const GfMatrix> lm(l, n, n);                                                                   \
+    Eigen::Map<GfMatrix> bm(b, n, m);                                                                         \
+    lm.triangularView<Eigen::Lower>().solveInPlace(bm);                                                       \
+  }                                                                                                           \
+  bool cholesky_strided_##ISA(double* a, int64_t n, int64_t lda) {                                            \
+    GfStrided m(a, n, n, Eigen::OuterStride<>(lda));                                                          \
+    Eigen::LLT<Eigen::Ref<GfMatrix, 0, Eigen::OuterStride<>>> llt(m);                                         \
+    return llt.info() == Eigen::Success;                                                                      \
+  }                                                                                                           \
+  void vector_solve_##ISA(const double* l, int64_t n, int64_t ldl, double* x, bool transpose) {               \
+    GfConstStrided lm(l, n, n, Eigen::OuterStride<>(ldl));                                                    \
+    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, 1>> xv(x, n);                                            \
+    if (transpose)                                                                                            \
+      lm.transpose().triangularView<Eigen::Upper>().solveInPlace(xv);                                         \
+    else                                                                                                      \
+      lm.triangularView<Eigen::Lower>().solveInPlace(xv);                                                     \
+  }                                                                                                           \
+  }                                                                                                           \
   }

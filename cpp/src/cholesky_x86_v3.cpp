@@ -6,4 +6,4 @@
 
 #include "cholesky_kernel.hpp"
 
-GALAXYFIT_CHOLESKY_IMPL(cholesky_lower_x86_v3, lower_solve_x86_v3)
+GALAXYFIT_CHOLESKY_IMPL(x86_v3)

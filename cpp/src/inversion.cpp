@@ -56,6 +56,32 @@ detail::LowerSolveFn pick_lower_solve() {
 
 const detail::LowerSolveFn lower_solve_kernel = pick_lower_solve();
 
+detail::CholeskyStridedFn pick_cholesky_strided() {
+#if defined(GALAXYFIT_X86_DISPATCH)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return detail::cholesky_strided_x86_v4;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::cholesky_strided_x86_v3;
+#endif
+  return detail::cholesky_strided_baseline;
+}
+
+const detail::CholeskyStridedFn cholesky_strided_kernel = pick_cholesky_strided();
+
+detail::VectorSolveFn pick_vector_solve() {
+#if defined(GALAXYFIT_X86_DISPATCH)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return detail::vector_solve_x86_v4;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::vector_solve_x86_v3;
+#endif
+  return detail::vector_solve_baseline;
+}
+
+// The passive factor's triangular solves, in Eigen compiled for this machine (this file is compiled for the baseline
+// instruction set).
+const detail::VectorSolveFn vector_solve_kernel = pick_vector_solve();
+
 // A Cholesky factor L (lower triangle of `l`) of a symmetric positive definite block, from the kernel compiled for
 // this machine's instruction set, and solves with it.
 struct Factor {
@@ -71,20 +97,18 @@ struct Factor {
   }
 };
 
-// Memory a thread keeps from one solve to the next for the k x k matrices of the active-set solve (the passive factor
-// and the blocks it factors; A itself in the Gram form): at a 900-pixel mesh each is 6.5 MB, and a fresh allocation
+// Memory a thread keeps from one solve to the next for the k x k matrices of the active-set solve (the passive factor;
+// A itself in the Gram form): at a 900-pixel mesh each is 6.5 MB, and a fresh allocation
 // of that size costs page faults and zeroing on every call (a fifth of a positive-only solve's time, perf). Beyond
 // kKeptDoubles the O(k^3) work dwarfs that, and the memory is given back after the call.
 constexpr size_t kKeptDoubles = size_t(2048) * 2048;
 
 struct ThreadScratch {
-  Matrix a;                   // A = F + H + J (invert_gram)
-  Matrix passive;             // the passive factor's storage, k x k
-  std::vector<double> block;  // a block being factored, p x p
+  Matrix a;        // A = F + H + J (invert_gram)
+  Matrix passive;  // the passive factor's storage, k x k (blocks of A are factored in it, in place)
   void trim() {
     if (static_cast<size_t>(a.size()) > kKeptDoubles) a.resize(0, 0);
     if (static_cast<size_t>(passive.size()) > kKeptDoubles) passive.resize(0, 0);
-    if (block.size() > kKeptDoubles) std::vector<double>().swap(block);
   }
 };
 
@@ -136,15 +160,11 @@ class PassiveFactor {
     const Index p = static_cast<Index>(indices.size());
     p_.clear();
     y_valid_ = false;
-    std::vector<double>& storage = thread_scratch().block;
-    if (storage.size() < static_cast<size_t>(p * p)) storage.resize(static_cast<size_t>(p * p));
-    Eigen::Map<Matrix> block(storage.data(), p, p);
-    for (Index j = 0; j < p; ++j)
-      for (Index i = j; i < p; ++i) block(i, j) = a_(indices[i], indices[j]);
-    if (p > 0 && !cholesky_kernel(block.data(), p)) return false;
+    for (Index j = 0; j < p; ++j)  // A_PP's lower triangle, factored where the factor is kept
+      for (Index i = j; i < p; ++i) l_(i, j) = a_(indices[i], indices[j]);
+    if (p > 0 && !cholesky_strided_kernel(l_.data(), p, l_.rows())) return false;
     for (Index i = 0; i < p; ++i)
-      if (!(block(i, i) > 0.0) || !std::isfinite(block(i, i))) return false;
-    l_.topLeftCorner(p, p) = block.triangularView<Eigen::Lower>();
+      if (!(l_(i, i) > 0.0) || !std::isfinite(l_(i, i))) return false;
     p_ = indices;
     return true;
   }
@@ -154,7 +174,7 @@ class PassiveFactor {
     const Index p = size();
     Vector row(p);
     for (Index i = 0; i < p; ++i) row(i) = a_(p_[i], j);
-    if (p > 0) l_.topLeftCorner(p, p).triangularView<Eigen::Lower>().solveInPlace(row);
+    if (p > 0) vector_solve_kernel(l_.data(), p, l_.rows(), row.data(), false);
     const double pivot = a_(j, j) - row.squaredNorm();
     if (!(pivot > 1e-14 * std::abs(a_(j, j))) || !std::isfinite(pivot)) return false;
     l_.row(p).head(p) = row.transpose();
@@ -202,15 +222,14 @@ class PassiveFactor {
   // z_P = A_PP^-1 d_P for the tracked d, returned on the full index range (0 outside P).
   Vector solve_d() {
     const Index p = size();
-    const auto lower = l_.topLeftCorner(p, p).triangularView<Eigen::Lower>();
     if (!y_valid_) {
       if (y_.size() < l_.rows()) y_.resize(l_.rows());
       for (Index i = 0; i < p; ++i) y_(i) = (*d_)(p_[i]);
-      lower.solveInPlace(y_.head(p));
+      if (p > 0) vector_solve_kernel(l_.data(), p, l_.rows(), y_.data(), false);
       y_valid_ = true;
     }
     Vector w = y_.head(p);
-    lower.transpose().solveInPlace(w);
+    if (p > 0) vector_solve_kernel(l_.data(), p, l_.rows(), w.data(), true);
     Vector z = Vector::Zero(d_->size());
     for (Index i = 0; i < p; ++i) z(p_[i]) = w(i);
     return z;
@@ -221,9 +240,10 @@ class PassiveFactor {
     const Index p = size();
     Vector w(p);
     for (Index i = 0; i < p; ++i) w(i) = rhs(p_[i]);
-    const auto lower = l_.topLeftCorner(p, p).triangularView<Eigen::Lower>();
-    lower.solveInPlace(w);
-    lower.transpose().solveInPlace(w);
+    if (p > 0) {
+      vector_solve_kernel(l_.data(), p, l_.rows(), w.data(), false);
+      vector_solve_kernel(l_.data(), p, l_.rows(), w.data(), true);
+    }
     Vector z = Vector::Zero(rhs.size());
     for (Index i = 0; i < p; ++i) z(p_[i]) = w(i);
     return z;
@@ -346,9 +366,17 @@ NnlsOutcome active_set_nnls(PassiveFactor& factor, const Vector& d, const std::v
     std::fill(blocked.begin(), blocked.end(), false);
     while (infeasible(z)) {  // step from s towards z until the first passive variable reaches 0; drop those at 0
       double alpha = 1.0;
+      Index first = -1;  // the variable that reaches 0 first leaves P even if rounding leaves it a hair above 0
       for (Index j : factor.indices())
-        if (constrained[j] && !(z(j) > 0.0)) alpha = std::min(alpha, s(j) / (s(j) - z(j)));
+        if (constrained[j] && !(z(j) > 0.0)) {
+          const double ratio = s(j) / (s(j) - z(j));
+          if (ratio < alpha) {
+            alpha = ratio;
+            first = j;
+          }
+        }
       s += alpha * (z - s);
+      if (first >= 0) s(first) = 0.0;
       for (Index q = factor.size() - 1; q >= 0; --q) {
         const Index j = factor.indices()[q];
         if (constrained[j] && !(s(j) > 0.0) ) {
