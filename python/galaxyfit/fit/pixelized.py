@@ -98,11 +98,14 @@ class PixelizedInversion(Inversion):
             flags.extend(REGULARIZED | (HELD_ZERO if z else 0) for z in zeroed)
         self.flags = tuple(flags)
 
-        h = jnp.zeros((k, k))
-        if profile_regularization is not None:
-            h = h.at[:k_p, :k_p].set(profile_regularization)
-        for block, h_block in zip(self.blocks, mesh_regularization):
-            h = h.at[block.start:block.start + block.size, block.start:block.start + block.size].set(h_block)
+        if k_p == 0 and len(self.blocks) == 1:  # one mesh alone: H is its block (a scatter into zeros costs a pass)
+            h = jnp.asarray(mesh_regularization[0])
+        else:
+            h = jnp.zeros((k, k))
+            if profile_regularization is not None:
+                h = h.at[:k_p, :k_p].set(profile_regularization)
+            for block, h_block in zip(self.blocks, mesh_regularization):
+                h = h.at[block.start:block.start + block.size, block.start:block.start + block.size].set(h_block)
         self.regularization_matrix = h
 
         w2 = self.inverse_noise**2
