@@ -217,6 +217,17 @@ py::object render_profile(int law, const py::object& params_in, double y0, doubl
 }
 
 
+// The dict the inversion functions return (CuPy arrays).
+py::dict inversion_result(const DeviceArray& s, const DeviceArray& lambda, const DeviceArray& terms,
+                          const DeviceArray& status) {
+  py::dict out;
+  out["reconstruction"] = s.array;
+  out["adjoint"] = lambda.array;
+  out["terms"] = terms.array;  // [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
+  out["status"] = status.array;
+  return out;
+}
+
 // galaxyfit._core.invert on the GPU for a batch: columns (..., k, n), data (n,) or (..., n), regularization None,
 // (k, k) or (..., k, k), flags (k,) -> a dict of CuPy arrays.
 py::dict invert(const py::object& columns_in, const py::object& data_in, const py::object& regularization_in,
@@ -262,12 +273,7 @@ py::dict invert(const py::object& columns_in, const py::object& data_in, const p
                                    at<int32_t>(iwork), at<double>(s), at<double>(lambda), at<double>(terms),
                                    at<int32_t>(status)),
         "invert");
-  py::dict out;
-  out["reconstruction"] = s.array;
-  out["adjoint"] = lambda.array;
-  out["terms"] = terms.array;  // [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
-  out["status"] = status.array;
-  return out;
+  return inversion_result(s, lambda, terms, status);
 }
 
 // galaxyfit._core.invert_gram on the GPU for a batch: curvature (..., k, k), data_vector (..., k), data_norm (...),
@@ -330,12 +336,7 @@ py::dict invert_gram(const py::object& curvature_in, const py::object& data_vect
   check(solve(current_stream(), in, settings, at<double>(work), at<int32_t>(iwork), at<double>(s), at<double>(lambda),
               at<double>(terms), at<int32_t>(status)),
         "invert_gram");
-  py::dict out;
-  out["reconstruction"] = s.array;
-  out["adjoint"] = lambda.array;
-  out["terms"] = terms.array;  // [chi^2, s^T H s, ln det A_RR, ln det H_RR, iterations]
-  out["status"] = status.array;
-  return out;
+  return inversion_result(s, lambda, terms, status);
 }
 
 }  // namespace
