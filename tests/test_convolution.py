@@ -259,6 +259,18 @@ def test_a_measured_convolution_method_is_the_fastest_of_those_timed_and_compute
     finally:
         module._default_backend = original
     assert set(on_gpu.measured) == {"direct", "fft", "separable"} and on_gpu.method in on_gpu.measured
+    module._default_backend = lambda: "gpu"
+    try:  # built while JAX traces (a FitImaging without a plan, inside jit): measured eagerly, and once per PSF
+        @jax.jit
+        def traced(x):
+            return Convolver(gaussian, mask, "auto")(x).sum()
+
+        with gf.float64():
+            traced(box)
+        again = Convolver(gaussian, mask, "measure")
+    finally:
+        module._default_backend = original
+    assert again.measured == on_gpu.measured  # the cached times: the same method throughout the process
     assert gf.Settings(convolution="measure").convolution == "measure"
     with pytest.raises(ValueError, match="'auto', 'measure', 'direct'"):
         gf.Settings(convolution="cufft")

@@ -107,6 +107,18 @@ GALAXYFIT_HD double log_det(const double* l, int p, int ld) {
   return 2.0 * sum;
 }
 
+// Orders the warm start's passive set as the CPU kernel does: free-sign columns first, then by decreasing guess (a
+// stable insertion sort: equal keys keep their order), so the likeliest to leave P sit last in its factor.
+GALAXYFIT_HD void order_warm_start(int32_t* list, int n, const int32_t* constrained, const double* guess) {
+  for (int i = 1; i < n; ++i) {
+    const int32_t j = list[i];
+    const double key = constrained[j] ? guess[j] : INFINITY;
+    int m = i - 1;
+    for (; m >= 0 && (constrained[list[m]] ? guess[list[m]] : INFINITY) < key; --m) list[m + 1] = list[m];
+    list[m + 1] = j;
+  }
+}
+
 // The active set's state: the passive set P (ordered), its factor, and the solve on it.
 struct Passive {
   const double* a;
@@ -192,8 +204,10 @@ GALAXYFIT_HD SmallTerms solve_small(const double* curvature, const double* data_
       a[j * k + j] += settings.diag_value;
     }
     constrained[j] = settings.positive_only && (flags[j] & kSmallFreeSign) == 0;
-    any_constrained = any_constrained || constrained[j];
-    if (!(settings.positive_only && (flags[j] & kSmallHeldZero) != 0)) kept[n_kept++] = j;
+    if (!(settings.positive_only && (flags[j] & kSmallHeldZero) != 0)) {
+      kept[n_kept++] = j;
+      any_constrained = any_constrained || constrained[j];  // over the kept columns, as the CPU kernel
+    }
     all_finite = all_finite && finite(data_vector[j]);
   }
   for (int i = 0; i < k * k; ++i) all_finite = all_finite && finite(a[i]);
@@ -230,6 +244,7 @@ GALAXYFIT_HD SmallTerms solve_small(const double* curvature, const double* data_
         const int j = kept[i];
         if (!constrained[j] || (warm && guess[j] > 0.0)) pset[n_initial++] = j;
       }
+      if (warm) order_warm_start(pset, n_initial, constrained, guess);
       if (factor_subset(a, k, pset, n_initial, l)) {
         passive.size = n_initial;
         for (int i = 0; i < n_initial; ++i) in_p[pset[i]] = 1;
@@ -339,7 +354,7 @@ GALAXYFIT_HD SmallTerms solve_small(const double* curvature, const double* data_
     for (int j = 0; j < k; ++j) s[j] = 0.0;
     for (int i = 0; i < passive.size; ++i) {
       const int j = pset[i];
-      s[j] = constrained[j] ? ::fmax(z[j], 0.0) : z[j];
+      s[j] = constrained[j] && z[j] < 0.0 ? 0.0 : z[j];  // std::max(z, 0.0): a NaN stays NaN (then kSmallNotFinite)
     }
     for (int i = 0; i < passive.size; ++i) {
       const int j = pset[i];

@@ -331,8 +331,10 @@ GALAXYFIT_HD SmallTerms solve_team(Team& team, const double* curvature, const do
   bool any_constrained = false;
   for (int j = 0; j < k; ++j) {  // replicated counts (every member reads the same flags)
     n_reg += (flags[j] & kSmallRegularized) != 0;
-    n_kept += !(settings.positive_only && (flags[j] & kSmallHeldZero) != 0);
-    any_constrained = any_constrained || (settings.positive_only && (flags[j] & kSmallFreeSign) == 0);
+    const bool kept_j = !(settings.positive_only && (flags[j] & kSmallHeldZero) != 0);
+    n_kept += kept_j;
+    // over the kept columns, as the CPU kernel
+    any_constrained = any_constrained || (kept_j && settings.positive_only && (flags[j] & kSmallFreeSign) == 0);
   }
   if (n_reg > 0 && h == nullptr) return fail(kSmallBadArgument);
   if (bad != 0.0) return fail(kSmallNotFinite);
@@ -378,6 +380,7 @@ GALAXYFIT_HD SmallTerms solve_team(Team& team, const double* curvature, const do
           const int j = kept[i];
           if (!constrained[j] || (warm && guess[j] > 0.0)) list[n++] = j;
         }
+        if (warm) order_warm_start(list, n, constrained, guess);  // the CPU kernel's order (inversion_small.hpp)
         *count_slot = n;
       }
       team.sync();
@@ -508,7 +511,7 @@ GALAXYFIT_HD SmallTerms solve_team(Team& team, const double* curvature, const do
     team.sync();
     for (int i = rank; i < passive.size; i += size) {
       const int j = pset[i];
-      const double sj = constrained[j] ? ::fmax(z[j], 0.0) : z[j];
+      const double sj = constrained[j] && z[j] < 0.0 ? 0.0 : z[j];  // std::max(z, 0.0): a NaN stays NaN
       s[j] = sj;
       v[i] = (flags[j] & kSmallRegularized) != 0 ? 0.0 : settings.diag_value * sj;
     }

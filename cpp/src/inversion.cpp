@@ -481,7 +481,9 @@ InversionTerms solve(const System& sys, int64_t k, const double* regularization,
   }
   if (kept.empty()) return fail(InversionStatus::kBadArgument, k, reconstruction, adjoint);
   const bool any_held = kept.size() < static_cast<size_t>(k);
-  const bool any_constrained = std::any_of(sys.constrained.begin(), sys.constrained.end(), [](bool c) { return c; });
+  // Over the kept columns only: held-zero ones never enter the solve, so with every kept column free in sign a failed
+  // factorization of A_KK must fail the solve rather than fall through to the unconstrained branch.
+  const bool any_constrained = std::any_of(kept.begin(), kept.end(), [&](Index j) { return sys.constrained[j]; });
 
   // A caller's guess replaces the unconstrained factorization as the positive-only warm start.
   const bool warm = guess != nullptr && any_constrained;
@@ -612,6 +614,7 @@ void finish_flags(System& sys, int64_t k, const double* regularization, const in
 
 InversionTerms invert(const double* columns, const double* data, int64_t n, int64_t k, const double* regularization,
                       const int32_t* flags, const InversionSettings& settings, double* reconstruction, double* adjoint) {
+  TrimScratchOnExit trim;  // the active-set solve's passive factor lives in the thread's scratch
   System sys = build_system(columns, data, n, k, regularization, flags, settings);
   if (sys.status != InversionStatus::kOk) return fail(sys.status, std::max<int64_t>(k, 0), reconstruction, adjoint);
   InversionTerms terms = solve(sys, k, regularization, flags, settings, reconstruction, adjoint);

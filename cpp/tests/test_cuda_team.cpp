@@ -392,6 +392,12 @@ int main() {
     Problem no_h = faint;
     no_h.h.clear();
     compare(no_h, positive, "regularized columns without H (status 4)", nullptr, 4);
+    // Positive-only with every kept column free in sign and one held at zero: nothing is constrained, so a failed
+    // factorization fails the solve (it once fell through to the unconstrained branch with s = -1 and status 0).
+    Problem free_held = indefinite;
+    for (auto& f : free_held.flags) f |= galaxyfit::kColumnFreeSign;
+    free_held.flags[0] |= galaxyfit::kColumnHeldZero;
+    compare(free_held, positive, "free-sign columns, one held at zero, indefinite (status 1)", nullptr, 1);
   }
   return check::finish("test_cuda_team");
 }

@@ -176,9 +176,16 @@ def _default_backend() -> str:
     return jax.default_backend()
 
 
+#: {(PSF bytes and shape, output mask bytes and shape, methods, platform): {method: seconds per box}}: a measured
+#: choice is made once per PSF, mask and device kind in a process (an analysis, its plans and every FitImaging of the
+#: same dataset reuse it), so the method, and the numbers, stay the same within the process.
+_MEASURED: dict = {}
+
+
 def _measure(psf, output_mask, methods) -> dict:
     """{method: seconds per box} of jit(vmap(Convolver(psf, output_mask, method))) on MEASURE_BATCH random boxes, the
-    best of MEASURE_REPEATS calls after one that compiles, on JAX's default device."""
+    best of MEASURE_REPEATS calls after one that compiles, on JAX's default device; cached per PSF, mask and platform.
+    Runs eagerly even when called while JAX traces (a Convolver built inside jit)."""
     import time
 
     import jax
@@ -186,9 +193,13 @@ def _measure(psf, output_mask, methods) -> dict:
 
     from galaxyfit._precision import float64
 
+    key = (psf.tobytes(), psf.shape, np.packbits(output_mask).tobytes(), output_mask.shape, tuple(methods),
+           _default_backend())
+    if key in _MEASURED:
+        return dict(_MEASURED[key])
     boxes = np.random.default_rng(0).random((MEASURE_BATCH,) + tuple(output_mask.shape))
     seconds = {}
-    with float64():
+    with float64(), jax.ensure_compile_time_eval():
         on_device = jnp.asarray(boxes)
         for method in methods:
             convolve = jax.jit(jax.vmap(Convolver(psf, output_mask, method)))
@@ -199,4 +210,5 @@ def _measure(psf, output_mask, methods) -> dict:
                 convolve(on_device).block_until_ready()
                 best = min(best, time.perf_counter() - start)
             seconds[method] = best / MEASURE_BATCH
+    _MEASURED[key] = dict(seconds)
     return seconds
