@@ -265,12 +265,15 @@ def test_a_measured_convolution_method_is_the_fastest_of_those_timed_and_compute
         def traced(x):
             return Convolver(gaussian, mask, "auto")(x).sum()
 
+        module._MEASURED.clear()  # measured for the first time inside the trace (or, on jax 0.5, the cost model)
         with gf.float64():
             traced(box)
         again = Convolver(gaussian, mask, "measure")
+        again_cached = Convolver(gaussian, mask, "measure")
     finally:
         module._default_backend = original
-    assert again.measured == on_gpu.measured  # the cached times: the same method throughout the process
+    assert again.measured is not None and set(again.measured) == {"direct", "fft", "separable"}
+    assert again_cached.measured == again.measured  # cached: one method throughout the process
     assert gf.Settings(convolution="measure").convolution == "measure"
     with pytest.raises(ValueError, match="'auto', 'measure', 'direct'"):
         gf.Settings(convolution="cufft")

@@ -72,7 +72,8 @@ class Convolver:
             self.method = min(costs, key=costs.get)
         elif method == "measure":
             self.measured = _measure(psf, output_mask, sorted(costs))
-            self.method = min(self.measured, key=self.measured.get)
+            timed = self.measured if self.measured is not None else costs  # None: could not time here (see _measure)
+            self.method = min(timed, key=timed.get)
         elif method in ("direct", "fft"):
             self.method = method
         elif method == "separable":
@@ -182,12 +183,12 @@ def _default_backend() -> str:
 _MEASURED: dict = {}
 
 
-def _measure(psf, output_mask, methods) -> dict:
+def _measure(psf, output_mask, methods) -> dict | None:
     """{method: seconds per box} of jit(vmap(Convolver(psf, output_mask, method))) on MEASURE_BATCH random boxes, the
     best of MEASURE_REPEATS calls after one that compiles, on JAX's default device; cached per PSF, mask and platform.
-    Runs eagerly even when called while JAX traces (a Convolver built inside jit)."""
-    import time
-
+    Called while JAX traces (a Convolver built inside jit), it times eagerly under ``jax.ensure_compile_time_eval``;
+    where this jax cannot (0.5 has no eager rule for some primitives there), it returns None and the caller keeps the
+    cost model."""
     import jax
     import jax.numpy as jnp
 
@@ -197,18 +198,34 @@ def _measure(psf, output_mask, methods) -> dict:
            _default_backend())
     if key in _MEASURED:
         return dict(_MEASURED[key])
-    boxes = np.random.default_rng(0).random((MEASURE_BATCH,) + tuple(output_mask.shape))
-    seconds = {}
-    with float64(), jax.ensure_compile_time_eval():
-        on_device = jnp.asarray(boxes)
-        for method in methods:
-            convolve = jax.jit(jax.vmap(Convolver(psf, output_mask, method)))
-            convolve(on_device).block_until_ready()
-            best = float("inf")
-            for _ in range(MEASURE_REPEATS):
-                start = time.perf_counter()
-                convolve(on_device).block_until_ready()
-                best = min(best, time.perf_counter() - start)
-            seconds[method] = best / MEASURE_BATCH
+    with float64():
+        if not isinstance(jnp.zeros(()), jax.core.Tracer):
+            seconds = _time_methods(psf, output_mask, methods)
+        else:
+            try:
+                with jax.ensure_compile_time_eval():
+                    seconds = _time_methods(psf, output_mask, methods)
+            except NotImplementedError:
+                return None
     _MEASURED[key] = dict(seconds)
+    return seconds
+
+
+def _time_methods(psf, output_mask, methods) -> dict:
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    on_device = jnp.asarray(np.random.default_rng(0).random((MEASURE_BATCH,) + tuple(output_mask.shape)))
+    seconds = {}
+    for method in methods:
+        convolve = jax.jit(jax.vmap(Convolver(psf, output_mask, method)))
+        convolve(on_device).block_until_ready()
+        best = float("inf")
+        for _ in range(MEASURE_REPEATS):
+            start = time.perf_counter()
+            convolve(on_device).block_until_ready()
+            best = min(best, time.perf_counter() - start)
+        seconds[method] = best / MEASURE_BATCH
     return seconds
