@@ -20,67 +20,27 @@ using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
 using Vector = Eigen::VectorXd;
 using RowMajorConst = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
-detail::GramFn pick_gram() {
 #if defined(GALAXYFIT_X86_DISPATCH)
+// The kernel compiled for the best x86-64 level this CPU supports (v4: AVX-512; v3: AVX2 + FMA), else the baseline.
+template <class Fn>
+Fn pick_isa(Fn v4, Fn v3, Fn baseline) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return detail::gram_lower_x86_v4;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::gram_lower_x86_v3;
-#endif
-  return detail::gram_lower_baseline;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return v4;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return v3;
+  return baseline;
 }
-
-const detail::GramFn gram_kernel = pick_gram();
-
-detail::CholeskyFn pick_cholesky() {
-#if defined(GALAXYFIT_X86_DISPATCH)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return detail::cholesky_lower_x86_v4;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::cholesky_lower_x86_v3;
+#define GALAXYFIT_PICK(NAME) pick_isa(detail::NAME##_x86_v4, detail::NAME##_x86_v3, detail::NAME##_baseline)
+#else
+#define GALAXYFIT_PICK(NAME) detail::NAME##_baseline
 #endif
-  return detail::cholesky_lower_baseline;
-}
 
-const detail::CholeskyFn cholesky_kernel = pick_cholesky();
-
-detail::LowerSolveFn pick_lower_solve() {
-#if defined(GALAXYFIT_X86_DISPATCH)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return detail::lower_solve_x86_v4;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::lower_solve_x86_v3;
-#endif
-  return detail::lower_solve_baseline;
-}
-
-const detail::LowerSolveFn lower_solve_kernel = pick_lower_solve();
-
-detail::CholeskyStridedFn pick_cholesky_strided() {
-#if defined(GALAXYFIT_X86_DISPATCH)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return detail::cholesky_strided_x86_v4;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::cholesky_strided_x86_v3;
-#endif
-  return detail::cholesky_strided_baseline;
-}
-
-const detail::CholeskyStridedFn cholesky_strided_kernel = pick_cholesky_strided();
-
-detail::VectorSolveFn pick_vector_solve() {
-#if defined(GALAXYFIT_X86_DISPATCH)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return detail::vector_solve_x86_v4;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return detail::vector_solve_x86_v3;
-#endif
-  return detail::vector_solve_baseline;
-}
-
+const detail::GramFn gram_kernel = GALAXYFIT_PICK(gram_lower);
+const detail::CholeskyFn cholesky_kernel = GALAXYFIT_PICK(cholesky_lower);
+const detail::LowerSolveFn lower_solve_kernel = GALAXYFIT_PICK(lower_solve);
+const detail::CholeskyStridedFn cholesky_strided_kernel = GALAXYFIT_PICK(cholesky_strided);
 // The passive factor's triangular solves, in Eigen compiled for this machine (this file is compiled for the baseline
 // instruction set).
-const detail::VectorSolveFn vector_solve_kernel = pick_vector_solve();
+const detail::VectorSolveFn vector_solve_kernel = GALAXYFIT_PICK(vector_solve);
 
 // A Cholesky factor L (lower triangle of `l`) of a symmetric positive definite block, from the kernel compiled for
 // this machine's instruction set, and solves with it.
